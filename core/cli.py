@@ -1,0 +1,115 @@
+"""Command-line interface: users, tokens, the worker, and `start` for a whole embedded system."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from core.extensions import db
+from core.models import User
+from core.queue import redis_url_of, run_worker, start_embedded_redis
+from core.users import UserError, create_user, issue_token
+
+users_cli = AppGroup("users", help="Manage user accounts and API tokens.")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", required=True, help="operator, official, head, manager or admin")
+@click.option("--municipality", "municipality_code", help="municipality code (official, head)")
+@click.option("--password", help="the password; asked for when absent")
+@click.option("--full-name", default="", help="name shown in the interface")
+def create_user_command(name, role, municipality_code, password, full_name):
+    """Create a user account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        create_user(name, role, password, municipality_code, full_name)
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"created {role} {name}", err=True)
+
+
+@users_cli.command("token")
+@click.argument("name")
+def token_command(name):
+    """Print a new bearer token for the JSON API (only the token, on stdout)."""
+    user = db.session.scalar(db.select(User).where(User.username == name))
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    token = issue_token(user)
+    db.session.commit()
+    click.echo(token)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="stop when the queue is empty")
+@click.option("--queue", "queues", multiple=True, default=("default",), show_default=True)
+def worker_command(burst, queues):
+    """Run an RQ worker with its scheduler inside the app context."""
+    run_worker(current_app._get_current_object(), burst=burst, queues=tuple(queues))
+
+
+@click.command("start")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def start_command(port, host):
+    """Migrate, load the demo region and run the web app with a worker until Ctrl-C."""
+    env = dict(os.environ)
+    owned_redis = None
+    if not current_app.config["REDIS_URL"]:
+        owned_redis = start_embedded_redis(current_app.config["EMBEDDED_REDIS_DB"])
+        env["REDIS_URL"] = redis_url_of(owned_redis)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, check=True)
+    seeded = subprocess.run(
+        [*flask, "seed-demo"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    children = [
+        subprocess.Popen([*flask, "worker"], env=env),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--access-logfile",
+                "-",
+                "wsgi:app",
+            ],
+            env=env,
+        ),
+    ]
+    time.sleep(1.5)
+    click.echo(f"\n{seeded}\nHotline is running: http://{host}:{port}/  (Ctrl-C stops it)\n")
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=20)
+        if owned_redis is not None:
+            owned_redis.shutdown(save=True)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(start_command)

@@ -1,0 +1,44 @@
+"""Writing the audit timeline."""
+
+from flask import has_request_context
+from flask_login import current_user
+
+from core.extensions import db
+from core.models import Event, User
+
+
+def record_event(
+    subject_type: str,
+    subject_id: int | str,
+    verb: str,
+    data: dict | None = None,
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> Event:
+    """Append an event to a subject's timeline; the actor defaults to the logged-in user."""
+    if (
+        actor is None
+        and actor_label is None
+        and has_request_context()
+        and current_user.is_authenticated
+    ):
+        actor = current_user._get_current_object()
+    entry = Event(
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        verb=verb,
+        data=data or {},
+        actor=actor,
+        actor_label=actor_label or (actor.username if actor else "system"),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def timeline(subject_type: str, subject_id: int | str) -> list[Event]:
+    """Return a subject's events, oldest first."""
+    return db.session.scalars(
+        db.select(Event)
+        .where(Event.subject_type == subject_type, Event.subject_id == str(subject_id))
+        .order_by(Event.at, Event.id)
+    ).all()

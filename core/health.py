@@ -1,0 +1,37 @@
+"""Liveness and readiness probes."""
+
+from flask import Blueprint, Flask, jsonify
+from sqlalchemy import text
+
+from core.extensions import db
+from core.queue import redis_connection
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Answer 200 while the process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Answer 200 when the database and Redis answer, 503 naming what is down."""
+    problems = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means not ready
+        db.session.rollback()
+        problems["database"] = exc.__class__.__name__
+    try:
+        redis_connection().ping()
+    except Exception as exc:
+        problems["redis"] = exc.__class__.__name__
+    if problems:
+        return jsonify(status="unavailable", problems=problems), 503
+    return jsonify(status="ok")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,153 @@
+"""Accounts, API tokens, audit events and the record of outbound messages."""
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.clock import utcnow
+from core.dbtypes import UTCDateTime
+from core.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What a user is allowed to do."""
+
+    OPERATOR = "operator"
+    OFFICIAL = "official"
+    HEAD = "head"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+#: Roles that are scoped to one municipality.
+MUNICIPAL_ROLES = frozenset({Role.OFFICIAL, Role.HEAD})
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('operator', 'official', 'head', 'manager', 'admin')", name="role_known"
+        ),
+        CheckConstraint(
+            "(role IN ('official', 'head')) = (municipality_id IS NOT NULL)",
+            name="municipal_roles_scoped",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    #: The municipality an official or head is scoped to; empty for regional roles.
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="RESTRICT"), index=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Interface language chosen by the user (`ru` or `en`); empty means the default.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def can_see_municipality(self, municipality_id: int) -> bool:
+        """Return whether this user may see the pages of the given municipality."""
+        return self.role not in MUNICIPAL_ROLES or self.municipality_id == municipality_id
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the bearer token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> str:
+        return "hl_" + secrets.token_urlsafe(32)
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} user={self.user_id}>"
+
+
+class Event(db.Model):
+    """An append-only timeline entry: who did what to which subject, and when."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_subject", "subject_type", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who acted when it was not a user: `system`, `carrier`, `citizen`, a job name.
+    actor_label: Mapped[str] = mapped_column(String(64), default="system")
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    verb: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Event {self.subject_type}:{self.subject_id} {self.verb}>"
+
+
+@event.listens_for(Event, "before_update")
+@event.listens_for(Event, "before_delete")
+def _refuse_event_change(mapper, connection, target):
+    raise RuntimeError("events are append-only")
+
+
+class OutboundMessage(db.Model):
+    """An SMS the system sent (or, with the simulated carrier, recorded)."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    to_number: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(String(1600))
+    #: `sim` or `twilio`.
+    carrier: Mapped[str] = mapped_column(String(16))
+    #: Provider id (Twilio MessageSid) once accepted by the carrier.
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    #: What the message is about, e.g. `appeal:123`, so a job sent twice is noticed.
+    purpose: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<OutboundMessage {self.to_number} {self.status}>"

@@ -1,0 +1,125 @@
+"""Fixtures: the app on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL, with a real Redis."""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from config import normalize_database_url
+from core import create_app
+from core.extensions import db
+from core.queue import redis_url_of, start_embedded_redis
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real Redis: REDIS_URL when given (CI), otherwise an embedded one for the session."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    folder = tempfile.mkdtemp(prefix="hotline-redis-")
+    server = start_embedded_redis(str(Path(folder) / "redis.db"))
+    yield redis_url_of(server)
+    server.shutdown(nosave=True)
+
+
+def _reset_postgresql(url: str) -> None:
+    engine = create_engine(normalize_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """An empty database of each backend, migrated to head once per session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+        _reset_postgresql(url)
+    app = create_app(_settings(url, None, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _settings(database_url: str, redis_url: str | None, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "REDIS_URL": redis_url,
+        "INSTANCE_DIR": str(instance),
+        "EMBEDDED_REDIS_DB": str(instance / "redis.db"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def _empty_database() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, redis_url, tmp_path):
+    """The application on a clean database and a flushed Redis."""
+    app = create_app(_settings(database_url, redis_url, tmp_path))
+    app.test_client_class = RequestContextClient
+    with app.app_context():
+        from core.queue import redis_connection
+
+        redis_connection().flushdb()
+        yield app
+        db.session.rollback()
+        _empty_database()
+        db.engine.dispose()
+
+
+class RequestContextClient(FlaskClient):
+    """A test client whose every request has its own app context, as in production."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(html: str) -> str:
+    """Return the CSRF token embedded in a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = "password-123"):
+    """Sign in through the login form, as a browser would."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(page.text)},
+    )

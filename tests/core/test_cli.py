@@ -1,0 +1,61 @@
+"""`flask users create` and `flask users token`, which scripts rely on."""
+
+from core.extensions import db
+from core.models import ApiToken, User
+from tests.factories import make_municipality, make_user
+
+
+def test_create_user_with_password(runner):
+    result = runner.invoke(
+        args=["users", "create", "olga", "--role", "operator", "--password", "secret-pass"]
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(db.select(User).where(User.username == "olga"))
+    assert user.role == "operator" and user.check_password("secret-pass")
+    assert user.password_hash != "secret-pass"
+
+
+def test_create_user_prompts_for_password(runner):
+    make_municipality("alpha")
+    db.session.commit()
+    result = runner.invoke(
+        args=["users", "create", "ivan", "--role", "head", "--municipality", "alpha"],
+        input="secret-pass\nsecret-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(db.select(User).where(User.username == "ivan"))
+    assert user.check_password("secret-pass") and user.municipality_id is not None
+
+
+def test_create_user_errors_are_clear(runner):
+    make_municipality("alpha")
+    db.session.commit()
+    cases = [
+        (["--role", "head"], "needs --municipality"),
+        (["--role", "head", "--municipality", "nowhere"], "no municipality with code"),
+        (["--role", "manager", "--municipality", "alpha"], "takes no municipality"),
+        (["--role", "wizard"], "unknown role"),
+    ]
+    for options, message in cases:
+        result = runner.invoke(args=["users", "create", "x", *options, "--password", "secret-pass"])
+        assert result.exit_code == 1 and message in result.output, result.output
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_token_prints_only_a_working_token(app, runner):
+    make_user("mary", "manager")
+    result = runner.invoke(args=["users", "token", "mary"])
+    assert result.exit_code == 0
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n" and token.startswith("hl_")
+    assert db.session.scalar(db.select(ApiToken.token_hash)) != token
+    client = app.test_client()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json["username"] == "mary"
+    wrong = client.get("/api/v1/me", headers={"Authorization": "Bearer hl_wrong"})
+    assert wrong.status_code == 401 and wrong.json["error"]["code"] == "unauthorized"
+
+
+def test_token_for_unknown_user_fails(runner):
+    result = runner.invoke(args=["users", "token", "ghost"])
+    assert result.exit_code == 1 and "no user 'ghost'" in result.output

@@ -1,0 +1,67 @@
+"""Queue plumbing: enqueue after commit, and a real worker running a scheduled job."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from config import BASE_DIR
+from core.extensions import db
+from core.jobs import record_worker_heartbeat
+from core.models import Event
+from core.queue import enqueue_after_commit, get_queue, redis_connection, redis_url_of
+
+
+def test_job_is_enqueued_only_after_commit(app):
+    enqueue_after_commit(record_worker_heartbeat, "a", job_id="beat-a")
+    assert get_queue().count == 0
+    db.session.commit()
+    assert get_queue().job_ids == ["beat-a"]
+
+
+def test_job_is_dropped_on_rollback(app):
+    enqueue_after_commit(record_worker_heartbeat, "b", job_id="beat-b")
+    db.session.rollback()
+    db.session.commit()
+    assert get_queue().count == 0
+
+
+def test_same_job_id_is_not_enqueued_twice(app):
+    for _ in range(2):
+        enqueue_after_commit(record_worker_heartbeat, "c", job_id="beat-c")
+        db.session.commit()
+    assert get_queue().job_ids == ["beat-c"]
+
+
+def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
+    job = get_queue().enqueue_in(timedelta(seconds=1), record_worker_heartbeat, "scheduled")
+    assert get_queue().count == 0  # waiting in the scheduled registry
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": redis_url_of(redis_connection()),
+        "HOTLINE_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+        "SECRET_KEY": "test-secret",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            beat = db.session.scalar(db.select(Event).where(Event.verb == "worker.heartbeat"))
+            if beat is not None:
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        stderr = worker.communicate(timeout=30)[1].decode()
+    assert beat is not None, stderr[-2000:]
+    assert beat.data == {"note": "scheduled"} and beat.actor_label == "worker"
+    assert job.get_status(refresh=True) == "finished"

@@ -1,0 +1,73 @@
+"""Small builders for test data."""
+
+from datetime import datetime
+
+from core.extensions import db
+from core.users import create_user
+from roster.models import Category, DutyShift, Municipality, Official, Roster
+
+PASSWORD = "password-123"
+
+
+def make_municipality(
+    code: str = "alpha",
+    name: str | None = None,
+    tz: str = "Europe/Moscow",
+    duty_number: str | None = None,
+) -> Municipality:
+    place = Municipality(
+        code=code, name=name or f"Район {code}", timezone=tz, duty_number=duty_number
+    )
+    db.session.add(place)
+    db.session.flush()
+    db.session.add(Roster(municipality_id=place.id, code="general", name="Общий", is_general=True))
+    db.session.flush()
+    return place
+
+
+def make_user(username: str, role: str, municipality: Municipality | None = None):
+    user = create_user(username, role, PASSWORD, municipality.code if municipality else None)
+    db.session.commit()
+    return user
+
+
+def make_official(place: Municipality, phone: str, name: str = "Тестов Тест") -> Official:
+    official = Official(municipality_id=place.id, full_name=name, phone=phone, position="Дежурный")
+    db.session.add(official)
+    db.session.flush()
+    return official
+
+
+def make_category(code: str = "roads", urgency: str = "ordinary") -> Category:
+    category = Category(
+        code=code,
+        name=code,
+        urgency=urgency,
+        callback_minutes=480,
+        resolution_days=30,
+        checkin_minutes=1440,
+    )
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def make_shift(
+    roster: Roster,
+    role: str,
+    official: Official,
+    starts_at: datetime,
+    ends_at: datetime,
+    kind: str = "rotation",
+) -> DutyShift:
+    shift = DutyShift(
+        roster_id=roster.id,
+        role=role,
+        official_id=official.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        kind=kind,
+    )
+    db.session.add(shift)
+    db.session.flush()
+    return shift
