@@ -26,6 +26,11 @@ VARIABLES = {
 }
 
 
+def translation_directories() -> list[str]:
+    """Return every feature package's `translations/` folder (each package owns its strings)."""
+    return sorted(str(path) for path in BASE_DIR.glob("*/translations") if path.is_dir())
+
+
 def _instance_dir() -> Path:
     path = Path(os.environ.get("HOTLINE_INSTANCE_DIR", BASE_DIR / "instance"))
     path.mkdir(parents=True, exist_ok=True)
@@ -74,7 +79,7 @@ def load_config(environ: dict | None = None) -> dict:
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "BABEL_DEFAULT_LOCALE": "ru",
-        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -92,6 +92,8 @@ def start_command(port, host):
             env=env,
         ),
     ]
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     time.sleep(1.5)
     click.echo(f"\n{seeded}\nHotline is running: http://{host}:{port}/  (Ctrl-C stops it)\n")
     try:
@@ -107,6 +109,10 @@ def start_command(port, host):
             child.wait(timeout=20)
         if owned_redis is not None:
             owned_redis.shutdown(save=True)
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """accounts, events, messages and the roster base
 
-Revision ID: 97eb984a2273
+Revision ID: 0001_foundation
 Revises: 
 Create Date: 2026-11-22 17:54:56.626374
 
@@ -12,7 +12,7 @@ import core.dbtypes
 
 
 # revision identifiers, used by Alembic.
-revision = '97eb984a2273'
+revision = '0001_foundation'
 down_revision = None
 branch_labels = None
 depends_on = None
