@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from core.extensions import db
 from core.models import User
 from core.queue import redis_url_of, run_worker, start_embedded_redis
+from core.schedule import build_scheduler
 from core.users import UserError, create_user, issue_token
 
 users_cli = AppGroup("users", help="Manage user accounts and API tokens.")
@@ -57,11 +58,17 @@ def worker_command(burst, queues):
     run_worker(current_app._get_current_object(), burst=burst, queues=tuple(queues))
 
 
+@click.command("scheduler")
+def scheduler_command():
+    """Enqueue the periodic jobs on their schedules (run exactly one of these)."""
+    build_scheduler(current_app._get_current_object()).start()
+
+
 @click.command("start")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000")
 @click.option("--host", default="127.0.0.1", show_default=True)
 def start_command(port, host):
-    """Migrate, load the demo region and run the web app with a worker until Ctrl-C."""
+    """Migrate, load the demo region and run the web app, a worker and the scheduler."""
     env = dict(os.environ)
     owned_redis = None
     if not current_app.config["REDIS_URL"]:
@@ -74,6 +81,7 @@ def start_command(port, host):
     ).stdout
     children = [
         subprocess.Popen([*flask, "worker"], env=env),
+        subprocess.Popen([*flask, "scheduler"], env=env),
         subprocess.Popen(
             [
                 sys.executable,
@@ -118,4 +126,5 @@ def _stop(signum, frame):
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(start_command)

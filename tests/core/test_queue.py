@@ -6,6 +6,8 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
+
 from config import BASE_DIR
 from core.extensions import db
 from core.jobs import record_worker_heartbeat
@@ -65,3 +67,15 @@ def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
     assert beat is not None, stderr[-2000:]
     assert beat.data == {"note": "scheduled"} and beat.actor_label == "worker"
     assert job.get_status(refresh=True) == "finished"
+
+
+def test_scheduler_enqueues_registered_periodic_jobs(app):
+    from core.schedule import add_periodic, build_scheduler
+
+    add_periodic(app, record_worker_heartbeat, interval=60)
+    with pytest.raises(ValueError):
+        add_periodic(app, record_worker_heartbeat)
+    scheduler = build_scheduler(app)
+    assert [job.name for job in scheduler.get_jobs()] == ["core.jobs.record_worker_heartbeat"]
+    scheduler.enqueue_jobs()
+    assert [job.func_name for job in get_queue().jobs] == ["core.jobs.record_worker_heartbeat"]
