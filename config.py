@@ -20,6 +20,8 @@ VARIABLES = {
     "TWILIO_NUMBER": "the governor's line in E.164, used as caller id for outbound calls and SMS",
     "PUBLIC_BASE_URL": "the URL Twilio reaches the app at (signatures are computed over it); "
     "default: http://127.0.0.1:5000",
+    "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
+    "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
     "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
     "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
@@ -76,6 +78,7 @@ def load_config(environ: dict | None = None) -> dict:
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", "sim-auth-token"),
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "BABEL_DEFAULT_LOCALE": "ru",

@@ -1,0 +1,42 @@
+"""Telephony: the gateway for outbound actions, the webhook signature check, the simulated carrier.
+
+`get_gateway()` returns the gateway chosen by `TELEPHONY` (`sim` by default, or `twilio`);
+`protect_webhooks(bp)` makes a blueprint refuse requests without a valid `X-Twilio-Signature`.
+The simulated carrier lives in `core.telephony.sim`.
+"""
+
+from flask import Flask, current_app
+
+from core.telephony.gateway import Gateway
+from core.telephony.signature import protect_webhooks, sign
+
+__all__ = ["Gateway", "get_gateway", "protect_webhooks", "sign"]
+
+EXTENSION_KEY = "telephony.gateway"
+
+
+def get_gateway(app: Flask | None = None) -> Gateway:
+    """Return the app's telephony gateway for its `TELEPHONY` setting, built once."""
+    app = app or current_app._get_current_object()
+    gateway = app.extensions.get(EXTENSION_KEY)
+    if gateway is None:
+        gateway = _build_gateway(app)
+        app.extensions[EXTENSION_KEY] = gateway
+    return gateway
+
+
+def _build_gateway(app: Flask) -> Gateway:
+    kind = app.config.get("TELEPHONY", "sim")
+    if kind == "twilio":
+        from core.telephony.twilio_gateway import TwilioGateway
+
+        return TwilioGateway(
+            app.config["TWILIO_ACCOUNT_SID"],
+            app.config["TWILIO_AUTH_TOKEN"],
+            app.config["TWILIO_NUMBER"],
+        )
+    if kind == "sim":
+        from core.telephony.sim_gateway import SimGateway
+
+        return SimGateway(app)
+    raise RuntimeError(f"TELEPHONY must be `sim` or `twilio`, not {kind!r}")

@@ -1,0 +1,49 @@
+"""`X-Twilio-Signature`: checking it on webhook blueprints, and computing it for the carrier."""
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from twilio.request_validator import RequestValidator
+
+from core.extensions import csrf
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def sign(url: str, params: dict, auth_token: str) -> str:
+    """Return the signature Twilio sends for a request to `url` with the form `params`."""
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+def public_url() -> str:
+    """Return the URL Twilio requested: PUBLIC_BASE_URL + path (+ query), never the Host header."""
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("utf-8", "replace")
+    return url
+
+
+def signature_is_valid() -> bool:
+    """Return whether the current request carries a valid Twilio signature."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return False
+    params = request.form if request.method == "POST" else {}
+    validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+    return validator.validate(public_url(), params, signature)
+
+
+def _require_signature() -> Response | None:
+    if signature_is_valid():
+        return None
+    log.warning("refused %s %s: missing or invalid Twilio signature", request.method, request.path)
+    return Response("Invalid or missing X-Twilio-Signature\n", 403, mimetype="text/plain")
+
+
+def protect_webhooks(blueprint: Blueprint) -> Blueprint:
+    """Refuse (403) every request to `blueprint` without a valid Twilio signature; exempt CSRF."""
+    csrf.exempt(blueprint)
+    blueprint.before_request(_require_signature)
+    return blueprint

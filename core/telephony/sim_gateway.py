@@ -1,0 +1,102 @@
+"""The gateway of `TELEPHONY=sim`: hands calls and SMS to the simulated carrier."""
+
+import logging
+import secrets
+
+import requests
+from flask import Flask
+
+from core.models import OutboundMessage
+from core.telephony.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+
+def new_sid(prefix: str) -> str:
+    """Return a random Twilio-shaped id (`CA…`, `SM…`, `RE…`, `QU…`): prefix and 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+class SimGateway(Gateway):
+    """Talks to the carrier in `app.extensions["sim_carrier"]` or, over HTTP, `SIM_CARRIER_URL`."""
+
+    carrier = "sim"
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.from_number = app.config["TWILIO_NUMBER"]
+        self.carrier_url = (app.config.get("SIM_CARRIER_URL") or "").rstrip("/")
+
+    def _attached(self):
+        return self.app.extensions.get("sim_carrier")
+
+    def _post(self, path: str, payload: dict) -> dict:
+        response = requests.post(self.carrier_url + path, json=payload, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def place_call(
+        self,
+        to: str,
+        url: str,
+        *,
+        from_: str | None = None,
+        status_callback: str | None = None,
+        timeout: int = 20,
+    ) -> str:
+        """Ask the simulated carrier to ring `to`; return the CallSid it assigned."""
+        request = {
+            "to": to,
+            "url": url,
+            "from_": from_ or self.from_number,
+            "status_callback": status_callback,
+            "timeout": timeout,
+        }
+        carrier = self._attached()
+        if carrier is not None:
+            sid = carrier.place_call(**request)
+        elif self.carrier_url:
+            sid = self._post("/calls", request)["sid"]
+        else:
+            sid = new_sid("CA")
+            log.warning("no simulated carrier is attached: call %s to %s goes nowhere", sid, to)
+        log.info("placed call %s to %s", sid, to)
+        return sid
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Ask the simulated carrier to move a live call to new TwiML."""
+        carrier = self._attached()
+        if carrier is not None:
+            carrier.redirect_call(call_sid, url)
+        elif self.carrier_url:
+            self._post(f"/calls/{call_sid}/redirect", {"url": url})
+        else:
+            log.warning("no simulated carrier is attached: redirect of %s dropped", call_sid)
+
+    def hangup(self, call_sid: str) -> None:
+        """Ask the simulated carrier to end a live call."""
+        carrier = self._attached()
+        if carrier is not None:
+            carrier.hangup(call_sid)
+        elif self.carrier_url:
+            self._post(f"/calls/{call_sid}/hangup", {})
+        else:
+            log.warning("no simulated carrier is attached: hang-up of %s dropped", call_sid)
+
+    def _deliver(self, message: OutboundMessage) -> None:
+        message.provider_sid = new_sid("SM")
+        message.status = "sent"
+        sms = {
+            "to": message.to_number,
+            "body": message.body,
+            "from_": self.from_number,
+            "sid": message.provider_sid,
+        }
+        carrier = self._attached()
+        if carrier is not None:
+            carrier.receive_sms(**sms)
+        elif self.carrier_url:
+            try:
+                self._post("/sms", sms)
+            except requests.RequestException as error:
+                log.warning("the simulated carrier did not take the SMS: %s", error)

@@ -1,0 +1,76 @@
+"""The gateway that speaks to Twilio's REST API."""
+
+import logging
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http import HttpClient
+from twilio.rest import Client
+
+from core.models import OutboundMessage
+from core.telephony.gateway import STATUS_CALLBACK_EVENTS, Gateway
+
+log = logging.getLogger(__name__)
+
+
+class TwilioGateway(Gateway):
+    """Outbound calls and SMS through `twilio.rest.Client`."""
+
+    carrier = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.from_number = from_number
+
+    def place_call(
+        self,
+        to: str,
+        url: str,
+        *,
+        from_: str | None = None,
+        status_callback: str | None = None,
+        timeout: int = 20,
+    ) -> str:
+        """Create a call with the Calls resource and return its CallSid."""
+        options = {}
+        if status_callback:
+            options = {
+                "status_callback": status_callback,
+                "status_callback_method": "POST",
+                "status_callback_event": list(STATUS_CALLBACK_EVENTS),
+            }
+        call = self.client.calls.create(
+            to=to,
+            from_=from_ or self.from_number,
+            url=url,
+            method="POST",
+            timeout=timeout,
+            **options,
+        )
+        log.info("placed call %s to %s", call.sid, to)
+        return call.sid
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Point a live call at new TwiML (`calls(sid).update(url=...)`)."""
+        self.client.calls(call_sid).update(url=url, method="POST")
+
+    def hangup(self, call_sid: str) -> None:
+        """End a live call (`calls(sid).update(status="completed")`)."""
+        self.client.calls(call_sid).update(status="completed")
+
+    def _deliver(self, message: OutboundMessage) -> None:
+        try:
+            sent = self.client.messages.create(
+                to=message.to_number, from_=self.from_number, body=message.body
+            )
+        except TwilioRestException as error:
+            log.warning("Twilio refused the SMS to %s: %s", message.to_number, error.msg)
+            message.status = "failed"
+            return
+        message.provider_sid = sent.sid
+        message.status = sent.status or "queued"
