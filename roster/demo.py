@@ -1,4 +1,4 @@
-"""The demo region: Tula oblast with fake officials, phones, shifts and one login per role."""
+"""The demo region: Tula oblast with fake officials, phones, rotations and one login per role."""
 
 import logging
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from core.extensions import db
 from core.models import User
 from core.users import create_user
 from roster.models import Category, DutyShift, Municipality, Official, Roster
+from roster.services import extend_rotation, rotation_for, save_rotation
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,6 @@ DEMO_USERS = [
     ("admin", "admin", None, "Администратор"),
 ]
 
-SHIFT_DAYS = 30
 HANDOFF = time(9, 0)
 
 
@@ -180,33 +180,28 @@ def _seed_municipality(index: int, code: str, name: str, kind: str) -> tuple[Ros
     return roster, staff, created
 
 
-def _seed_shifts(roster: Roster, staff: list[Official], start: datetime) -> int:
+def _seed_rotations(roster: Roster, staff: list[Official], now: datetime) -> int:
     """Daily handoff at 09:00 local: the two duty specialists alternate, the head supervises."""
-    existing = set(
-        db.session.execute(
-            db.select(DutyShift.role, DutyShift.starts_at).where(DutyShift.roster_id == roster.id)
-        ).all()
+    before = _shift_count(roster)
+    first_day = _first_handoff(now).astimezone(ZoneInfo(REGION_TZ)).date()
+    orders = {
+        "primary": [staff[0].id, staff[1].id],
+        "backup": [staff[1].id, staff[0].id],
+        "supervisor": [staff[2].id],
+    }
+    for role, official_ids in orders.items():
+        rotation = rotation_for(roster, role)
+        if rotation is None:
+            save_rotation(roster, role, official_ids, HANDOFF, 1, first_day, now=now)
+        else:
+            extend_rotation(rotation, now)
+    return _shift_count(roster) - before
+
+
+def _shift_count(roster: Roster) -> int:
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(DutyShift).where(DutyShift.roster_id == roster.id)
     )
-    created = 0
-    for day in range(SHIFT_DAYS + 1):
-        begins = start + timedelta(days=day)
-        ends = begins + timedelta(days=1)
-        first, second = (staff[0], staff[1]) if day % 2 == 0 else (staff[1], staff[0])
-        for role, official in (("primary", first), ("backup", second), ("supervisor", staff[2])):
-            if (role, begins) in existing:
-                continue
-            db.session.add(
-                DutyShift(
-                    roster_id=roster.id,
-                    role=role,
-                    official_id=official.id,
-                    starts_at=begins,
-                    ends_at=ends,
-                    kind="rotation",
-                )
-            )
-            created += 1
-    return created
 
 
 def _first_handoff(now: datetime) -> datetime:
@@ -241,12 +236,12 @@ def _seed_users(tula_staff: list[Official]) -> int:
 
 def seed_demo(now: datetime | None = None) -> int:
     """Load the demo region; return how many rows it created (0 when already loaded)."""
-    start = _first_handoff(now or utcnow())
+    now = now or utcnow()
     created = _seed_categories()
     tula_staff = None
     for index, (code, name, kind) in enumerate(MUNICIPALITIES, start=1):
         roster, staff, new = _seed_municipality(index, code, name, kind)
-        created += new + _seed_shifts(roster, staff, start)
+        created += new + _seed_rotations(roster, staff, now)
         if code == "tula":
             tula_staff = staff
     created += _seed_users(tula_staff)

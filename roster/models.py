@@ -208,6 +208,8 @@ class Rotation(db.Model):
     length_days: Mapped[int] = mapped_column(default=1)
     #: Local date of the first handoff; slot k starts on starts_on + k * length_days.
     starts_on: Mapped[date]
+    #: First slot start (UTC) this definition owns; rows before it belong to the previous one.
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
     #: How many days ahead shift rows are kept materialised.
     horizon_days: Mapped[int] = mapped_column(default=60)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -43,6 +43,7 @@ def upgrade():
     sa.Column('handoff', sa.Time(), nullable=False),
     sa.Column('length_days', sa.Integer(), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('effective_from', core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('horizon_days', sa.Integer(), nullable=False),
     sa.Column('updated_at', core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),

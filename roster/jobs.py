@@ -1,0 +1,59 @@
+"""Roster jobs: extend rotations, check gaps, remind officials of tomorrow's duty."""
+
+import logging
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from core.clock import utcnow
+from core.extensions import db
+from core.i18n import local_time
+from roster.models import Municipality, Official, Roster
+from roster.services import check_gaps, due_reminders, extend_rotations, role_label
+
+log = logging.getLogger(__name__)
+
+
+def refresh_roster(municipality_id: int) -> None:
+    """Extend the municipality's rotations to their horizon and replace its gap list."""
+    place = db.session.get(Municipality, municipality_id)
+    if place is None:
+        return
+    now = utcnow()
+    extend_rotations(place.id, now)
+    check_gaps(place, now)
+    db.session.commit()
+
+
+def refresh_all_rosters() -> None:
+    """Run the roster refresh of every municipality (daily)."""
+    for municipality_id in db.session.scalars(db.select(Municipality.id)).all():
+        refresh_roster(municipality_id)
+
+
+def send_shift_reminders() -> int:
+    """Text every official whose duty starts tomorrow, once, in the evening before."""
+    from core.telephony import get_gateway
+
+    gateway = get_gateway()
+    sent = 0
+    for place, duty in due_reminders(utcnow()):
+        official = db.session.get(Official, duty.official_id)
+        roster = db.session.get(Roster, duty.roster_id)
+        with force_locale("ru"):
+            body = _(
+                "Governor's hotline: you are on duty (%(role)s, %(place)s) "
+                "from %(start)s to %(end)s.",
+                role=role_label(duty.role).lower(),
+                place=place.name if roster.is_general else f"{place.name}, {roster.name}",
+                start=local_time(duty.starts_at, place.timezone),
+                end=local_time(duty.ends_at, place.timezone),
+            )
+        purpose = (
+            f"shift-reminder:{official.id}:{roster.id}:{duty.role}:{duty.starts_at:%Y%m%dT%H%M}Z"
+        )
+        gateway.send_sms(official.phone, body, purpose=purpose)
+        sent += 1
+    db.session.commit()
+    log.info("shift reminders checked: %d due", sent)
+    return sent
