@@ -5,7 +5,7 @@ import logging
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from core.clock import utcnow
+from core import clock
 from core.extensions import db
 from core.i18n import local_time
 from roster.models import Municipality, Official, Roster
@@ -19,7 +19,7 @@ def refresh_roster(municipality_id: int) -> None:
     place = db.session.get(Municipality, municipality_id)
     if place is None:
         return
-    now = utcnow()
+    now = clock.utcnow()
     extend_rotations(place.id, now)
     check_gaps(place, now)
     db.session.commit()
@@ -37,7 +37,7 @@ def send_shift_reminders() -> int:
 
     gateway = get_gateway()
     sent = 0
-    for place, duty in due_reminders(utcnow()):
+    for place, duty in due_reminders(clock.utcnow()):
         official = db.session.get(Official, duty.official_id)
         roster = db.session.get(Roster, duty.roster_id)
         with force_locale("ru"):
