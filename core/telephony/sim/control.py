@@ -1,0 +1,82 @@
+"""The carrier's control endpoint: how an app in another process reaches the simulated carrier.
+
+The sim gateway POSTs JSON here when `SIM_CARRIER_URL` is set: `/calls` (place a call),
+`/calls/<sid>/redirect`, `/calls/<sid>/hangup` and `/sms`. `GET /calls/<sid>` returns a call's
+status and what was said on it. Requests are carried out on threads of their own.
+"""
+
+import json
+import threading
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from core.telephony.sim.carrier import SimCarrier, SimCarrierError
+
+
+def control_app(carrier: SimCarrier):
+    """Return the WSGI app that hands the gateway's requests to `carrier`."""
+
+    def app(environ, start_response):
+        request = Request(environ)
+        parts = request.path.strip("/").split("/")
+        payload = request.get_json(silent=True) or {}
+        try:
+            status, body = _dispatch(carrier, request.method, parts, payload)
+        except (KeyError, TypeError) as error:
+            status, body = 400, {"error": f"bad request: {error}"}
+        except SimCarrierError as error:
+            status, body = 404, {"error": str(error)}
+        response = Response(json.dumps(body), status, mimetype="application/json")
+        return response(environ, start_response)
+
+    return app
+
+
+def _dispatch(carrier: SimCarrier, method: str, parts: list[str], payload: dict):
+    if method == "POST" and parts == ["calls"]:
+        sid = carrier.place_call(
+            payload["to"],
+            payload["url"],
+            from_=payload.get("from_"),
+            status_callback=payload.get("status_callback"),
+            timeout=int(payload.get("timeout") or 20),
+        )
+        return 201, {"sid": sid}
+    if method == "POST" and parts == ["sms"]:
+        sms = (payload["to"], payload["body"], payload.get("from_"), payload.get("sid"))
+        carrier.receive_sms(*sms)
+        return 201, {"sid": payload.get("sid")}
+    if method == "POST" and len(parts) == 3 and parts[0] == "calls":
+        if parts[2] == "redirect":
+            carrier.redirect_call(parts[1], payload["url"])
+            return 200, {"sid": parts[1]}
+        if parts[2] == "hangup":
+            carrier.hangup(parts[1])
+            return 200, {"sid": parts[1]}
+    if method == "GET" and len(parts) == 2 and parts[0] == "calls":
+        call = carrier.call(parts[1])
+        return 200, {"sid": call.sid, "status": call.status, "said": call.transcript.said}
+    return 404, {"error": "unknown control request"}
+
+
+class ControlServer:
+    """The control endpoint served on 127.0.0.1 from a thread; `url` goes into SIM_CARRIER_URL."""
+
+    def __init__(self, carrier: SimCarrier, host: str = "127.0.0.1", port: int = 0) -> None:
+        carrier.threaded_actions = True
+        self.carrier = carrier
+        self.server = make_server(host, port, control_app(carrier), threaded=True)
+        self.url = f"http://{host}:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "ControlServer":
+        """Start serving; return self."""
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
