@@ -71,3 +71,22 @@ def make_shift(
     db.session.add(shift)
     db.session.flush()
     return shift
+
+
+def make_absence(official: Official, starts_at: datetime, ends_at: datetime, reason="vacation"):
+    from roster.models import Unavailability
+
+    row = Unavailability(
+        official_id=official.id, starts_at=starts_at, ends_at=ends_at, reason=reason
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_trio(place: Municipality, prefix: str = "+7900123") -> list[Official]:
+    """Three officials of a municipality: two duty specialists and the head."""
+    names = ["Иванов Иван", "Петров Пётр", "Сидоров Сидор"]
+    return [
+        make_official(place, f"{prefix}{index:04d}", name) for index, name in enumerate(names, 1)
+    ]

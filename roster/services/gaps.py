@@ -63,14 +63,18 @@ def check_gaps(municipality: Municipality, now: datetime | None = None) -> list[
         db.select(RosterGap).where(RosterGap.municipality_id == municipality.id)
     ).all()
 
-    def key(roster_id, role, starts, ends, reason, old_now=None):
-        return (roster_id, role, None if starts <= (old_now or now) else starts, ends, reason)
+    def key(roster_id, role, starts, ends, reason, checked_at):
+        # a gap cut by the window's start or end moves with the clock: compare it without that
+        opened = None if starts <= checked_at else starts
+        closed = None if ends >= checked_at + GAP_WINDOW else ends
+        return roster_id, role, opened, closed, reason
 
     old_keys = {
         key(g.roster_id, g.role, g.starts_at, g.ends_at, g.reason, g.found_at) for g in previous
     }
     new_keys = {
-        key(i.roster_id, i.gap.role, i.gap.starts_at, i.gap.ends_at, i.gap.reason) for i in found
+        key(i.roster_id, i.gap.role, i.gap.starts_at, i.gap.ends_at, i.gap.reason, now)
+        for i in found
     }
     for row in previous:
         db.session.delete(row)
