@@ -4,7 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -14,7 +14,9 @@ LANGUAGES = {"ru": "Русский", "en": "English"}
 
 
 def select_locale() -> str:
-    """Pick the user's language, then the session's, then Russian."""
+    """Pick the user's language, then the session's, then Russian (outside requests: Russian)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     chosen = session.get("locale") or request.args.get("lang")
