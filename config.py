@@ -1,5 +1,6 @@
 """Settings read from environment variables, with embedded defaults for a single machine."""
 
+import json
 import os
 from pathlib import Path
 
@@ -23,6 +24,11 @@ VARIABLES = {
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
     "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
     "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
+    "REGIONAL_DISPATCHER_NUMBER": "E.164 of the regional duty dispatcher, rung by the safe "
+    "fallback TwiML when the database is down; default +74872700000 (demo)",
+    "CALLER_RATE_LIMIT": "calls one number may make before a polite refusal, as `N/SECONDS`; "
+    "default `5/600`",
+    "VOICE_PROMPTS_FILE": "JSON file overriding voice prompts by name (see hotline/prompts.py)",
     "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
 }
@@ -45,6 +51,19 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _rate(text: str) -> tuple[int, int]:
+    """Parse `N/SECONDS` into (N, SECONDS)."""
+    count, _, seconds = text.partition("/")
+    return int(count), int(seconds)
+
+
+def _json_file(path: str | None) -> dict:
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def _development_secret(instance: Path) -> str:
@@ -80,6 +99,9 @@ def load_config(environ: dict | None = None) -> dict:
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
+        "REGIONAL_DISPATCHER_NUMBER": env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000"),
+        "CALLER_RATE_LIMIT": _rate(env.get("CALLER_RATE_LIMIT", "5/600")),
+        "VOICE_PROMPTS": _json_file(env.get("VOICE_PROMPTS_FILE")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),

@@ -51,6 +51,8 @@ def _limiter_storage(redis_url: str | None) -> str:
 
 
 def _register_features(app: Flask) -> None:
+    import hotline
     import roster
 
     roster.init_app(app)
+    hotline.init_app(app)

@@ -1,0 +1,188 @@
+"""Calls, dial attempts, appeals, blocked numbers and operator presence."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.dbtypes import UTCDateTime
+from core.extensions import db
+
+
+class CallOutcome(enum.StrEnum):
+    CONNECTED = "connected"
+    MISSED = "missed"
+    ABANDONED = "abandoned"
+    REFUSED = "refused"
+
+
+class AttemptOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    NO_ANSWER = "no-answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    #: Picked up but no key pressed (voicemail, or a person who did not accept).
+    NOT_ACCEPTED = "not-accepted"
+    #: The citizen hung up while this official was being rung.
+    CALLER_HUNG_UP = "caller-hung-up"
+
+
+class AppealStatus(enum.StrEnum):
+    ROUTING = "routing"
+    IN_WORK = "in_work"
+    MISSED = "missed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    OPERATOR = "operator"
+    VOICEMAIL = "voicemail"
+    WEB = "web"
+    OPEN311 = "open311"
+    API = "api"
+
+
+class Call(db.Model):
+    """One phone call to the hotline (a Twilio CallSid) and how it was routed."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_from_number_created_at", "from_number", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    #: `governor` (the governor's line) or `duty-number` (a municipality's own number).
+    entry: Mapped[str] = mapped_column(String(16))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    #: Last CallStatus from Twilio and the SequenceNumber it came with.
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    status_sequence: Mapped[int] = mapped_column(default=-1)
+    #: Who was due in each slot when the chain started (the routing decision, kept as it was).
+    routing: Mapped[dict | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(16), index=True)
+    #: Times the caller failed to choose in the voice menu.
+    menu_retries: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    chain_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attempts: Mapped[list["DialAttempt"]] = relationship(
+        back_populates="call", order_by="DialAttempt.position"
+    )
+    appeal: Mapped["Appeal | None"] = relationship(back_populates="call", uselist=False)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.call_sid} {self.outcome or self.status}>"
+
+
+class DialAttempt(db.Model):
+    """One official rung for a call, with what happened."""
+
+    __tablename__ = "dial_attempts"
+    __table_args__ = (
+        UniqueConstraint("call_id", "position"),
+        CheckConstraint("role IN ('primary', 'backup', 'supervisor')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    #: Place in the chain: 0 for the first official rung.
+    position: Mapped[int]
+    role: Mapped[str] = mapped_column(String(16))
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the official pressed the key that accepts the call.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dial_call_sid: Mapped[str | None] = mapped_column(String(64))
+    dial_call_status: Mapped[str | None] = mapped_column(String(16))
+    dial_call_duration: Mapped[int | None]
+    key_pressed: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    call: Mapped[Call] = relationship(back_populates="attempts")
+
+    def __repr__(self) -> str:
+        return f"<DialAttempt call={self.call_id} #{self.position} {self.role} {self.outcome}>"
+
+
+class Appeal(db.Model):
+    """A citizen's matter (обращение), tracked until it is closed."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        Index("ix_appeals_open_by_municipality", "municipality_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The public registration number the citizen is told.
+    number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=AppealStatus.ROUTING)
+    caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    #: `emergency`, `ordinary` or `formal`: sets the deadlines.
+    urgency: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    #: The official who accepted the call and took the matter on.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_duration: Mapped[int | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: First contact with the citizen is due by then (none for formal written appeals).
+    callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[Call | None] = relationship(back_populates="appeal")
+    municipality = relationship("Municipality")
+    category = relationship("Category")
+    assignee = relationship("Official")
+
+    def __repr__(self) -> str:
+        return f"<Appeal {self.number} {self.status}>"
+
+
+class BlockedNumber(db.Model):
+    """A caller number pattern (`*` and `?` wildcards) that gets a polite refusal."""
+
+    __tablename__ = "blocked_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(32), unique=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<BlockedNumber {self.pattern}>"
+
+
+class OperatorShift(db.Model):
+    """An operator on shift in the console, with the endpoint their calls go to."""
+
+    __tablename__ = "operator_shifts"
+    __table_args__ = (Index("ix_operator_shifts_open", "ended_at", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: E.164 number or `client:<identity>` for a Twilio Client in the browser.
+    endpoint: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<OperatorShift user={self.user_id} {self.endpoint}>"

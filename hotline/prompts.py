@@ -1,0 +1,44 @@
+"""What callers and officials hear: Russian defaults, overridable by `VOICE_PROMPTS`."""
+
+from flask import current_app
+
+VOICE = "Polly.Tatyana"
+LANGUAGE = "ru-RU"
+
+DEFAULTS = {
+    "greeting": "Здравствуйте! Вы позвонили на горячую линию губернатора.",
+    "queue_wait": "Все операторы заняты. Вы {position}-й в очереди. "
+    "Чтобы выбрать муниципалитет и тему самостоятельно, нажмите звёздочку.",
+    "menu_municipality": "Назовите ваш муниципалитет или наберите его код из двух цифр.",
+    "menu_municipality_item": "{code} — {name}.",
+    "menu_category": "Выберите тему обращения.",
+    "menu_category_item": "{digit} — {name}.",
+    "menu_category_other": "0 — другое.",
+    "not_understood": "Извините, не удалось распознать выбор.",
+    "connecting": "Соединяем вас с дежурным муниципалитета. Пожалуйста, оставайтесь на линии.",
+    "whisper": "Горячая линия губернатора. {municipality}. Тема: {topic}. "
+    "Нажмите 1, чтобы принять звонок.",
+    "connected_goodbye": "Спасибо за обращение. До свидания.",
+    "exhausted": "К сожалению, дежурные сейчас не ответили. Ваше обращение зарегистрировано "
+    "под номером {number}. Номер придёт вам в СМС. Вам обязательно перезвонят. "
+    "После сигнала вы можете оставить голосовое сообщение.",
+    "recorded": "Спасибо, ваше сообщение записано. До свидания.",
+    "blocked": "Извините, приём звонков с вашего номера ограничен. "
+    "Вы можете направить обращение письменно.",
+    "rate_limited": "Вы звонили несколько раз за короткое время. Пожалуйста, перезвоните позже.",
+    "fallback": "Извините, сервис работает в ограниченном режиме. "
+    "Соединяем вас с региональным дежурным диспетчером.",
+    "sms_registered": "Горячая линия губернатора: ваше обращение зарегистрировано, номер {number}. "
+    "Вам перезвонят.",
+}
+
+
+def prompt(key: str, **values) -> str:
+    """Return the prompt text with its placeholders filled in."""
+    texts = current_app.config.get("VOICE_PROMPTS") or {}
+    return texts.get(key, DEFAULTS[key]).format(**values)
+
+
+def spoken_number(number: str) -> str:
+    """Spell a registration number digit by digit so the voice reads it clearly."""
+    return ", ".join(" ".join(group) for group in number.split("-"))

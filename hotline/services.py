@@ -1,0 +1,482 @@
+"""The voice flow: calls, the voice menu, the duty chain and appeals born from calls."""
+
+import fnmatch
+import logging
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, update
+
+from core.clock import utcnow
+from core.events import record_event
+from core.extensions import db
+from hotline.models import (
+    Appeal,
+    AppealStatus,
+    AttemptOutcome,
+    BlockedNumber,
+    Call,
+    CallOutcome,
+    Channel,
+    DialAttempt,
+    OperatorShift,
+)
+from hotline.signals import chain_exhausted
+from roster.models import Category, Municipality
+from roster.services import resolve_on_duty
+
+log = logging.getLogger(__name__)
+
+#: Deadlines for a call with no category (a municipality's own duty number): ordinary.
+DEFAULT_CALLBACK_MINUTES = 480
+DEFAULT_RESOLUTION_DAYS = 30
+#: Twilio statuses after which a call is over.
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+def find_call(call_sid: str) -> Call | None:
+    """Return the call with this CallSid."""
+    return db.session.scalar(db.select(Call).where(Call.call_sid == call_sid))
+
+
+def record_incoming_call(call_sid: str, from_number: str, to_number: str) -> Call:
+    """Register an incoming call once per CallSid (Twilio may post the webhook again)."""
+    call = find_call(call_sid)
+    if call is not None:
+        return call
+    duty_place = municipality_by_duty_number(to_number)
+    call = Call(
+        call_sid=call_sid,
+        from_number=from_number,
+        to_number=to_number,
+        entry="duty-number" if duty_place else "governor",
+        municipality_id=duty_place.id if duty_place else None,
+    )
+    db.session.add(call)
+    db.session.flush()
+    record_event(
+        "call",
+        call.id,
+        "call.received",
+        {"from": from_number, "to": to_number},
+        actor_label="carrier",
+    )
+    log.info("call %s from %s to %s", call_sid, from_number, to_number)
+    return call
+
+
+def municipality_by_duty_number(number: str) -> Municipality | None:
+    """Return the municipality whose own duty number this is."""
+    return db.session.scalar(db.select(Municipality).where(Municipality.duty_number == number))
+
+
+def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
+    """Return `blocked` or `rate-limited` when the caller gets a polite refusal, else None."""
+    patterns = db.session.scalars(db.select(BlockedNumber.pattern)).all()
+    if any(fnmatch.fnmatchcase(call.from_number, pattern) for pattern in patterns):
+        return "blocked"
+    limit, window = current_app.config["CALLER_RATE_LIMIT"]
+    since = (now or utcnow()) - timedelta(seconds=window)
+    recent = db.session.scalar(
+        db.select(func.count(Call.id)).where(
+            Call.from_number == call.from_number, Call.created_at >= since, Call.id <= call.id
+        )
+    )
+    return "rate-limited" if recent > limit else None
+
+
+def refuse_call(call: Call, reason: str) -> None:
+    """Mark the call refused and note why."""
+    if _set_outcome(call, CallOutcome.REFUSED):
+        record_event("call", call.id, "call.refused", {"reason": reason}, actor_label="system")
+
+
+def operators_on_shift() -> int:
+    """Return how many operators are on shift in the console now."""
+    return db.session.scalar(
+        db.select(func.count(OperatorShift.id)).where(OperatorShift.ended_at.is_(None))
+    )
+
+
+def menu_municipalities() -> list[tuple[str, Municipality]]:
+    """Return the voice menu of municipalities: two-digit codes in alphabetical order."""
+    places = db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
+    return [(f"{index:02d}", place) for index, place in enumerate(places, start=1)]
+
+
+def menu_categories() -> list[tuple[str, Category]]:
+    """Return the voice menu of categories: digits 1–9, emergencies first."""
+    categories = db.session.scalars(
+        db.select(Category).order_by(Category.position, Category.id).limit(9)
+    ).all()
+    return [(str(index), category) for index, category in enumerate(categories, start=1)]
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^0-9a-zа-я ]", " ", text.lower().replace("ё", "е")).strip()
+
+
+def spoken_name_key(name: str) -> str:
+    """Return the word a caller would say for a municipality: «Тула», «Алексин», «Белёвский»."""
+    words = [
+        word
+        for word in _normalise(name).split()
+        if word not in {"город", "район", "рабочий", "поселок", "посёлок", "округ", "городской"}
+    ]
+    return words[0] if words else _normalise(name)
+
+
+def choose_municipality(digits: str | None, speech: str | None) -> Municipality | None:
+    """Match the caller's keypad code or spoken name to a municipality."""
+    entries = menu_municipalities()
+    if digits:
+        code = digits.zfill(2)
+        return next((place for key, place in entries if key == code), None)
+    if speech:
+        said = _normalise(speech)
+        for _, place in entries:
+            stem = spoken_name_key(place.name)[:5]
+            if stem and any(word.startswith(stem) for word in said.split()):
+                return place
+    return None
+
+
+def choose_category(digits: str | None) -> tuple[bool, Category | None]:
+    """Return (understood, category) for a keypad choice; `0` means no category."""
+    if digits == "0":
+        return True, None
+    for key, category in menu_categories():
+        if digits == key:
+            return True, category
+    return False, None
+
+
+def note_menu_retry(call: Call) -> int:
+    """Count one more failed menu choice and return the count."""
+    call.menu_retries += 1
+    return call.menu_retries
+
+
+def appeal_deadlines(category: Category | None, start: datetime) -> tuple:
+    """Return (callback due, resolution due) for an appeal of this category."""
+    if category is None:
+        return (
+            start + timedelta(minutes=DEFAULT_CALLBACK_MINUTES),
+            start + timedelta(days=DEFAULT_RESOLUTION_DAYS),
+        )
+    callback = (
+        start + timedelta(minutes=category.callback_minutes) if category.callback_minutes else None
+    )
+    return callback, start + timedelta(days=category.resolution_days)
+
+
+def register_appeal(
+    *,
+    channel: str,
+    municipality: Municipality,
+    category: Category | None,
+    caller_number: str | None,
+    call: Call | None = None,
+    status: str = AppealStatus.ROUTING,
+    **details,
+) -> Appeal:
+    """Register an appeal with its public number and deadlines."""
+    now = utcnow()
+    callback_due, resolution_due = appeal_deadlines(category, now)
+    appeal = Appeal(
+        channel=channel,
+        status=status,
+        municipality_id=municipality.id,
+        category_id=category.id if category else None,
+        urgency=category.urgency if category else "ordinary",
+        caller_number=caller_number,
+        call_id=call.id if call else None,
+        created_at=now,
+        callback_due_at=callback_due,
+        resolution_due_at=resolution_due,
+        **details,
+    )
+    db.session.add(appeal)
+    db.session.flush()
+    appeal.number = f"{now:%y}-{appeal.id:06d}"
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.registered",
+        {"number": appeal.number, "channel": channel, "status": status},
+    )
+    log.info("appeal %s registered (%s)", appeal.number, channel)
+    return appeal
+
+
+def start_chain(call: Call, municipality: Municipality, category: Category | None) -> Appeal:
+    """Resolve who is on duty now, keep that decision on the call and register the appeal."""
+    if call.appeal is not None:
+        return call.appeal
+    now = utcnow()
+    on_duty = resolve_on_duty(municipality, category, now)
+    chain = [
+        {
+            "role": slot.role,
+            "official_id": slot.official_id,
+            "full_name": slot.full_name,
+            "phone": slot.phone,
+        }
+        for slot in on_duty.chain()
+    ]
+    call.municipality_id = municipality.id
+    call.category_id = category.id if category else None
+    call.chain_started_at = now
+    call.routing = {**on_duty.as_dict(), "chain": chain, "at": now.isoformat()}
+    record_event(
+        "call",
+        call.id,
+        "chain.started",
+        {
+            "chain": [step["role"] for step in chain],
+            "empty": on_duty.empty_roles(),
+            "folded": on_duty.folded,
+        },
+        actor_label="system",
+    )
+    return register_appeal(
+        channel=Channel.PHONE,
+        municipality=municipality,
+        category=category,
+        caller_number=call.from_number,
+        call=call,
+    )
+
+
+def chain_step(call: Call, position: int) -> dict | None:
+    """Return who is to be rung at this place in the call's chain."""
+    chain = (call.routing or {}).get("chain", [])
+    return chain[position] if 0 <= position < len(chain) else None
+
+
+def begin_attempt(call: Call, position: int) -> DialAttempt:
+    """Record that the official at this place is being rung (once, however often asked)."""
+    existing = db.session.scalar(
+        db.select(DialAttempt).where(
+            DialAttempt.call_id == call.id, DialAttempt.position == position
+        )
+    )
+    if existing is not None:
+        return existing
+    step = chain_step(call, position)
+    attempt = DialAttempt(
+        call_id=call.id,
+        position=position,
+        role=step["role"],
+        official_id=step["official_id"],
+        phone=step["phone"],
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def get_attempt(call: Call, position: int) -> DialAttempt | None:
+    """Return the attempt at this place in the chain."""
+    return db.session.scalar(
+        db.select(DialAttempt).where(
+            DialAttempt.call_id == call.id, DialAttempt.position == position
+        )
+    )
+
+
+def record_key_press(attempt: DialAttempt, digits: str, dial_call_sid: str | None) -> bool:
+    """Note the official's key on the whisper; return whether it accepts the call."""
+    accepted = digits == "1"
+    if accepted and not attempt.key_pressed:
+        attempt.key_pressed = True
+        attempt.accepted_at = utcnow()
+        attempt.dial_call_sid = attempt.dial_call_sid or dial_call_sid
+        record_event(
+            "call",
+            attempt.call_id,
+            "attempt.key-pressed",
+            {"position": attempt.position, "role": attempt.role},
+            actor_label="carrier",
+        )
+    return accepted
+
+
+def _attempt_outcome(attempt: DialAttempt, dial_status: str) -> str:
+    if attempt.key_pressed:
+        return AttemptOutcome.ACCEPTED
+    if dial_status in ("busy", "failed", "no-answer"):
+        return dial_status
+    return AttemptOutcome.NOT_ACCEPTED  # answered (voicemail or a person) without the key
+
+
+def finish_attempt(
+    attempt: DialAttempt,
+    dial_status: str | None,
+    duration: int | None,
+    dial_call_sid: str | None,
+    outcome: str | None = None,
+) -> bool:
+    """Record the Dial result once; return False when it was already recorded (a retry)."""
+    outcome = outcome or _attempt_outcome(attempt, dial_status)
+    changed = db.session.execute(
+        update(DialAttempt)
+        .where(DialAttempt.id == attempt.id, DialAttempt.outcome.is_(None))
+        .values(
+            outcome=outcome,
+            dial_call_status=dial_status,
+            dial_call_duration=duration,
+            dial_call_sid=attempt.dial_call_sid or dial_call_sid,
+            ended_at=utcnow(),
+        )
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if changed:
+        record_event(
+            "call",
+            attempt.call_id,
+            "attempt.finished",
+            {
+                "position": attempt.position,
+                "role": attempt.role,
+                "outcome": outcome,
+                "dial_call_status": dial_status,
+            },
+            actor_label="carrier",
+        )
+    return bool(changed)
+
+
+def _set_outcome(call: Call, outcome: str) -> bool:
+    """Set the call's outcome if it has none yet; return whether this request set it."""
+    changed = db.session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.outcome.is_(None))
+        .values(outcome=outcome)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    return bool(changed)
+
+
+def connect_call(call: Call, attempt: DialAttempt) -> None:
+    """The official accepted: the appeal is in their hands."""
+    if not _set_outcome(call, CallOutcome.CONNECTED):
+        return
+    appeal = call.appeal
+    appeal.status = AppealStatus.IN_WORK
+    appeal.assignee_id = attempt.official_id
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.accepted",
+        {"role": attempt.role, "official_id": attempt.official_id},
+        actor_label="carrier",
+    )
+
+
+def exhaust_chain(call: Call) -> Appeal | None:
+    """Nobody accepted: the appeal is missed and a card is opened (once per call)."""
+    from core.queue import enqueue_after_commit
+    from hotline.jobs import send_registration_sms
+
+    if not _set_outcome(call, CallOutcome.MISSED):
+        return None
+    appeal = call.appeal
+    appeal.status = AppealStatus.MISSED
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.missed",
+        {"attempts": [a.outcome for a in call.attempts]},
+        actor_label="system",
+    )
+    chain_exhausted.send(call, appeal=appeal)
+    if appeal.caller_number:
+        enqueue_after_commit(
+            send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
+        )
+    log.info("call %s: chain exhausted, appeal %s missed", call.call_sid, appeal.number)
+    return appeal
+
+
+def store_recording(call: Call, url: str, duration: int | None) -> None:
+    """Keep the caller's voice message with the appeal."""
+    appeal = call.appeal
+    if appeal is None or appeal.recording_url:
+        return
+    appeal.recording_url = url
+    appeal.recording_duration = duration
+    record_event(
+        "appeal", appeal.id, "appeal.voice-message", {"seconds": duration}, actor_label="carrier"
+    )
+
+
+def apply_status(call: Call, status: str, sequence: int | None) -> None:
+    """Apply a status callback, ignoring ones that arrive late or twice."""
+    sequence = -1 if sequence is None else sequence
+    if sequence <= call.status_sequence and sequence != -1:
+        return
+    if call.status in FINAL_STATUSES and status not in FINAL_STATUSES:
+        return  # an earlier event arriving after the end
+    call.status = status
+    call.status_sequence = max(sequence, call.status_sequence)
+    if status in FINAL_STATUSES and call.ended_at is None:
+        call.ended_at = utcnow()
+        finalise_ended_call(call)
+
+
+def finalise_ended_call(call: Call) -> None:
+    """Close what the caller's hang-up left open: a ringing attempt, or a call never routed."""
+    if call.outcome is not None:
+        return
+    if call.appeal is None:
+        if _set_outcome(call, CallOutcome.ABANDONED):
+            record_event("call", call.id, "call.abandoned", actor_label="carrier")
+        return
+    for attempt in call.attempts:
+        if attempt.outcome is None:
+            finish_attempt(attempt, None, None, None, outcome=AttemptOutcome.CALLER_HUNG_UP)
+    exhaust_chain(call)
+
+
+def set_appeal_status(
+    appeal: Appeal, status: str, note: str | None = None, actor=None, actor_label: str | None = None
+) -> bool:
+    """Move an appeal to a status, noting why on its timeline; return whether it changed."""
+    if appeal.status == status:
+        return False
+    previous = appeal.status
+    appeal.status = status
+    appeal.closed_at = utcnow() if status == AppealStatus.CLOSED else None
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.status",
+        {"from": previous, "to": status, "note": note},
+        actor=actor,
+        actor_label=actor_label,
+    )
+    db.session.flush()
+    log.info("appeal %s: %s -> %s", appeal.number, previous, status)
+    return True
+
+
+def move_appeal(
+    appeal: Appeal, municipality: Municipality, reason: str, actor=None
+) -> datetime | None:
+    """Hand an appeal to another municipality with a new callback deadline; return it."""
+    previous = appeal.municipality_id
+    category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+    appeal.municipality_id = municipality.id
+    appeal.callback_due_at = appeal_deadlines(category, utcnow())[0]
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.moved",
+        {"from": previous, "to": municipality.id, "reason": reason},
+        actor=actor,
+    )
+    db.session.flush()
+    log.info("appeal %s moved to %s", appeal.number, municipality.code)
+    return appeal.callback_due_at

@@ -1,0 +1,276 @@
+"""Voice webhooks: the governor's line, the voice menu, the duty chain and status callbacks."""
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.extensions import db
+from core.telephony.signature import protect_webhooks
+from hotline import services, twiml
+from hotline.models import Call, CallOutcome
+from hotline.prompts import prompt, spoken_number
+from hotline.services import spoken_name_key
+from roster.models import Category, Municipality
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+protect_webhooks(bp)
+
+#: Failed menu choices before the caller is put through to the regional dispatcher.
+MENU_ATTEMPTS = 3
+REFUSAL_PROMPTS = {"blocked": "blocked", "rate-limited": "rate_limited"}
+
+
+def _twiml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+def _url(endpoint: str, **values) -> str:
+    """Absolute URL the carrier posts to (signatures are computed over PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def _form_int(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _load_call(call_id: int) -> Call:
+    return db.session.get(Call, call_id) or abort(404)
+
+
+def _fallback_twiml() -> Response:
+    return _twiml(
+        twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
+    )
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(error):
+    """Keep the caller on the line when the database fails: ring the regional dispatcher."""
+    log.error("voice webhook %s failed on the database: %s", request.path, error)
+    db.session.rollback()
+    return _fallback_twiml()
+
+
+@bp.post("/fallback")
+def fallback():
+    """Answer Twilio's fallback URL with TwiML that needs no database."""
+    return _fallback_twiml()
+
+
+@bp.post("/incoming")
+def incoming():
+    """Greet a new caller and send them to the operators, the voice menu or a chain."""
+    call = services.record_incoming_call(
+        request.form["CallSid"], request.form.get("From", ""), request.form.get("To", "")
+    )
+    if call.outcome is None:
+        reason = services.refusal_reason(call)
+        if reason:
+            services.refuse_call(call, reason)
+            db.session.commit()
+            return _twiml(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
+    if call.entry == "duty-number":
+        document = _start_chain(call, db.session.get(Municipality, call.municipality_id), None)
+    elif services.operators_on_shift():
+        document = twiml.enqueue_for_operators(
+            prompt("greeting"), _url("voice.queue_wait"), _url("voice.queue_done")
+        )
+    else:
+        document = _municipality_menu(greeting=prompt("greeting"))
+    db.session.commit()
+    return _twiml(document)
+
+
+@bp.post("/queue/wait")
+def queue_wait():
+    """Tell a waiting caller their place in the operators' queue."""
+    position = _form_int("QueuePosition") or 1
+    return _twiml(
+        twiml.queue_wait(prompt("queue_wait", position=position), _url("voice.queue_skip"))
+    )
+
+
+@bp.post("/queue/skip")
+def queue_skip():
+    """`*` while waiting: leave the queue for the voice menu."""
+    if request.form.get("Digits") == "*":
+        return _twiml(twiml.leave_queue())
+    return _twiml(
+        twiml.queue_wait(
+            prompt("queue_wait", position=_form_int("QueuePosition") or 1), _url("voice.queue_skip")
+        )
+    )
+
+
+@bp.post("/queue/done")
+def queue_done():
+    """After the queue: a caller who left it chooses in the voice menu."""
+    if request.form.get("QueueResult") == "leave":
+        return _twiml(_municipality_menu())
+    return _twiml(twiml.hangup())
+
+
+def _municipality_menu(greeting: str | None = None, apology: str | None = None) -> str:
+    entries = services.menu_municipalities()
+    return twiml.menu(
+        prompt("menu_municipality"),
+        [prompt("menu_municipality_item", code=code, name=place.name) for code, place in entries],
+        _url("voice.choose_municipality"),
+        digits=2,
+        greeting=greeting,
+        apology=apology,
+        hints=[spoken_name_key(place.name).capitalize() for _, place in entries],
+    )
+
+
+def _category_menu(apology: str | None = None) -> str:
+    entries = services.menu_categories()
+    items = [prompt("menu_category_item", digit=key, name=c.name) for key, c in entries]
+    return twiml.menu(
+        prompt("menu_category"),
+        [*items, prompt("menu_category_other")],
+        _url("voice.choose_category"),
+        digits=1,
+        hints=[],
+        apology=apology,
+    )
+
+
+def _menu_retry(call: Call, menu_builder) -> str:
+    if services.note_menu_retry(call) >= MENU_ATTEMPTS:
+        return twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
+    return menu_builder(apology=prompt("not_understood"))
+
+
+@bp.post("/menu/municipality")
+def choose_municipality():
+    """Take the caller's municipality (keypad code or spoken name)."""
+    call = services.find_call(request.form["CallSid"]) or abort(404)
+    place = services.choose_municipality(
+        request.form.get("Digits"), request.form.get("SpeechResult")
+    )
+    if place is None:
+        document = _menu_retry(call, _municipality_menu)
+    else:
+        call.municipality_id = place.id
+        call.menu_retries = 0
+        document = _category_menu()
+    db.session.commit()
+    return _twiml(document)
+
+
+@bp.post("/menu/category")
+def choose_category():
+    """Take the caller's topic and start the duty chain."""
+    call = services.find_call(request.form["CallSid"]) or abort(404)
+    if call.municipality_id is None:
+        document = _municipality_menu()
+    else:
+        understood, category = services.choose_category(request.form.get("Digits"))
+        if understood:
+            place = db.session.get(Municipality, call.municipality_id)
+            document = _start_chain(call, place, category)
+        else:
+            document = _menu_retry(call, _category_menu)
+    db.session.commit()
+    return _twiml(document)
+
+
+def _start_chain(call: Call, place: Municipality, category: Category | None) -> str:
+    services.start_chain(call, place, category)
+    return _ring(call, 0, intro=prompt("connecting"))
+
+
+def _ring(call: Call, position: int, intro: str | None = None) -> str:
+    """Ring the official at this place of the chain, or end the chain when none is left."""
+    if services.chain_step(call, position) is None:
+        return _exhausted(call)
+    attempt = services.begin_attempt(call, position)
+    return twiml.dial_official(
+        intro,
+        attempt.phone,
+        current_app.config["TWILIO_NUMBER"],
+        _url("voice.whisper", call_id=call.id, position=position),
+        _url("voice.dial_result", call_id=call.id, position=position),
+    )
+
+
+def _exhausted(call: Call) -> str:
+    services.exhaust_chain(call)
+    return twiml.offer_voice_message(
+        prompt("exhausted", number=spoken_number(call.appeal.number)),
+        _url("voice.recording", call_id=call.id),
+        prompt("recorded"),
+    )
+
+
+@bp.post("/chain/<int:call_id>/<int:position>/whisper")
+def whisper(call_id: int, position: int):
+    """Tell the answering official who calls and ask them to press 1."""
+    call = _load_call(call_id)
+    topic = call.category_id and db.session.get(Category, call.category_id)
+    place = db.session.get(Municipality, call.municipality_id)
+    text = prompt("whisper", municipality=place.name, topic=topic.name if topic else "общий вопрос")
+    return _twiml(twiml.whisper(text, _url("voice.accept", call_id=call_id, position=position)))
+
+
+@bp.post("/chain/<int:call_id>/<int:position>/accept")
+def accept(call_id: int, position: int):
+    """The official's key on the whisper: 1 bridges the caller, anything else hangs up."""
+    call = _load_call(call_id)
+    attempt = services.get_attempt(call, position) or abort(404)
+    if call.outcome is None and services.record_key_press(
+        attempt, request.form.get("Digits", ""), request.form.get("CallSid")
+    ):
+        services.connect_call(call, attempt)
+        db.session.commit()
+        return _twiml(twiml.bridge())
+    db.session.commit()
+    return _twiml(twiml.hangup())
+
+
+@bp.post("/chain/<int:call_id>/<int:position>/result")
+def dial_result(call_id: int, position: int):
+    """Record how ringing this official ended and go on to the next one if needed."""
+    call = _load_call(call_id)
+    attempt = services.get_attempt(call, position) or abort(404)
+    services.finish_attempt(
+        attempt,
+        request.form.get("DialCallStatus", "failed"),
+        _form_int("DialCallDuration"),
+        request.form.get("DialCallSid"),
+    )
+    if attempt.key_pressed:
+        document = twiml.say_and_hangup(prompt("connected_goodbye"))
+    elif call.outcome == CallOutcome.MISSED:
+        document = _exhausted(call)  # a retried webhook gets the same answer
+    elif call.outcome is not None:
+        document = twiml.hangup()
+    else:
+        document = _ring(call, position + 1)
+    db.session.commit()
+    return _twiml(document)
+
+
+@bp.post("/calls/<int:call_id>/recording")
+def recording(call_id: int):
+    """Keep the caller's voice message with the appeal."""
+    call = _load_call(call_id)
+    if request.form.get("RecordingUrl"):
+        services.store_recording(call, request.form["RecordingUrl"], _form_int("RecordingDuration"))
+    db.session.commit()
+    return _twiml(twiml.say_and_hangup(prompt("recorded")))
+
+
+@bp.post("/status")
+def status():
+    """Apply a call status callback (late, repeated and reordered ones are tolerated)."""
+    call = services.find_call(request.form.get("CallSid", ""))
+    if call is not None:
+        services.apply_status(call, request.form.get("CallStatus", ""), _form_int("SequenceNumber"))
+        db.session.commit()
+    return Response(status=204)

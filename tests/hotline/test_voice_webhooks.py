@@ -1,0 +1,185 @@
+"""Voice webhooks driven by signed posts: idempotency, ordering, refusals and failures."""
+
+import xml.etree.ElementTree as ET
+
+from core.events import timeline
+from core.extensions import db
+from core.models import Event
+from hotline.models import Appeal, BlockedNumber, Call, DialAttempt
+from hotline.signals import chain_exhausted
+from tests.hotline.conftest import CITIZEN, GOVERNOR_LINE, twilio_post
+
+
+def xml(response) -> ET.Element:
+    assert response.status_code == 200, response.text
+    assert response.mimetype == "text/xml"
+    return ET.fromstring(response.text)
+
+
+def count(model) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_forged_signature_is_refused_and_nothing_written(client, region):
+    params = {"CallSid": "CA1", "From": CITIZEN, "To": GOVERNOR_LINE}
+    forged = client.post("/voice/incoming", data=params, headers={"X-Twilio-Signature": "AAAA"})
+    missing = client.post("/voice/incoming", data=params)
+    assert forged.status_code == 403 and missing.status_code == 403
+    assert count(Call) == 0 and count(Event) == 0
+
+
+def test_governor_line_without_operators_offers_the_municipality_menu(client, region):
+    root = xml(
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    )
+    assert "горячую линию губернатора" in root.find("Say").text
+    gather = root.find("Gather")
+    assert gather.get("action").endswith("/voice/menu/municipality")
+    assert "01 — Альфинский район." in gather.find("Say").text
+    assert "Альфинский" in gather.get("hints")
+
+
+def test_duplicate_incoming_webhook_registers_one_call(client, region):
+    for _ in range(2):
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    assert count(Call) == 1
+
+
+def test_duty_number_rings_the_primary_at_once(client, region):
+    root = xml(
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To="+74872700101")
+    )
+    number = root.find("Dial/Number")
+    assert number.text == "+79000000101"
+    call = db.session.scalar(db.select(Call))
+    assert call.entry == "duty-number" and call.appeal.status == "routing"
+    assert call.routing["primary"]["phone"] == "+79000000101"
+
+
+def _through_menu(client, sid="CA1"):
+    twilio_post(client, "/voice/incoming", CallSid=sid, From=CITIZEN, To=GOVERNOR_LINE)
+    twilio_post(client, "/voice/menu/municipality", CallSid=sid, Digits="01")
+    return twilio_post(client, "/voice/menu/category", CallSid=sid, Digits="2")
+
+
+def test_menu_by_speech_and_category_starts_the_chain(client, region):
+    twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    category_menu = xml(
+        twilio_post(client, "/voice/menu/municipality", CallSid="CA1", SpeechResult="альфинский")
+    )
+    items = category_menu.find("Gather/Say").text
+    assert items.index("1 — water") < items.index("2 — roads")  # emergencies first
+    root = xml(twilio_post(client, "/voice/menu/category", CallSid="CA1", Digits="2"))
+    assert root.find("Dial/Number").text == "+79000000101"
+    call = db.session.scalar(db.select(Call))
+    assert call.category_id == region.roads.id and call.appeal.category_id == region.roads.id
+
+
+def test_unrecognised_choice_is_asked_again_then_goes_to_the_dispatcher(client, region):
+    twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    again = xml(twilio_post(client, "/voice/menu/municipality", CallSid="CA1", Digits="77"))
+    assert again.find("Say").text.startswith("Извините, не удалось")
+    twilio_post(client, "/voice/menu/municipality", CallSid="CA1")
+    last = xml(twilio_post(client, "/voice/menu/municipality", CallSid="CA1", Digits="99"))
+    assert last.find("Dial").text == "+74872700000"
+
+
+def test_duplicate_and_reordered_chain_webhooks_do_not_double_anything(client, region):
+    fired = []
+    chain_exhausted.connect(lambda call, appeal: fired.append(call.id), weak=False)
+    try:
+        _through_menu(client)
+        call = db.session.scalar(db.select(Call))
+        result = f"/voice/chain/{call.id}/0/result"
+        first = twilio_post(client, result, CallSid="CA1", DialCallStatus="no-answer")
+        retry = twilio_post(client, result, CallSid="CA1", DialCallStatus="no-answer")
+        assert first.text == retry.text  # the same answer: ring the backup
+        assert ET.fromstring(retry.text).find("Dial/Number").text == "+79000000102"
+        for position in (1, 2):
+            for _ in range(2):
+                twilio_post(
+                    client,
+                    f"/voice/chain/{call.id}/{position}/result",
+                    CallSid="CA1",
+                    DialCallStatus="busy",
+                )
+        assert count(DialAttempt) == 3 and count(Appeal) == 1
+        assert len(fired) == 1
+        db.session.expire_all()
+        assert [a.outcome for a in call.attempts] == ["no-answer", "busy", "busy"]
+        assert call.outcome == "missed" and call.appeal.status == "missed"
+    finally:
+        chain_exhausted.receivers.clear()
+
+
+def test_status_callbacks_out_of_order_keep_the_latest(client, region):
+    twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    for status, sequence in (
+        ("completed", "3"),
+        ("ringing", "1"),
+        ("in-progress", "2"),
+        ("completed", "3"),
+    ):
+        response = twilio_post(
+            client, "/voice/status", CallSid="CA1", CallStatus=status, SequenceNumber=sequence
+        )
+        assert response.status_code == 204
+    call = db.session.scalar(db.select(Call))
+    assert call.status == "completed" and call.outcome == "abandoned"
+    verbs = [event.verb for event in timeline("call", call.id)]
+    assert verbs.count("call.abandoned") == 1
+
+
+def test_caller_hanging_up_while_ringing_finalises_the_attempt(client, region):
+    _through_menu(client)
+    twilio_post(client, "/voice/status", CallSid="CA1", CallStatus="completed", SequenceNumber="5")
+    call = db.session.scalar(db.select(Call))
+    assert call.attempts[0].outcome == "caller-hung-up"
+    assert call.outcome == "missed" and call.appeal.status == "missed"
+
+
+def test_blocked_number_gets_a_polite_refusal(client, region):
+    db.session.add(BlockedNumber(pattern="+7916123*", reason="abuse"))
+    db.session.commit()
+    root = xml(
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    )
+    assert "ограничен" in root.find("Say").text and root.find("Hangup") is not None
+    call = db.session.scalar(db.select(Call))
+    assert call.outcome == "refused"
+    assert [e.data for e in timeline("call", call.id) if e.verb == "call.refused"] == [
+        {"reason": "blocked"}
+    ]
+
+
+def test_caller_over_the_rate_limit_is_refused(app, client, region):
+    app.config["CALLER_RATE_LIMIT"] = (2, 600)
+    answers = [
+        xml(
+            twilio_post(client, "/voice/incoming", CallSid=f"CA{i}", From=CITIZEN, To=GOVERNOR_LINE)
+        )
+        for i in range(3)
+    ]
+    assert [root.find("Gather") is not None for root in answers] == [True, True, False]
+    assert "перезвоните позже" in answers[2].find("Say").text
+
+
+def test_database_down_gives_the_fallback_twiml(app, region):
+    from core import create_app
+
+    broken = create_app(
+        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    )
+    with broken.app_context():
+        response = twilio_post(
+            broken.test_client(), "/voice/incoming", CallSid="CA9", From=CITIZEN, To=GOVERNOR_LINE
+        )
+        root = xml(response)
+    assert root.find("Dial").text == "+74872700000"
+    assert "ограниченном режиме" in root.find("Say").text
+    assert count(Call) == 0
+
+
+def test_fallback_url_needs_no_database(client):
+    root = xml(twilio_post(client, "/voice/fallback", CallSid="CA1"))
+    assert root.find("Dial").text == "+74872700000"
