@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 ROLES = ("primary", "backup", "supervisor")
-#: Roles from the highest to the lowest: a person in two slots keeps the higher one.
-ROLES_BY_RANK = ("supervisor", "backup", "primary")
+#: Roles from the highest to the lowest: a person in two slots keeps the higher one, the one
+#: the chain rings first (someone on primary duty is rung as primary, not after the backup).
+ROLES_BY_RANK = ("primary", "backup", "supervisor")
 #: Which kind of shift wins when two cover the same moment (higher wins; then the newer row).
 KIND_PRIORITY = {"rotation": 0, "swap": 1, "override": 2}
 #: No shift row is longer than this, so the resolver looks back a bounded time on its index.

@@ -87,11 +87,11 @@ def test_same_person_in_two_slots_is_returned_once_in_the_higher(place, trio, ro
     make_shift(roster, "backup", trio[1], T0, T0 + DAY)
     make_shift(roster, "supervisor", trio[2], T0, T0 + DAY)
     on_duty = resolve_on_duty(place, None, T0)
-    assert on_duty.primary is None
-    assert on_duty.folded == {"primary": "supervisor"}
+    assert on_duty.supervisor is None
+    assert on_duty.folded == {"supervisor": "primary"}
     assert on_duty.empty_roles() == []
-    assert [slot.official_id for slot in on_duty.chain()] == [trio[1].id, trio[2].id]
-    assert on_duty.as_dict()["folded"] == {"primary": "supervisor"}
+    assert [slot.official_id for slot in on_duty.chain()] == [trio[2].id, trio[1].id]
+    assert on_duty.as_dict()["folded"] == {"supervisor": "primary"}
 
 
 def test_regulation_sends_a_category_to_its_special_roster(place, trio, roster):

@@ -127,8 +127,8 @@ def test_absence_makes_an_unavailable_gap_and_a_conflict():
 
 def test_same_person_is_kept_in_the_higher_slot():
     slots, folded = rules.fold_duplicates({"primary": 1, "backup": 2, "supervisor": 1})
-    assert slots == {"primary": None, "backup": 2, "supervisor": 1}
-    assert folded == {"primary": "supervisor"}
+    assert slots == {"primary": 1, "backup": 2, "supervisor": None}
+    assert folded == {"supervisor": "primary"}
 
 
 def test_phones_are_normalised_to_e164_or_refused():
