@@ -1,0 +1,29 @@
+"""Cards ("you were called"), click-to-call callbacks, the cabinets and the tracking jobs."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from core.nav import add_nav_item
+from core.schedule import add_periodic
+
+#: Roles that open the cabinet (officials and heads only for their own municipality).
+CABINET_ROLES = ("official", "head", "operator", "manager", "admin")
+
+
+def on_chain_exhausted(call, appeal=None, **extra) -> None:
+    """Open the call's card when nobody in its duty chain accepted (the webhook commits)."""
+    from callbacks.services import open_card
+
+    if appeal is not None:
+        open_card(call, appeal)
+
+
+def init_app(app: Flask) -> None:
+    from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
+    from hotline.signals import chain_exhausted
+
+    chain_exhausted.connect(on_chain_exhausted, weak=False)  # connecting again is a no-op
+    app.register_blueprint(views.bp)
+    app.register_blueprint(hooks.bp)
+    add_periodic(app, jobs.sweep, interval=60)
+    add_nav_item(app, "callbacks.cabinet", _l("Cabinet"), set(CABINET_ROLES), order=20)

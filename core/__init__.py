@@ -51,8 +51,10 @@ def _limiter_storage(redis_url: str | None) -> str:
 
 
 def _register_features(app: Flask) -> None:
+    import callbacks
     import hotline
     import roster
 
     roster.init_app(app)
     hotline.init_app(app)
+    callbacks.init_app(app)

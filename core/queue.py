@@ -1,13 +1,18 @@
 """Redis connection, RQ queue, enqueue-after-commit and the worker that runs jobs in app context."""
 
+import json
 import logging
+import uuid
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, SimpleWorker
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, String, delete, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import clock
+from core.dbtypes import UTCDateTime
 from core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -51,16 +56,57 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_connection())
 
 
+def _outbox_now() -> datetime:
+    return clock.utcnow()
+
+
+class OutboxJob(db.Model):
+    """A job written in the same transaction as its subject, deleted once Redis has taken it."""
+
+    __tablename__ = "outbox_jobs"
+
+    #: Chosen by the writer, so the row can be deleted after commit without reading it back.
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Import path of the job function, e.g. `callbacks.jobs.notify_card_opened`.
+    func: Mapped[str] = mapped_column(String(200))
+    args: Mapped[list] = mapped_column(JSON)
+    kwargs: Mapped[dict] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_outbox_now, index=True)
+
+    def __repr__(self) -> str:
+        return f"<OutboxJob {self.func} {self.job_id}>"
+
+
+def _func_path(func) -> str:
+    return func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+
+
 def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwargs) -> None:
     """Enqueue `func(*args, **kwargs)` once the current transaction commits (dropped on rollback).
 
     `at` (an aware datetime) schedules the job; `job_id` makes a second enqueue a no-op.
+    The job is also written to the outbox in the same transaction, so that a commit made
+    while Redis is down still reaches the queue once `relay_outbox` runs.
     """
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, which fires only inside one, drops the job
+    key = None
+    try:
+        json.dumps([args, kwargs])
+    except TypeError:
+        log.warning("job %s has arguments JSON cannot hold: no outbox row", _func_path(func))
+    else:
+        key = uuid.uuid4().hex
+        session.add(
+            OutboxJob(
+                key=key, func=_func_path(func), args=list(args), kwargs=kwargs, job_id=job_id, at=at
+            )
+        )
     pending = session.info.setdefault(PENDING_JOBS, [])
-    pending.append((func, args, kwargs, job_id, at))
+    pending.append((func, args, kwargs, job_id, at, key))
 
 
 def _enqueue_now(func, args, kwargs, job_id, at) -> None:
@@ -82,11 +128,65 @@ def _enqueue_now(func, args, kwargs, job_id, at) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
-    for job in session.info.pop(PENDING_JOBS, []):
+    delivered = []
+    for func, args, kwargs, job_id, at, key in session.info.pop(PENDING_JOBS, []):
         try:
-            _enqueue_now(*job)
-        except Exception:  # Redis down: the sweep re-finds due work from the database.
-            log.exception("could not enqueue %s", getattr(job[0], "__name__", job[0]))
+            _enqueue_now(func, args, kwargs, job_id, at)
+        except Exception:  # Redis down: the outbox row stays for `relay_outbox`.
+            log.exception("could not enqueue %s", _func_path(func))
+        else:
+            if key is not None:
+                delivered.append(key)
+    if delivered:
+        try:
+            with session.get_bind().begin() as conn:
+                conn.execute(delete(OutboxJob.__table__).where(OutboxJob.key.in_(delivered)))
+        except Exception:  # the relay enqueues them again; job ids keep that harmless
+            log.exception("could not clear %d outbox rows", len(delivered))
+
+
+def relay_outbox(grace_seconds: int = 30, batch: int = 1000) -> int:
+    """Enqueue outbox jobs older than `grace_seconds` that Redis never took; return how many."""
+    cutoff = clock.utcnow() - timedelta(seconds=grace_seconds)
+    rows = db.session.scalars(
+        select(OutboxJob)
+        .where(OutboxJob.created_at <= cutoff)
+        .order_by(OutboxJob.created_at)
+        .limit(batch)
+    ).all()
+    relayed = 0
+    try:
+        for row in rows:
+            _enqueue_now(row.func, tuple(row.args), row.kwargs, row.job_id, row.at)
+            db.session.delete(row)
+            relayed += 1
+    except Exception:
+        log.exception("outbox relay stopped after %d jobs", relayed)
+    db.session.commit()
+    if relayed:
+        log.info("outbox relay enqueued %d jobs", relayed)
+    return relayed
+
+
+def enqueue_due(func, *args, job_id: str, **kwargs) -> bool:
+    """Enqueue a job that is due now unless it waits or runs; move a scheduled one forward."""
+    queue = get_queue()
+    job = queue.fetch_job(job_id)
+    if job is not None:
+        status = job.get_status(refresh=True)
+        if status in ("queued", "started", "deferred"):
+            return False
+        if status == "scheduled":
+            queue.scheduled_job_registry.remove(job)
+            queue.enqueue_job(job)
+            return True
+    queue.enqueue(func, *args, job_id=job_id, **kwargs)
+    return True
+
+
+def requeue_abandoned(queue_name: str = "default") -> None:
+    """Move jobs whose worker died mid-job (heartbeat expired) to the failed registry."""
+    get_queue(queue_name).started_job_registry.cleanup()
 
 
 @event.listens_for(Session, "after_rollback")

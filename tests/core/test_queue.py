@@ -72,6 +72,7 @@ def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
 def test_scheduler_enqueues_registered_periodic_jobs(app):
     from core.schedule import add_periodic, build_scheduler
 
+    app.extensions.pop("hotline.periodic", None)  # only this test's job, not the features'
     add_periodic(app, record_worker_heartbeat, interval=60)
     with pytest.raises(ValueError):
         add_periodic(app, record_worker_heartbeat)

@@ -1,0 +1,106 @@
+"""Webhooks of the callback flow and incoming SMS (signed by the carrier)."""
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+
+from callbacks import services, twiml
+from callbacks.models import CallbackAttempt
+from core.extensions import db
+from core.telephony import protect_webhooks
+from hotline.models import Appeal
+
+bp = Blueprint("callback_hooks", __name__)
+protect_webhooks(bp)
+
+
+def _twiml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """Return the absolute URL the carrier is given (signatures use PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def _attempt(attempt_id: int) -> CallbackAttempt:
+    return db.session.get(CallbackAttempt, attempt_id) or abort(404)
+
+
+def _form_int(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.post("/voice/callbacks/<int:attempt_id>/whisper")
+def whisper(attempt_id: int):
+    """Tell the answering official which card this is and ask for 1."""
+    attempt = _attempt(attempt_id)
+    topic = services.appeal_topic(attempt.card.appeal)
+    accept = absolute_url("callback_hooks.accept", attempt_id=attempt.id)
+    return _twiml(twiml.callback_whisper(attempt.card_id, topic, accept))
+
+
+@bp.post("/voice/callbacks/<int:attempt_id>/accept")
+def accept(attempt_id: int):
+    """The official's key: 1 dials the citizen, anything else ends the call."""
+    attempt = _attempt(attempt_id)
+    if services.record_callback_key(attempt, request.form.get("Digits", "")):
+        db.session.commit()
+        return _twiml(
+            twiml.dial_citizen(
+                attempt.citizen_number,
+                current_app.config["TWILIO_NUMBER"],
+                absolute_url("callback_hooks.result", attempt_id=attempt.id),
+            )
+        )
+    db.session.commit()
+    return _twiml(twiml.hangup())
+
+
+@bp.post("/voice/callbacks/<int:attempt_id>/result")
+def result(attempt_id: int):
+    """Record how the citizen's leg ended; only a bridged call counts as a callback."""
+    attempt = _attempt(attempt_id)
+    outcome = services.finish_callback(
+        attempt, request.form.get("DialCallStatus"), _form_int("DialCallDuration")
+    )
+    db.session.commit()
+    return _twiml(twiml.callback_result(outcome == "answered"))
+
+
+@bp.post("/voice/callbacks/<int:attempt_id>/status")
+def status(attempt_id: int):
+    """Status callback of the official's leg: note a callback the official never accepted."""
+    attempt = _attempt(attempt_id)
+    call_status = request.form.get("CallStatus", "")
+    if call_status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        services.finish_unaccepted_callback(attempt, call_status)
+        db.session.commit()
+    return Response(status=204)
+
+
+@bp.post("/voice/callbacks/confirm/<int:appeal_id>")
+def confirm_question(appeal_id: int):
+    """Ask the citizen on the phone whether the matter is solved."""
+    appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    answer = absolute_url("callback_hooks.confirm_answer", appeal_id=appeal.id)
+    return _twiml(twiml.confirmation_question(appeal.number, answer))
+
+
+@bp.post("/voice/callbacks/confirm/<int:appeal_id>/answer")
+def confirm_answer(appeal_id: int):
+    """Take the citizen's key: 1 solved, 2 not solved."""
+    appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    digits = request.form.get("Digits", "")
+    if digits not in ("1", "2"):
+        return _twiml(twiml.confirmation_thanks(None))
+    services.answer_confirmation(appeal, digits == "1", "call")
+    db.session.commit()
+    return _twiml(twiml.confirmation_thanks(digits == "1"))
+
+
+@bp.post("/sms/incoming")
+def sms_incoming():
+    """Apply an incoming SMS: a citizen's confirmation or an official's status reply."""
+    services.take_incoming_sms(request.form.get("From", ""), request.form.get("Body", ""))
+    db.session.commit()
+    return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')

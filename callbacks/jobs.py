@@ -1,0 +1,146 @@
+"""Tracking jobs: thin, idempotent, keyed by deterministic job ids; the sweep re-finds due work."""
+
+import logging
+
+from sqlalchemy import and_, select
+
+from callbacks import services
+from callbacks.models import OPEN_STATES, AppealTracking, Card, CardState
+from core.extensions import db
+from core.queue import enqueue_due, relay_outbox, requeue_abandoned
+from hotline.models import Appeal
+
+log = logging.getLogger(__name__)
+
+#: Rows of each kind of due work one sweep looks at.
+SWEEP_BATCH = 5000
+
+
+def notify_card_opened(card_id: int) -> None:
+    """Send the opening SMS to each official of the card's duty, committing after each one."""
+    card = db.session.get(Card, card_id)
+    if card is None or card.notified_at is not None:
+        return
+    text = services.card_opened_text(card)
+    for recipient in services.duty_recipients(card):
+        services.send_card_sms(card, recipient, "opened", text)
+        db.session.commit()  # a worker killed after this point does not resend this one
+    services.mark_notified(card)
+    db.session.commit()
+
+
+def remind_card(card_id: int) -> None:
+    """Remind the duty of a card nobody acknowledged within 15 minutes."""
+    card = db.session.get(Card, card_id)
+    if card is not None and services.remind_card(card):
+        db.session.commit()
+
+
+def escalate_card(card_id: int) -> None:
+    """Tell the supervisor at half the callback deadline."""
+    card = db.session.get(Card, card_id)
+    if card is not None and services.escalate_card(card):
+        db.session.commit()
+
+
+def mark_card_overdue(card_id: int) -> None:
+    """Flag the card overdue and tell the regional managers when the deadline passed."""
+    card = db.session.get(Card, card_id)
+    if card is not None and services.mark_card_overdue(card):
+        db.session.commit()
+
+
+def run_checkin(appeal_id: int) -> None:
+    """Ask the responsible official for a status update on an appeal in work."""
+    tracking = db.session.get(AppealTracking, appeal_id)
+    if tracking is not None and services.run_checkin(tracking):
+        db.session.commit()
+
+
+def ask_citizen_confirmation(appeal_id: int) -> None:
+    """Ask the citizen by SMS whether the resolved matter is really solved."""
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is not None and services.ask_citizen(appeal):
+        db.session.commit()
+
+
+def close_unconfirmed(appeal_id: int) -> None:
+    """Close an appeal whose citizen gave no answer within three days."""
+    tracking = db.session.get(AppealTracking, appeal_id)
+    if tracking is not None and services.close_unconfirmed(tracking):
+        db.session.commit()
+
+
+def sweep() -> dict[str, int]:
+    """Relay the outbox, then find due work in the database and enqueue what is missing."""
+    relay_outbox()
+    requeue_abandoned()
+    moment = services.now()
+    found = {"tracking": _track_new_appeals()}
+    cards = _due_cards(Card.notified_at.is_(None))
+    found["opened"] = _enqueue(cards, notify_card_opened, "opened")
+    cards = _due_cards(
+        Card.state == CardState.NEW, Card.reminded_at.is_(None), Card.remind_at <= moment
+    )
+    found["reminder"] = _enqueue(cards, remind_card, "reminder")
+    cards = _due_cards(
+        Card.state.in_(OPEN_STATES), Card.escalated_at.is_(None), Card.escalate_at <= moment
+    )
+    found["escalation"] = _enqueue(cards, escalate_card, "escalation")
+    cards = _due_cards(
+        Card.state.in_(OPEN_STATES), Card.overdue_at.is_(None), Card.callback_due_at <= moment
+    )
+    found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
+    found["checkin"] = _enqueue_checkins(moment)
+    found["unconfirmed"] = 0
+    for tracking in db.session.scalars(
+        select(AppealTracking)
+        .where(AppealTracking.confirmation == "asked", AppealTracking.confirmation_due_at <= moment)
+        .limit(SWEEP_BATCH)
+    ):
+        job_id = f"confirm-expire-{tracking.appeal_id}-{tracking.reopen_count}"
+        found["unconfirmed"] += enqueue_due(close_unconfirmed, tracking.appeal_id, job_id=job_id)
+    db.session.commit()
+    if any(found.values()):
+        log.info("sweep: %s", found)
+    return found
+
+
+def _due_cards(*conditions) -> list[Card]:
+    return db.session.scalars(
+        select(Card).where(*conditions).order_by(Card.id).limit(SWEEP_BATCH)
+    ).all()
+
+
+def _enqueue(cards: list[Card], job, kind: str) -> int:
+    enqueued = 0
+    for card in cards:
+        enqueued += enqueue_due(job, card.id, job_id=services.card_job_ids(card)[kind])
+    return enqueued
+
+
+def _enqueue_checkins(moment) -> int:
+    rows = db.session.scalars(
+        select(AppealTracking)
+        .where(AppealTracking.next_checkin_at <= moment)
+        .order_by(AppealTracking.next_checkin_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    return sum(
+        enqueue_due(run_checkin, row.appeal_id, job_id=services.checkin_job_id(row)) for row in rows
+    )
+
+
+def _track_new_appeals() -> int:
+    """Give every appeal in work a tracking row (appeals accepted by an official have none)."""
+    appeals = db.session.scalars(
+        select(Appeal)
+        .outerjoin(AppealTracking, AppealTracking.appeal_id == Appeal.id)
+        .where(
+            and_(Appeal.status.in_(services.TRACKED_STATUSES), AppealTracking.appeal_id.is_(None))
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    for appeal in appeals:
+        services.ensure_tracking(appeal, appeal.created_at)
+    return len(appeals)

@@ -1,0 +1,169 @@
+"""Cards ("you were called"), callbacks, per-appeal tracking and the card's photos."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import clock
+from core.dbtypes import UTCDateTime
+from core.extensions import db
+
+
+def _now() -> datetime:
+    return clock.utcnow()
+
+
+class CardState(enum.StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    CALLED_BACK = "called_back"
+    CLOSED = "closed"
+
+
+#: States in which the card's callback duty is still open.
+OPEN_STATES = (CardState.NEW, CardState.ACKNOWLEDGED)
+
+
+class Card(db.Model):
+    """A "you were called" card: a call whose duty chain nobody accepted, until called back."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('new', 'acknowledged', 'called_back', 'closed')", name="state_known"
+        ),
+        Index("ix_cards_by_municipality_state_due", "municipality_id", "state", "callback_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One card per call, however often the signal arrives.
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), unique=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    state: Mapped[str] = mapped_column(String(16), default=CardState.NEW)
+    #: The callback deadline passed while the card was still open.
+    overdue: Mapped[bool] = mapped_column(default=False)
+    #: Who is told about the card: {"primary": {...}|None, "backup": ..., "supervisor": ...}.
+    duty: Mapped[dict] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When an unacknowledged card reminds the officials (15 minutes after opening).
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When a card not yet called back goes to the supervisor (half the callback deadline).
+    escalate_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set once the opening SMS went to every official of the duty.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the regional managers were told the deadline had passed.
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call = relationship("Call")
+    appeal = relationship("Appeal")
+    municipality = relationship("Municipality")
+    callbacks: Mapped[list["CallbackAttempt"]] = relationship(
+        back_populates="card", order_by="CallbackAttempt.id"
+    )
+    photos: Mapped[list["CardPhoto"]] = relationship(back_populates="card", order_by="CardPhoto.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def __repr__(self) -> str:
+        return (
+            f"<Card {self.id} call={self.call_id} {self.state}{' overdue' if self.overdue else ''}>"
+        )
+
+
+class CallbackAttempt(db.Model):
+    """One click-to-call: the official's phone rings, on their key the citizen is dialled."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    official_phone: Mapped[str] = mapped_column(String(32))
+    citizen_number: Mapped[str] = mapped_column(String(32), index=True)
+    #: CallSid of the outbound call to the official.
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    #: The official pressed 1 and the citizen is being dialled.
+    key_pressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dial_call_status: Mapped[str | None] = mapped_column(String(16))
+    dial_call_duration: Mapped[int | None]
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: `answered` (the citizen was bridged), `no-answer`, `busy`, `failed`, `not-accepted`.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    card: Mapped[Card] = relationship(back_populates="callbacks")
+    official = relationship("Official")
+
+    def __repr__(self) -> str:
+        return f"<CallbackAttempt {self.id} card={self.card_id} {self.outcome}>"
+
+
+class AppealTracking(db.Model):
+    """What the tracking jobs keep per open appeal: check-ins, resolution, the citizen's word."""
+
+    __tablename__ = "appeal_tracking"
+    __table_args__ = (
+        CheckConstraint(
+            "confirmation IN ('asked', 'confirmed', 'rejected', 'unconfirmed')",
+            name="confirmation_known",
+        ),
+        Index("ix_appeal_tracking_next_checkin_at", "next_checkin_at"),
+        Index("ix_appeal_tracking_confirmation_due_at", "confirmation_due_at"),
+    )
+
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    #: The next status request to the responsible official; empty when none is due.
+    next_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkins: Mapped[int] = mapped_column(default=0)
+    resolution_code: Mapped[str | None] = mapped_column(String(32))
+    resolution_text: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The citizen's answer to "is it solved": asked, confirmed, rejected or unconfirmed.
+    confirmation: Mapped[str | None] = mapped_column(String(16))
+    confirmation_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Without an answer by then the appeal closes as unconfirmed.
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Times the citizen sent the matter back ("not solved"); counts against the municipality.
+    reopen_count: Mapped[int] = mapped_column(default=0)
+
+    appeal = relationship("Appeal")
+
+    def __repr__(self) -> str:
+        return f"<AppealTracking {self.appeal_id} next={self.next_checkin_at}>"
+
+
+class CardPhoto(db.Model):
+    """A before/after photo proving what was done, stored on disk under the instance folder."""
+
+    __tablename__ = "card_photos"
+    __table_args__ = (CheckConstraint("kind IN ('before', 'after')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    #: File name under `<instance>/card-photos/`, chosen by the server.
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+    card: Mapped[Card] = relationship(back_populates="photos")
+
+    def __repr__(self) -> str:
+        return f"<CardPhoto {self.id} card={self.card_id} {self.kind}>"

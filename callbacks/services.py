@@ -1,0 +1,799 @@
+"""Cards, callbacks and appeal tracking: the services views, webhooks and jobs call."""
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import case, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from callbacks.models import (
+    OPEN_STATES,
+    AppealTracking,
+    CallbackAttempt,
+    Card,
+    CardPhoto,
+    CardState,
+)
+from core import clock
+from core.events import record_event
+from core.extensions import db
+from core.models import Event, User
+from core.queue import enqueue_after_commit
+from core.telephony import get_gateway
+from hotline.models import Appeal, AppealStatus, Call
+from hotline.services import move_appeal, set_appeal_status
+from roster.models import Category, Municipality, Official
+
+log = logging.getLogger(__name__)
+
+REMINDER_AFTER = timedelta(minutes=15)
+DEFAULT_CALLBACK = timedelta(hours=8)
+CONFIRMATION_WINDOW = timedelta(days=3)
+#: Check-in interval when the appeal has no category: emergency 2 hours, otherwise daily.
+CHECKIN_BY_URGENCY = {"emergency": timedelta(hours=2)}
+DEFAULT_CHECKIN = timedelta(days=1)
+#: Appeal statuses in which check-ins run.
+TRACKED_STATUSES = (AppealStatus.IN_WORK, AppealStatus.MISSED, AppealStatus.REOPENED)
+DUTY_ROLES = ("primary", "backup", "supervisor")
+
+#: Outcome codes an official records; the labels live in `callbacks.forms`.
+RESOLUTION_CODES = ("fixed", "scheduled", "explained", "not_confirmed", "other_authority")
+#: Phrases of a formal reply ("отписка") that says nothing about what was done.
+FORMAL_PHRASES = (
+    "в установленном порядке",
+    "будет рассмотрен",
+    "принято к сведению",
+    "принята к сведению",
+    "в рамках компетенции",
+    "направлено по компетенции",
+    "рассмотрено",
+    "работа ведется",
+    "работа ведётся",
+    "вопрос на контроле",
+    "находится на контроле",
+)
+MIN_UNCODED_TEXT = 40
+
+
+class CardError(ValueError):
+    """An action on a card cannot be done as asked; the message says why (user language)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def now() -> datetime:
+    """Return the current time from the project clock (tests move it)."""
+    return clock.utcnow()
+
+
+def card_path(card_id: int) -> str:
+    """Return the cabinet path of a card (for SMS links; no request context needed)."""
+    return f"/cabinet/cards/{card_id}"
+
+
+def card_link(card_id: int) -> str:
+    """Return the absolute cabinet link of a card."""
+    return current_app.config["PUBLIC_BASE_URL"] + card_path(card_id)
+
+
+def _stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# --- opening ----------------------------------------------------------------------------
+
+
+def duty_from_routing(routing: dict | None) -> dict:
+    """Return who was due in each role from a call's routing decision."""
+    routing = routing or {}
+    return {role: routing.get(role) for role in DUTY_ROLES}
+
+
+def checkin_interval(appeal: Appeal) -> timedelta:
+    """Return the time between check-ins for an appeal (from its category's setting)."""
+    category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+    if category is not None and category.checkin_minutes:
+        return timedelta(minutes=category.checkin_minutes)
+    return CHECKIN_BY_URGENCY.get(appeal.urgency, DEFAULT_CHECKIN)
+
+
+def ensure_tracking(appeal: Appeal, start: datetime | None = None) -> AppealTracking:
+    """Return the appeal's tracking row, creating it with the first check-in scheduled."""
+    tracking = db.session.get(AppealTracking, appeal.id)
+    if tracking is None:
+        tracking = AppealTracking(
+            appeal_id=appeal.id,
+            next_checkin_at=(start or now()) + checkin_interval(appeal),
+            checkins=0,
+            reopen_count=0,
+        )
+        db.session.add(tracking)
+        db.session.flush()
+    return tracking
+
+
+def _card_timing(card: Card, start: datetime, due: datetime | None) -> None:
+    card.callback_due_at = due or start + DEFAULT_CALLBACK
+    card.remind_at = start + REMINDER_AFTER
+    card.escalate_at = start + (card.callback_due_at - start) / 2
+
+
+def open_card(call: Call, appeal: Appeal) -> Card | None:
+    """Open the "you were called" card of a call once; return None when it exists already."""
+    if db.session.scalar(select(Card.id).where(Card.call_id == call.id)) is not None:
+        return None
+    start = now()
+    card = Card(
+        call_id=call.id,
+        appeal_id=appeal.id,
+        municipality_id=appeal.municipality_id,
+        state=CardState.NEW,
+        overdue=False,
+        duty=duty_from_routing(call.routing),
+        opened_at=start,
+    )
+    _card_timing(card, start, appeal.callback_due_at)
+    try:
+        with db.session.begin_nested():
+            db.session.add(card)
+            db.session.flush()
+    except IntegrityError:
+        return None  # opened by a concurrent request for the same call
+    ensure_tracking(appeal, start)
+    record_event(
+        "card",
+        card.id,
+        "card.opened",
+        {"call_id": call.id, "appeal": appeal.number, "due": card.callback_due_at.isoformat()},
+        actor_label="system",
+    )
+    schedule_card_jobs(card)
+    log.info("card %s opened for call %s", card.id, call.call_sid)
+    return card
+
+
+def schedule_card_jobs(card: Card) -> None:
+    """Enqueue (after commit) the opening SMS, the reminder, the escalation and the deadline."""
+    from callbacks import jobs
+
+    ids = card_job_ids(card)
+    enqueue_after_commit(jobs.notify_card_opened, card.id, job_id=ids["opened"])
+    enqueue_after_commit(jobs.remind_card, card.id, job_id=ids["reminder"], at=card.remind_at)
+    enqueue_after_commit(jobs.escalate_card, card.id, job_id=ids["escalation"], at=card.escalate_at)
+    enqueue_after_commit(
+        jobs.mark_card_overdue, card.id, job_id=ids["overdue"], at=card.callback_due_at
+    )
+
+
+def card_job_ids(card: Card) -> dict[str, str]:
+    """Return the deterministic job ids of a card's follow-ups (they change when it moves)."""
+    generation = _stamp(card.remind_at)
+    return {
+        "opened": f"card-{card.id}-opened-{generation}",
+        "reminder": f"card-{card.id}-reminder-{generation}",
+        "escalation": f"card-{card.id}-escalation-{_stamp(card.escalate_at)}",
+        "overdue": f"card-{card.id}-overdue-{_stamp(card.callback_due_at)}",
+    }
+
+
+# --- who is told ------------------------------------------------------------------------
+
+
+def duty_recipients(card: Card) -> list[dict]:
+    """Return the officials of the card's duty, one entry per phone, in role order."""
+    seen, recipients = set(), []
+    for role in DUTY_ROLES:
+        slot = (card.duty or {}).get(role)
+        if slot and slot.get("phone") and slot["phone"] not in seen:
+            seen.add(slot["phone"])
+            recipients.append({**slot, "role": role})
+    return recipients
+
+
+def appeal_topic(appeal: Appeal) -> str:
+    category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+    return category.name if category else "общий вопрос"
+
+
+def send_card_sms(card: Card, recipient: dict, kind: str, text: str) -> None:
+    """Send one official one SMS about a card (once per card, kind, generation and phone)."""
+    purpose = f"card:{card.id}:{kind}:{_stamp(card.remind_at)}:{recipient['phone']}"
+    get_gateway().send_sms(recipient["phone"], text, purpose=purpose[:80])
+
+
+def card_opened_text(card: Card) -> str:
+    """Return the SMS that tells an official about a new card."""
+    appeal = card.appeal
+    return (
+        f"Вам звонили: карточка №{card.id}, {appeal_topic(appeal)}, "
+        f"гражданин {appeal.caller_number or 'не определён'}. "
+        f"Перезвонить до {_local(card, card.callback_due_at)}. {card_link(card.id)}"
+    )
+
+
+def _local(card: Card, moment: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    place = db.session.get(Municipality, card.municipality_id)
+    return moment.astimezone(ZoneInfo(place.timezone)).strftime("%d.%m %H:%M")
+
+
+def mark_notified(card: Card) -> None:
+    """Note that every official of the duty got the opening SMS."""
+    if card.notified_at is None:
+        card.notified_at = now()
+        record_event(
+            "card",
+            card.id,
+            "card.notified",
+            {"to": [r["phone"] for r in duty_recipients(card)]},
+            actor_label="worker",
+        )
+        db.session.flush()
+
+
+def remind_card(card: Card) -> bool:
+    """Remind the duty officials of a card still unacknowledged 15 minutes after opening."""
+    if card.state != CardState.NEW or card.reminded_at is not None or card.remind_at > now():
+        return False
+    text = f"Напоминание: карточка №{card.id} не принята в работу. {card_link(card.id)}"
+    for recipient in duty_recipients(card):
+        send_card_sms(card, recipient, "reminder", text)
+    card.reminded_at = now()
+    record_event("card", card.id, "card.reminder", {}, actor_label="worker")
+    db.session.flush()
+    return True
+
+
+def escalate_card(card: Card) -> bool:
+    """Tell the supervisor about a card not called back at half its callback deadline."""
+    if not card.is_open or card.escalated_at is not None or card.escalate_at > now():
+        return False
+    supervisor = (card.duty or {}).get("supervisor")
+    if supervisor and supervisor.get("phone"):
+        text = (
+            f"Эскалация: по карточке №{card.id} гражданину не перезвонили, "
+            f"срок {_local(card, card.callback_due_at)}. {card_link(card.id)}"
+        )
+        send_card_sms(card, {**supervisor, "role": "supervisor"}, "escalation", text)
+    card.escalated_at = now()
+    record_event(
+        "card",
+        card.id,
+        "card.escalated",
+        {"to": "supervisor", "official_id": (supervisor or {}).get("official_id")},
+        actor_label="worker",
+    )
+    db.session.flush()
+    return True
+
+
+def mark_card_overdue(card: Card) -> bool:
+    """Flag a card whose callback deadline passed and tell the regional managers."""
+    if not card.is_open or card.overdue_at is not None or card.callback_due_at > now():
+        return False
+    card.overdue = True
+    card.overdue_at = now()
+    managers = db.session.scalars(
+        select(User.username).where(User.role == "manager", User.active)
+    ).all()
+    record_event(
+        "card",
+        card.id,
+        "card.overdue",
+        {"managers": list(managers), "due": card.callback_due_at.isoformat()},
+        actor_label="worker",
+    )
+    db.session.flush()
+    return True
+
+
+# --- cabinet actions --------------------------------------------------------------------
+
+
+def acknowledge_card(card: Card, actor: User) -> bool:
+    """Take a new card into work."""
+    if card.state != CardState.NEW:
+        return False
+    card.state = CardState.ACKNOWLEDGED
+    card.acknowledged_at = now()
+    card.acknowledged_by_id = actor.id
+    record_event("card", card.id, "card.acknowledged", {}, actor=actor)
+    db.session.flush()
+    return True
+
+
+def add_card_note(card: Card, text: str, actor: User | None, source: str = "cabinet") -> Event:
+    """Add a note to a card's timeline."""
+    text = text.strip()
+    if not text:
+        raise CardError("empty", "text")
+    entry = record_event(
+        "card",
+        card.id,
+        "card.note",
+        {"text": text[:2000], "source": source},
+        actor=actor,
+        actor_label=None if actor else source,
+    )
+    db.session.flush()
+    return entry
+
+
+def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> None:
+    """Move a wrongly routed card and its appeal to another municipality with a new deadline."""
+    from roster.services import resolve_on_duty
+
+    reason = reason.strip()
+    if place.id == card.municipality_id:
+        raise CardError("same", "municipality")
+    if not reason:
+        raise CardError("reason", "reason")
+    appeal = card.appeal
+    category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+    due = move_appeal(appeal, place, reason, actor=actor)
+    previous = card.municipality_id
+    start = now()
+    card.municipality_id = place.id
+    card.duty = duty_from_routing(resolve_on_duty(place, category, start).as_dict())
+    card.state = CardState.NEW
+    card.overdue = False
+    card.notified_at = card.reminded_at = card.escalated_at = card.overdue_at = None
+    card.acknowledged_at = card.acknowledged_by_id = None
+    _card_timing(card, start, due)
+    record_event(
+        "card",
+        card.id,
+        "card.forwarded",
+        {
+            "from": previous,
+            "to": place.id,
+            "reason": reason,
+            "due": card.callback_due_at.isoformat(),
+        },
+        actor=actor,
+    )
+    schedule_card_jobs(card)
+    db.session.flush()
+
+
+# --- click-to-call ----------------------------------------------------------------------
+
+
+def callable_officials(card: Card) -> list[Official]:
+    """Return the officials of the card's municipality who may call the citizen back."""
+    return db.session.scalars(
+        select(Official)
+        .where(Official.municipality_id == card.municipality_id, Official.active)
+        .order_by(Official.full_name)
+    ).all()
+
+
+def start_callback(card: Card, official: Official, actor: User) -> CallbackAttempt:
+    """Record a click-to-call from an official of the card's municipality to the citizen."""
+    if official.municipality_id != card.municipality_id:
+        raise CardError("official", "official")
+    if not card.appeal.caller_number:
+        raise CardError("no-number")
+    attempt = CallbackAttempt(
+        card_id=card.id,
+        requested_by_id=actor.id,
+        official_id=official.id,
+        official_phone=official.phone,
+        citizen_number=card.appeal.caller_number,
+        started_at=now(),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    record_event(
+        "card",
+        card.id,
+        "callback.started",
+        {"attempt": attempt.id, "official_id": official.id, "phone": official.phone},
+        actor=actor,
+    )
+    return attempt
+
+
+def record_callback_key(attempt: CallbackAttempt, digits: str) -> bool:
+    """Note the official's key on the callback whisper; return whether it dials the citizen."""
+    if digits != "1" or attempt.outcome is not None:
+        return False
+    if attempt.key_pressed_at is None:
+        attempt.key_pressed_at = now()
+        record_event(
+            "card",
+            attempt.card_id,
+            "callback.accepted",
+            {"attempt": attempt.id},
+            actor_label="carrier",
+        )
+    return True
+
+
+def finish_callback(attempt: CallbackAttempt, dial_status: str | None, duration: int | None) -> str:
+    """Record how the citizen's leg ended; only a bridged call closes the callback duty."""
+    if attempt.outcome is not None:
+        return attempt.outcome
+    answered = dial_status == "completed" and (duration or 0) > 0
+    attempt.outcome = "answered" if answered else (dial_status or "failed")
+    if attempt.outcome == "completed":
+        attempt.outcome = "no-answer"  # completed with no talk time: never bridged
+    attempt.dial_call_status = dial_status
+    attempt.dial_call_duration = duration
+    attempt.ended_at = now()
+    record_event(
+        "card",
+        attempt.card_id,
+        "callback.finished",
+        {"attempt": attempt.id, "outcome": attempt.outcome, "seconds": duration},
+        actor_label="carrier",
+    )
+    if answered:
+        close_callback_duty(attempt)
+    db.session.flush()
+    return attempt.outcome
+
+
+def finish_unaccepted_callback(attempt: CallbackAttempt, call_status: str) -> None:
+    """The official's leg ended without dialling the citizen: note why."""
+    if attempt.outcome is not None or attempt.key_pressed_at is not None:
+        return
+    attempt.outcome = "not-accepted" if call_status == "completed" else call_status
+    attempt.ended_at = now()
+    record_event(
+        "card",
+        attempt.card_id,
+        "callback.finished",
+        {"attempt": attempt.id, "outcome": attempt.outcome},
+        actor_label="carrier",
+    )
+    db.session.flush()
+
+
+def close_callback_duty(attempt: CallbackAttempt) -> list[Card]:
+    """Mark called back every open card of the municipality whose citizen this call reached."""
+    card = attempt.card
+    cards = db.session.scalars(
+        select(Card)
+        .join(Appeal, Appeal.id == Card.appeal_id)
+        .where(
+            Card.municipality_id == card.municipality_id,
+            Card.state.in_(OPEN_STATES),
+            Card.opened_at <= attempt.started_at,
+            Appeal.caller_number == attempt.citizen_number,
+        )
+    ).all()
+    for other in cards:
+        other.state = CardState.CALLED_BACK
+        other.called_back_at = now()
+        record_event(
+            "card",
+            other.id,
+            "card.called-back",
+            {"attempt": attempt.id, "via_card": card.id, "automatic": other.id != card.id},
+            actor_label="carrier",
+        )
+        if other.appeal.status in (AppealStatus.MISSED, AppealStatus.ROUTING):
+            set_appeal_status(
+                other.appeal, AppealStatus.IN_WORK, "callback reached the citizen", None, "carrier"
+            )
+    return cards
+
+
+# --- outcome, photos, confirmation ------------------------------------------------------
+
+
+def looks_formal(text: str) -> bool:
+    """Return whether a resolution text is a formal reply that says nothing was done."""
+    lowered = text.lower().replace("ё", "е")
+    return any(phrase.replace("ё", "е") in lowered for phrase in FORMAL_PHRASES)
+
+
+def record_outcome(card: Card, code: str | None, text: str, actor: User) -> AppealTracking:
+    """Record what was done; the appeal is resolved and the citizen is asked to confirm."""
+    text = (text or "").strip()
+    if code and code not in RESOLUTION_CODES:
+        raise CardError("code", "code")
+    if not text:
+        raise CardError("text", "text")
+    if not code and (looks_formal(text) or len(text) < MIN_UNCODED_TEXT):
+        raise CardError("formal", "text")
+    appeal = card.appeal
+    if appeal.status == AppealStatus.CLOSED:
+        raise CardError("closed")
+    tracking = ensure_tracking(appeal)
+    moment = now()
+    tracking.resolution_code = code or None
+    tracking.resolution_text = text
+    tracking.resolved_at = moment
+    tracking.resolved_by_id = actor.id
+    tracking.next_checkin_at = None
+    tracking.confirmation = "asked"
+    tracking.confirmation_asked_at = moment
+    tracking.confirmation_due_at = moment + CONFIRMATION_WINDOW
+    set_appeal_status(appeal, AppealStatus.RESOLVED, text[:200], actor)
+    record_event(
+        "card", card.id, "card.outcome", {"code": code or None, "text": text[:2000]}, actor=actor
+    )
+    from callbacks import jobs
+
+    enqueue_after_commit(
+        jobs.ask_citizen_confirmation,
+        appeal.id,
+        job_id=f"confirm-ask-{appeal.id}-{tracking.reopen_count}",
+    )
+    db.session.flush()
+    return tracking
+
+
+def answer_confirmation(appeal: Appeal, solved: bool, channel: str) -> bool:
+    """Take the citizen's answer: solved closes the appeal, not solved reopens it."""
+    tracking = db.session.get(AppealTracking, appeal.id)
+    if tracking is None or tracking.confirmation != "asked":
+        return False
+    card = db.session.scalar(select(Card).where(Card.appeal_id == appeal.id))
+    if solved:
+        tracking.confirmation = "confirmed"
+        set_appeal_status(appeal, AppealStatus.CLOSED, f"confirmed by {channel}", None, "citizen")
+        _close_card(card, "confirmed")
+    else:
+        tracking.confirmation = "rejected"
+        tracking.reopen_count += 1
+        tracking.next_checkin_at = now() + checkin_interval(appeal)
+        set_appeal_status(appeal, AppealStatus.REOPENED, f"not solved ({channel})", None, "citizen")
+        record_event(
+            "appeal",
+            appeal.id,
+            "appeal.reopened",
+            {"municipality_id": appeal.municipality_id, "count": tracking.reopen_count},
+            actor_label="citizen",
+        )
+        if card is not None and card.state == CardState.CLOSED:
+            card.state, card.closed_at = CardState.CALLED_BACK, None
+    db.session.flush()
+    return True
+
+
+def close_unconfirmed(tracking: AppealTracking) -> bool:
+    """Close an appeal the citizen did not answer about within three days."""
+    if tracking.confirmation != "asked" or tracking.confirmation_due_at > now():
+        return False
+    tracking.confirmation = "unconfirmed"
+    appeal = tracking.appeal
+    set_appeal_status(appeal, AppealStatus.CLOSED, "unconfirmed", None, "tracking")
+    _close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "unconfirmed")
+    db.session.flush()
+    return True
+
+
+def _close_card(card: Card | None, why: str) -> None:
+    if card is None or card.state == CardState.CLOSED:
+        return
+    card.state = CardState.CLOSED
+    card.closed_at = now()
+    record_event("card", card.id, "card.closed", {"why": why}, actor_label="system")
+
+
+def confirmation_text(appeal: Appeal) -> str:
+    """Return the SMS that asks the citizen whether the matter is solved."""
+    return (
+        f"Обращение {appeal.number} отмечено как решённое. "
+        "Ответьте 1, если проблема решена, или 2, если нет."
+    )
+
+
+def ask_citizen(appeal: Appeal) -> bool:
+    """Send the citizen the "is it solved" SMS (once per round)."""
+    tracking = db.session.get(AppealTracking, appeal.id)
+    if tracking is None or tracking.confirmation != "asked" or not appeal.caller_number:
+        return False
+    get_gateway().send_sms(
+        appeal.caller_number,
+        confirmation_text(appeal),
+        purpose=f"confirm:{appeal.id}:{tracking.reopen_count}",
+    )
+    record_event("appeal", appeal.id, "appeal.confirmation-asked", {}, actor_label="worker")
+    db.session.flush()
+    return True
+
+
+# --- check-ins --------------------------------------------------------------------------
+
+
+def responsible_phone(appeal: Appeal) -> str | None:
+    """Return the phone of the official answering for an appeal (assignee, else the duty)."""
+    if appeal.assignee_id:
+        official = db.session.get(Official, appeal.assignee_id)
+        if official is not None:
+            return official.phone
+    card = db.session.scalar(select(Card).where(Card.appeal_id == appeal.id))
+    if card is not None:
+        recipients = duty_recipients(card)
+        if recipients:
+            return recipients[0]["phone"]
+    return None
+
+
+def run_checkin(tracking: AppealTracking) -> bool:
+    """Ask the responsible official for a status update on an appeal in work, and reschedule."""
+    moment = now()
+    if tracking.next_checkin_at is None or tracking.next_checkin_at > moment:
+        return False
+    appeal = tracking.appeal
+    if appeal.status not in TRACKED_STATUSES:
+        tracking.next_checkin_at = None
+        return False
+    number = tracking.checkins + 1
+    phone = responsible_phone(appeal)
+    if phone:
+        get_gateway().send_sms(
+            phone,
+            f"Контроль обращения {appeal.number}: ответьте коротко, что сделано "
+            f"(например: «{appeal.number} бригада выехала»).",
+            purpose=f"checkin:{appeal.id}:{number}",
+        )
+    record_event(
+        "appeal", appeal.id, "appeal.checkin", {"n": number, "to": phone}, actor_label="worker"
+    )
+    tracking.checkins = number
+    tracking.last_checkin_at = moment
+    tracking.next_checkin_at = moment + checkin_interval(appeal)
+    db.session.flush()
+    return True
+
+
+def checkin_job_id(tracking: AppealTracking) -> str:
+    """Return the deterministic job id of an appeal's next check-in."""
+    return f"checkin-{tracking.appeal_id}-{_stamp(tracking.next_checkin_at)}"
+
+
+# --- incoming SMS -----------------------------------------------------------------------
+
+_ANSWER_YES = {"1", "да", "решено", "yes"}
+_ANSWER_NO = {"2", "нет", "не решено", "no"}
+
+
+def take_incoming_sms(from_number: str, body: str) -> str:
+    """Apply an SMS: a citizen's confirmation or an official's short status reply."""
+    text = body.strip()
+    word = text.lower().rstrip(".!")
+    if word in _ANSWER_YES | _ANSWER_NO:
+        appeal = db.session.scalar(
+            select(Appeal)
+            .join(AppealTracking, AppealTracking.appeal_id == Appeal.id)
+            .where(Appeal.caller_number == from_number, AppealTracking.confirmation == "asked")
+            .order_by(AppealTracking.confirmation_asked_at.desc())
+            .limit(1)
+        )
+        if appeal is not None and answer_confirmation(appeal, word in _ANSWER_YES, "sms"):
+            return "confirmation"
+    officials = db.session.scalars(select(Official).where(Official.phone == from_number)).all()
+    if officials and text:
+        card = _card_for_reply(officials, text)
+        if card is not None:
+            note = re.sub(r"^\s*(№|#)?\s*[\d-]+\s*", "", text) or text
+            add_card_note(card, note, None, source=f"sms {from_number}")
+            return "status-reply"
+    record_event("sms", from_number, "sms.unmatched", {"body": text[:300]}, actor_label="carrier")
+    return "unmatched"
+
+
+def _card_for_reply(officials: list[Official], text: str) -> Card | None:
+    places = {official.municipality_id for official in officials}
+    match = re.match(r"^\s*(?:№|#)?\s*([\d-]+)", text)
+    query = select(Card).join(Appeal, Appeal.id == Card.appeal_id)
+    query = query.where(Card.municipality_id.in_(places), Card.state != CardState.CLOSED)
+    if match:
+        token = match.group(1)
+        named = or_(Appeal.number == token, Card.id == int(token) if token.isdigit() else False)
+        card = db.session.scalar(query.where(named))
+        if card is not None:
+            return card
+    return db.session.scalar(query.order_by(Card.opened_at.desc()).limit(1))
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def cards_query(
+    user: User,
+    *,
+    municipality_id: int | None = None,
+    state: str | None = None,
+    category_id: int | None = None,
+    since: datetime | None = None,
+    overdue: bool | None = None,
+):
+    """Return the select of the cards a user may see, filtered, open ones first by deadline."""
+    query = select(Card).join(Appeal, Appeal.id == Card.appeal_id)
+    if user.role in ("official", "head"):
+        query = query.where(Card.municipality_id == user.municipality_id)
+    if municipality_id is not None:
+        query = query.where(Card.municipality_id == municipality_id)
+    if state:
+        query = query.where(Card.state == state)
+    if category_id is not None:
+        query = query.where(Appeal.category_id == category_id)
+    if since is not None:
+        query = query.where(Card.opened_at >= since)
+    if overdue is not None:
+        query = query.where(Card.overdue.is_(overdue))
+    closed_last = case((Card.state.in_(OPEN_STATES), 0), else_=1)
+    return query.order_by(closed_last, Card.callback_due_at, Card.id)
+
+
+def get_visible_card(user: User, card_id: int) -> Card | None:
+    """Return the card if the user may see it (another municipality's card is None)."""
+    card = db.session.get(Card, card_id)
+    if card is None or not user.can_see_municipality(card.municipality_id):
+        return None
+    return card
+
+
+def card_timeline(card: Card) -> list[Event]:
+    """Return the events of the card, its call and its appeal, oldest first."""
+    subjects = [
+        ("card", str(card.id)),
+        ("call", str(card.call_id)),
+        ("appeal", str(card.appeal_id)),
+    ]
+    return db.session.scalars(
+        select(Event)
+        .where(or_(*[(Event.subject_type == t) & (Event.subject_id == i) for t, i in subjects]))
+        .order_by(Event.at, Event.id)
+    ).all()
+
+
+def save_photo(card: Card, kind: str, data: bytes, actor: User) -> CardPhoto:
+    """Store a before/after photo under the instance folder after checking its size and type."""
+    import secrets
+    from pathlib import Path
+
+    content_type = photo_type(data)
+    if kind not in ("before", "after"):
+        raise CardError("kind", "kind")
+    if content_type is None:
+        raise CardError("type", "photo")
+    if len(data) > current_app.config.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024):
+        raise CardError("size", "photo")
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[content_type]
+    name = f"{card.id}-{secrets.token_hex(12)}.{extension}"
+    folder = Path(current_app.config["INSTANCE_DIR"]) / "card-photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    photo = CardPhoto(
+        card_id=card.id,
+        kind=kind,
+        stored_name=name,
+        content_type=content_type,
+        size=len(data),
+        uploaded_by_id=actor.id,
+        uploaded_at=now(),
+    )
+    db.session.add(photo)
+    db.session.flush()
+    record_event("card", card.id, "card.photo", {"kind": kind, "photo": photo.id}, actor=actor)
+    return photo
+
+
+def photo_path(photo: CardPhoto):
+    """Return the file of a stored photo."""
+    from pathlib import Path
+
+    return Path(current_app.config["INSTANCE_DIR"]) / "card-photos" / photo.stored_name
+
+
+def photo_type(data: bytes) -> str | None:
+    """Return the image type from the file's first bytes (JPEG, PNG or WebP), else None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None

@@ -1,0 +1,90 @@
+"""TwiML of the click-to-call callback and the citizen's confirmation call (pure functions)."""
+
+from twilio.twiml.voice_response import VoiceResponse
+
+LANGUAGE = "ru-RU"
+VOICE = "Polly.Tatyana"
+#: Seconds the official has to press 1 after the whisper.
+WHISPER_SECONDS = 10
+#: Seconds the citizen's phone rings.
+CITIZEN_RING_SECONDS = 30
+
+
+def _say(target, text: str) -> None:
+    target.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def callback_whisper(card_number: int, topic: str, accept_url: str) -> str:
+    """Tell the official which card this is and wait for 1 to dial the citizen."""
+    response = VoiceResponse()
+    gather = response.gather(
+        num_digits=1, action=accept_url, method="POST", timeout=WHISPER_SECONDS
+    )
+    _say(
+        gather,
+        f"Горячая линия губернатора. Обратный звонок гражданину по карточке номер {card_number}, "
+        f"тема: {topic}. Нажмите 1, чтобы позвонить гражданину.",
+    )
+    _say(response, "Звонок отменён.")
+    response.hangup()
+    return str(response)
+
+
+def dial_citizen(citizen_number: str, caller_id: str, result_url: str) -> str:
+    """Dial the citizen from the governor's line; the action URL gets how it ended."""
+    response = VoiceResponse()
+    _say(response, "Соединяем с гражданином.")
+    dial = response.dial(
+        action=result_url,
+        method="POST",
+        timeout=CITIZEN_RING_SECONDS,
+        caller_id=caller_id,
+    )
+    dial.number(citizen_number)
+    return str(response)
+
+
+def callback_result(answered: bool) -> str:
+    """Close the official's leg after the citizen's leg ended."""
+    response = VoiceResponse()
+    _say(
+        response,
+        "Разговор с гражданином записан в карточку. Спасибо."
+        if answered
+        else "Гражданин не ответил. Попробуйте позже.",
+    )
+    response.hangup()
+    return str(response)
+
+
+def hangup() -> str:
+    """End the leg."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def confirmation_question(appeal_number: str, answer_url: str) -> str:
+    """Ask the citizen: press 1 if the matter is solved, 2 if not."""
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=answer_url, method="POST", timeout=8)
+    _say(
+        gather,
+        f"Здравствуйте, это горячая линия губернатора. Ваше обращение {appeal_number} "
+        "отмечено как решённое. Нажмите 1, если проблема решена, или 2, если нет.",
+    )
+    response.hangup()
+    return str(response)
+
+
+def confirmation_thanks(solved: bool | None) -> str:
+    """Thank the citizen for the answer."""
+    response = VoiceResponse()
+    if solved is None:
+        _say(response, "Ответ не распознан. Вы можете ответить на SMS: 1 — решено, 2 — нет.")
+    elif solved:
+        _say(response, "Спасибо! Обращение закрыто.")
+    else:
+        _say(response, "Спасибо. Обращение возвращено в работу.")
+    response.hangup()
+    return str(response)

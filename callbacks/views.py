@@ -1,0 +1,349 @@
+"""The cabinet: the list of cards, the card page and its actions."""
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from callbacks import CABINET_ROLES, services
+from callbacks.forms import (
+    RESOLUTION_LABELS,
+    CallbackForm,
+    ForwardForm,
+    NoteForm,
+    OutcomeForm,
+    PhotoForm,
+)
+from callbacks.hooks import absolute_url
+from callbacks.models import AppealTracking, CardPhoto, CardState
+from core.auth import EmptyForm, roles_required
+from core.extensions import db
+from core.models import User
+from core.telephony import get_gateway
+from roster.models import Category, Municipality, Official
+from roster.services import get_municipality, list_municipalities
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("callbacks", __name__, url_prefix="/cabinet")
+
+PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
+
+
+def _error_message(error: services.CardError) -> str:
+    messages = {
+        "empty": _("Write the note first."),
+        "same": _("The card is already in this municipality."),
+        "reason": _("Say why the card is forwarded."),
+        "official": _("Choose an official of the card's municipality."),
+        "no-number": _("The caller's number is unknown; a callback is impossible."),
+        "code": _("Unknown resolution code."),
+        "text": _("Describe what was done."),
+        "formal": _(
+            "A formal reply without an outcome code is not accepted: choose a resolution code "
+            "or describe concretely what was done."
+        ),
+        "closed": _("The appeal is already closed."),
+        "kind": _("Choose whether the photo is before or after."),
+        "type": _("Only JPEG, PNG or WebP photos are accepted."),
+        "size": _("The photo is too large."),
+    }
+    return messages.get(str(error), str(error))
+
+
+def _load_card(card_id: int):
+    card = services.get_visible_card(current_user, card_id)
+    if card is None:
+        abort(404)
+    return card
+
+
+@bp.get("/")
+@roles_required(*CABINET_ROLES)
+def cabinet():
+    """List the cards the user may see, open ones first by deadline, with filters."""
+    args = request.args
+    municipality = None
+    if args.get("municipality"):
+        municipality = get_municipality(args["municipality"]) or abort(404)
+        if not current_user.can_see_municipality(municipality.id):
+            abort(403, _("Your account is limited to your own municipality."))
+    category_id = args.get("category", type=int)
+    period = args.get("period", "")
+    overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
+    state = args.get("state") if args.get("state") in set(CardState) else None
+    since = services.now() - PERIODS[period] if period in PERIODS else None
+    cards = db.session.scalars(
+        services.cards_query(
+            current_user,
+            municipality_id=municipality.id if municipality else None,
+            state=state,
+            category_id=category_id,
+            since=since,
+            overdue=overdue,
+        ).limit(200)
+    ).all()
+    return render_template(
+        "callbacks/cabinet.html",
+        cards=cards,
+        now=services.now(),
+        states=list(CardState),
+        categories=db.session.scalars(db.select(Category).order_by(Category.position)).all(),
+        municipalities=list_municipalities()
+        if current_user.role not in ("official", "head")
+        else [],
+        chosen={
+            "state": state or "",
+            "category": category_id,
+            "period": period,
+            "overdue": args.get("overdue", ""),
+            "municipality": municipality.code if municipality else "",
+        },
+    )
+
+
+@bp.get("/cards/<int:card_id>")
+@roles_required(*CABINET_ROLES)
+def card(card_id: int):
+    """Show a card: caller, duty, attempts, appeal, callbacks, photos and the full timeline."""
+    card = _load_card(card_id)
+    return _render_card(card)
+
+
+def _render_card(card, **forms):
+    forward = forms.get("forward_form") or ForwardForm()
+    forward.municipality.choices = [
+        (place.code, place.name)
+        for place in list_municipalities()
+        if place.id != card.municipality_id
+    ]
+    callback = forms.get("callback_form") or CallbackForm()
+    callback.official.choices = [
+        (official.id, f"{official.full_name} ({official.phone})")
+        for official in services.callable_officials(card)
+    ]
+    own = db.session.scalar(db.select(Official.id).where(Official.user_id == current_user.id))
+    if own and not callback.official.data:
+        callback.official.data = own
+    actors = {user.id: user for user in db.session.scalars(db.select(User))}
+    return render_template(
+        "callbacks/card.html",
+        card=card,
+        appeal=card.appeal,
+        call=card.call,
+        category=db.session.get(Category, card.appeal.category_id)
+        if card.appeal.category_id
+        else None,
+        tracking=db.session.get(AppealTracking, card.appeal_id),
+        timeline=services.card_timeline(card),
+        now=services.now(),
+        note_form=forms.get("note_form") or NoteForm(),
+        forward_form=forward,
+        callback_form=callback,
+        outcome_form=forms.get("outcome_form") or OutcomeForm(),
+        photo_form=forms.get("photo_form") or PhotoForm(),
+        resolution_labels=RESOLUTION_LABELS,
+        actors=actors,
+    ), (400 if forms else 200)
+
+
+@bp.post("/cards/<int:card_id>/acknowledge")
+@roles_required(*CABINET_ROLES)
+def acknowledge(card_id: int):
+    """Take the card into work."""
+    card = _load_card(card_id)
+    if EmptyForm().validate_on_submit() and services.acknowledge_card(card, current_user):
+        db.session.commit()
+        flash(_("The card is taken into work."), "info")
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.post("/cards/<int:card_id>/note")
+@roles_required(*CABINET_ROLES)
+def note(card_id: int):
+    """Add a note to the card's timeline."""
+    card = _load_card(card_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _render_card(card, note_form=form)
+    services.add_card_note(card, form.text.data, current_user)
+    db.session.commit()
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.post("/cards/<int:card_id>/forward")
+@roles_required(*CABINET_ROLES)
+def forward(card_id: int):
+    """Forward a wrongly routed card to another municipality, with a reason."""
+    card = _load_card(card_id)
+    form = ForwardForm()
+    form.municipality.choices = [(place.code, place.name) for place in list_municipalities()]
+    if not form.validate_on_submit():
+        return _render_card(card, forward_form=form)
+    place = get_municipality(form.municipality.data) or abort(404)
+    try:
+        services.forward_card(card, place, form.reason.data, current_user)
+    except services.CardError as error:
+        db.session.rollback()
+        form.reason.errors = [*form.reason.errors, _error_message(error)]
+        return _render_card(card, forward_form=form)
+    db.session.commit()
+    flash(_("The card is forwarded to %(name)s.", name=place.name), "info")
+    if not current_user.can_see_municipality(place.id):
+        return redirect(url_for("callbacks.cabinet"))
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.post("/cards/<int:card_id>/callback")
+@roles_required(*CABINET_ROLES)
+def callback(card_id: int):
+    """Ring the official's phone; on their key the citizen is dialled (click-to-call)."""
+    card = _load_card(card_id)
+    form = CallbackForm()
+    form.official.choices = [(o.id, o.full_name) for o in services.callable_officials(card)]
+    if not form.validate_on_submit():
+        return _render_card(card, callback_form=form)
+    official = db.session.get(Official, form.official.data)
+    try:
+        attempt = services.start_callback(card, official, current_user)
+    except services.CardError as error:
+        db.session.rollback()
+        form.official.errors = [*form.official.errors, _error_message(error)]
+        return _render_card(card, callback_form=form)
+    db.session.commit()  # the carrier's webhooks must find the attempt
+    attempt.call_sid = get_gateway().place_call(
+        attempt.official_phone,
+        absolute_url("callback_hooks.whisper", attempt_id=attempt.id),
+        status_callback=absolute_url("callback_hooks.status", attempt_id=attempt.id),
+        timeout=20,
+    )
+    db.session.commit()
+    flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.post("/cards/<int:card_id>/outcome")
+@roles_required(*CABINET_ROLES)
+def outcome(card_id: int):
+    """Record what was done with a resolution code; the citizen is then asked to confirm."""
+    card = _load_card(card_id)
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        return _render_card(card, outcome_form=form)
+    try:
+        services.record_outcome(card, form.code.data or None, form.text.data, current_user)
+    except services.CardError as error:
+        db.session.rollback()
+        form.text.errors = [*form.text.errors, _error_message(error)]
+        return _render_card(card, outcome_form=form)
+    db.session.commit()
+    flash(_("The outcome is recorded; the citizen will be asked to confirm."), "info")
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.post("/cards/<int:card_id>/photos")
+@roles_required(*CABINET_ROLES)
+def upload_photo(card_id: int):
+    """Attach a before/after photo (JPEG, PNG or WebP, size-limited)."""
+    card = _load_card(card_id)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        return _render_card(card, photo_form=form)
+    try:
+        services.save_photo(card, form.kind.data, form.photo.data.read(), current_user)
+    except services.CardError as error:
+        db.session.rollback()
+        form.photo.errors = [*form.photo.errors, _error_message(error)]
+        return _render_card(card, photo_form=form)
+    db.session.commit()
+    return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+@bp.get("/photos/<int:photo_id>")
+@roles_required(*CABINET_ROLES)
+def photo(photo_id: int):
+    """Serve a card's photo to users who may see the card."""
+    item = db.session.get(CardPhoto, photo_id) or abort(404)
+    _load_card(item.card_id)
+    return send_file(services.photo_path(item), mimetype=item.content_type, max_age=0)
+
+
+@bp.app_template_filter("municipality_name")
+def municipality_name(municipality_id: int) -> str:
+    """Return a municipality's name for templates."""
+    place = db.session.get(Municipality, municipality_id)
+    return place.name if place else str(municipality_id)
+
+
+def countdown(due, moment) -> str:
+    """Return the time left until a deadline as H:MM:SS (or how long it is overdue)."""
+    seconds = int((due - moment).total_seconds())
+    left = abs(seconds)
+    text = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+    return text if seconds >= 0 else _("overdue by") + " " + text
+
+
+@bp.app_context_processor
+def cabinet_labels() -> dict:
+    """Give the cabinet templates the translated names of states, roles and events."""
+    return {
+        "countdown": countdown,
+        "state_labels": {
+            "new": _("new"),
+            "acknowledged": _("acknowledged"),
+            "called_back": _("called back"),
+            "closed": _("closed"),
+        },
+        "role_labels": {
+            "primary": _("primary"),
+            "backup": _("backup"),
+            "supervisor": _("supervisor"),
+        },
+        "attempt_labels": {
+            "accepted": _("accepted"),
+            "no-answer": _("no answer"),
+            "busy": _("busy"),
+            "failed": _("failed"),
+            "not-accepted": _("picked up, not accepted"),
+            "caller-hung-up": _("caller hung up"),
+        },
+        "appeal_status_labels": {
+            "routing": _("routing"),
+            "in_work": _("in work"),
+            "missed": _("missed"),
+            "resolved": _("resolved"),
+            "reopened": _("reopened"),
+            "closed": _("closed"),
+        },
+        "event_labels": {
+            "call.received": _("call received"),
+            "chain.started": _("duty chain started"),
+            "attempt.key-pressed": _("official pressed the key"),
+            "attempt.finished": _("official rung"),
+            "appeal.registered": _("appeal registered"),
+            "appeal.missed": _("nobody accepted"),
+            "appeal.voice-message": _("voice message left"),
+            "appeal.status": _("appeal status changed"),
+            "appeal.moved": _("appeal moved"),
+            "appeal.checkin": _("status requested"),
+            "appeal.confirmation-asked": _("citizen asked to confirm"),
+            "appeal.reopened": _("citizen says not solved"),
+            "card.opened": _("card opened"),
+            "card.notified": _("SMS sent to the duty"),
+            "card.reminder": _("reminder sent"),
+            "card.escalated": _("escalated to the supervisor"),
+            "card.overdue": _("deadline passed, managers told"),
+            "card.acknowledged": _("taken into work"),
+            "card.note": _("note"),
+            "card.forwarded": _("forwarded"),
+            "callback.started": _("callback started"),
+            "callback.accepted": _("official pressed 1"),
+            "callback.finished": _("callback ended"),
+            "card.called-back": _("citizen reached"),
+            "card.outcome": _("outcome recorded"),
+            "card.photo": _("photo attached"),
+            "card.closed": _("card closed"),
+        },
+    }

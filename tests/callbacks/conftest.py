@@ -1,0 +1,111 @@
+"""Two municipalities with duty trios, their users, a movable clock and missed calls."""
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+import core.clock
+from callbacks.models import Card
+from core.extensions import db
+from core.queue import run_worker
+from core.telephony.sim import SimCarrier, no_answer
+from roster.services import general_roster
+from tests.factories import make_category, make_municipality, make_official, make_shift, make_user
+from tests.hotline.conftest import twilio_post
+
+CITIZEN = "+79161234567"
+ALPHA_LINE = "+74872700101"
+BETA_LINE = "+74872700202"
+
+
+class Clock:
+    """A clock tests move by hand; `core.clock.utcnow` is patched to it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    moving = Clock()
+    monkeypatch.setattr(core.clock, "utcnow", moving)
+    return moving
+
+
+def _trio(place, roster, base: int):
+    trio = {
+        "primary": make_official(place, f"+7900000{base + 1}", "Первов Пётр"),
+        "backup": make_official(place, f"+7900000{base + 2}", "Вторых Вера"),
+        "supervisor": make_official(place, f"+7900000{base + 3}", "Главный Глеб"),
+    }
+    now = datetime.now(UTC)
+    for role, official in trio.items():
+        make_shift(roster, role, official, now - timedelta(hours=1), now + timedelta(days=10))
+    return trio
+
+
+@pytest.fixture
+def region(app):
+    """Alpha and Beta, each with a duty trio; a head, an official, a manager and an operator."""
+    alpha = make_municipality("alpha", "Альфинский район", duty_number=ALPHA_LINE)
+    beta = make_municipality("beta", "Бетинский район", duty_number=BETA_LINE)
+    alpha_trio = _trio(alpha, general_roster(alpha), 1100)
+    beta_trio = _trio(beta, general_roster(beta), 2200)
+    roads = make_category("roads", "ordinary")
+    water = make_category("water", "emergency")
+    water.callback_minutes, water.checkin_minutes = 60, 120
+    db.session.commit()
+    users = {
+        "head_a": make_user("head_a", "head", alpha),
+        "official_a": make_user("official_a", "official", alpha),
+        "head_b": make_user("head_b", "head", beta),
+        "manager": make_user("manager", "manager"),
+        "operator": make_user("operator", "operator"),
+    }
+    alpha_trio["supervisor"].user_id = users["head_a"].id
+    db.session.commit()
+    return SimpleNamespace(
+        alpha=alpha, beta=beta, a=alpha_trio, b=beta_trio, roads=roads, water=water, **users
+    )
+
+
+@pytest.fixture
+def carrier(app, region):
+    """The simulated carrier attached to the app; the duty phones do not answer."""
+    carrier = SimCarrier.in_process(app)
+    for trio in (region.a, region.b):
+        for official in trio.values():
+            carrier.phone(official.phone, no_answer())
+    return carrier
+
+
+def miss_call(client, sid: str = "CA1", from_: str = CITIZEN, line: str = ALPHA_LINE) -> Card:
+    """Call a municipality's duty number; nobody of the trio answers; return the card."""
+    twilio_post(client, "/voice/incoming", CallSid=sid, From=from_, To=line)
+    from hotline.models import Call
+
+    call = db.session.scalar(db.select(Call).where(Call.call_sid == sid))
+    for position in range(3):
+        twilio_post(
+            client,
+            f"/voice/chain/{call.id}/{position}/result",
+            CallSid=sid,
+            DialCallStatus="no-answer",
+        )
+    db.session.expire_all()
+    return db.session.scalar(db.select(Card).where(Card.call_id == call.id))
+
+
+def work(app) -> None:
+    """Run a real RQ worker in burst mode until the queue is empty."""
+    db.session.commit()
+    run_worker(app, burst=True)
+    db.session.expire_all()
