@@ -18,7 +18,7 @@ from core.telephony.sim import (
     voicemail,
 )
 from core.users import issue_token
-from hotline.models import Call
+from hotline.models import Call, OperatorShift
 from hotline.prompts import spoken_number
 from hotline.signals import chain_exhausted
 from roster.models import DutyShift
@@ -183,3 +183,20 @@ def test_call_api_shows_routing_and_attempts(app, carrier, region):
     head_headers = {"Authorization": f"Bearer {issue_token(head)}"}
     db.session.commit()
     assert client.get(f"/api/v1/calls/{sim_call.sid}", headers=head_headers).status_code == 403
+
+
+def test_caller_waits_for_operators_and_may_leave_the_queue_for_the_menu(carrier, region):
+    operator = make_user("olga", "operator")
+    db.session.add(OperatorShift(user_id=operator.id, endpoint="+79000009999"))
+    db.session.commit()
+    waiting = carrier.incoming_call(CITIZEN, GOVERNOR_LINE)
+    assert carrier.queued("operators") == [waiting]
+    assert any("Вы 1-й в очереди" in text for text in waiting.transcript.said)
+    carrier.phone(region.primary.phone, answers_and_presses("1"))
+    leaving = carrier.incoming_call(
+        "+79167654321", GOVERNOR_LINE, CallerScript(digits=["*", "01", "1"])
+    )
+    assert any("Вы 2-й в очереди" in text for text in leaving.transcript.said)
+    assert dialled(leaving) == [(region.primary.phone, True)]
+    assert stored(leaving).category_id == region.water.id
+    assert carrier.queued("operators") == [waiting]
