@@ -47,5 +47,6 @@ class HttpTransport:
             body = urlencode(params)
             headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
             response = self._session().post(url, data=body, headers=headers, timeout=self.timeout)
-        response.encoding = response.encoding or "utf-8"
+        if "charset" not in response.headers.get("Content-Type", "").lower():
+            response.encoding = "utf-8"  # XML's default, where requests would guess Latin-1
         return response.status_code, response.text
