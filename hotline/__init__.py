@@ -1,9 +1,21 @@
 """Voice webhooks, the duty chain, calls and appeals, and the operator console."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from core.nav import add_nav_item
 
 
 def init_app(app: Flask) -> None:
-    from hotline import api, voice  # noqa: F401  (api adds its routes to the core API blueprint)
+    from hotline import api, phone, voice  # noqa: F401  (api adds routes to the core API blueprint)
 
     app.register_blueprint(voice.bp)
+    app.register_blueprint(phone.bp)
+    if app.config["TELEPHONY"] == "sim":
+        add_nav_item(
+            app,
+            "phone.web_phone",
+            _l("Web phone"),
+            {"operator", "official", "head", "manager", "admin"},
+            order=90,
+        )

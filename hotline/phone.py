@@ -1,0 +1,107 @@
+"""The demo web phone: place a call as a citizen and choose how the officials on duty react."""
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from core.clock import utcnow
+from core.extensions import db
+from core.telephony.sim import (
+    CallerScript,
+    SimCarrier,
+    Speech,
+    answers_and_presses,
+    busy,
+    fails,
+    no_answer,
+    voicemail,
+)
+from hotline.models import Call
+from roster.models import Municipality
+from roster.services import resolve_on_duty
+
+bp = Blueprint("phone", __name__, url_prefix="/phone")
+
+BEHAVIOURS = {
+    "accepts": answers_and_presses("1"),
+    "voicemail": voicemail(),
+    "busy": busy(),
+    "no_answer": no_answer(),
+    "fails": fails(),
+}
+BEHAVIOUR_CHOICES = [
+    SelectChoice("accepts", _l("answers and presses 1")),
+    SelectChoice("voicemail", _l("voicemail picks up")),
+    SelectChoice("no_answer", _l("does not answer")),
+    SelectChoice("busy", _l("busy")),
+    SelectChoice("fails", _l("unreachable")),
+]
+
+
+class WebCallForm(FlaskForm):
+    caller = StringField(
+        _l("Your number"),
+        default="+79161234567",
+        validators=[DataRequired(), Regexp(r"^\+\d{10,15}$", message=_l("Use +7XXXXXXXXXX."))],
+    )
+    dial = SelectField(_l("Dial"), validators=[DataRequired()])
+    municipality = SelectField(_l("Municipality (for the voice menu)"), validators=[Optional()])
+    said_name = StringField(_l("…or say its name"), validators=[Optional(), Length(max=60)])
+    category_digit = StringField(
+        _l("Topic key (1–9, 0 other)"), default="1", validators=[Optional(), Regexp(r"^\d$")]
+    )
+    primary = SelectField(_l("Primary"), choices=BEHAVIOUR_CHOICES, default="no_answer")
+    backup = SelectField(_l("Backup"), choices=BEHAVIOUR_CHOICES, default="accepts")
+    supervisor = SelectField(_l("Supervisor"), choices=BEHAVIOUR_CHOICES, default="accepts")
+    leave_message = BooleanField(_l("Leave a voice message if nobody accepts"), default=True)
+
+
+def _carrier() -> SimCarrier:
+    app = current_app._get_current_object()
+    return app.extensions.get("sim_carrier") or SimCarrier.in_process(app)
+
+
+def _menu_inputs(form: WebCallForm, codes: dict[str, str]) -> list:
+    first = (
+        Speech(form.said_name.data) if form.said_name.data else codes.get(form.municipality.data)
+    )
+    return [first, form.category_digit.data or None]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def web_phone():
+    """Place a simulated call and show what the caller and the officials heard."""
+    if current_app.config["TELEPHONY"] != "sim":
+        abort(404)
+    places = db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
+    codes = {place.code: f"{index:02d}" for index, place in enumerate(places, start=1)}
+    form = WebCallForm()
+    governor = current_app.config["TWILIO_NUMBER"]
+    form.dial.choices = [SelectChoice(governor, _l("Governor's line"))] + [
+        SelectChoice(place.duty_number, place.name) for place in places if place.duty_number
+    ]
+    form.municipality.choices = [SelectChoice(place.code, place.name) for place in places]
+    result = None
+    if form.validate_on_submit():
+        carrier = _carrier()
+        chosen = next((p for p in places if p.duty_number == form.dial.data), None) or next(
+            (p for p in places if p.code == form.municipality.data), None
+        )
+        if chosen is not None:
+            on_duty = resolve_on_duty(chosen, None, utcnow())
+            for slot in on_duty.chain():
+                carrier.phone(slot.phone, BEHAVIOURS[getattr(form, slot.role).data])
+        script = CallerScript(
+            inputs=_menu_inputs(form, codes) if form.dial.data == governor else (),
+            message_seconds=20 if form.leave_message.data else 0,
+        )
+        sim_call = carrier.incoming_call(form.caller.data, form.dial.data, script)
+        db.session.expire_all()
+        record = db.session.scalar(db.select(Call).where(Call.call_sid == sim_call.sid))
+        result = {"sim": sim_call, "call": record}
+    return render_template("hotline/phone.html", form=form, result=result)
