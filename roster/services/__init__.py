@@ -43,6 +43,13 @@ from roster.services.duties import (
 )
 from roster.services.feeds import feed_token_for, reset_feed_token, subject_for_feed_token
 from roster.services.gaps import GAP_WINDOW, check_gaps, find_gaps, stored_gaps
+from roster.services.imports import (
+    ImportReport,
+    export_officials,
+    export_shifts,
+    import_officials,
+    import_shifts,
+)
 from roster.services.resolver import OnDuty, OnDutyOfficial, resolve_on_duty
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "GAP_WINDOW",
     "Duty",
     "GridCell",
+    "ImportReport",
     "OnDuty",
     "OnDutyOfficial",
     "RosterError",
@@ -62,6 +70,8 @@ __all__ = [
     "duties_of_official",
     "duties_of_official_planned",
     "effective_duties",
+    "export_officials",
+    "export_shifts",
     "extend_rotation",
     "extend_rotations",
     "feed_token_for",
@@ -69,6 +79,8 @@ __all__ = [
     "general_roster",
     "get_municipality",
     "get_roster",
+    "import_officials",
+    "import_shifts",
     "list_municipalities",
     "local_today",
     "officials_of",

@@ -1,0 +1,315 @@
+"""CSV import (all or nothing, with a dry run) and export of officials and shifts."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from core import clock
+from core.events import record_event
+from core.extensions import db
+from core.models import User
+from roster import rules
+from roster.models import DUTY_ROLES, DutyShift, Municipality, Official, Roster, ShiftKind
+from roster.services.changes import add_override
+from roster.services.common import RosterError, get_roster
+
+OFFICIAL_COLUMNS = ["municipality", "full_name", "position", "phone", "active"]
+SHIFT_COLUMNS = ["municipality", "roster", "role", "phone", "starts_at", "ends_at", "note"]
+_REQUIRED = {
+    "officials": {"municipality", "full_name", "phone"},
+    "shifts": {"municipality", "role", "phone", "starts_at", "ends_at"},
+}
+_TRUE = {"1", "true", "yes", "да", "y", "д", ""}
+_FALSE = {"0", "false", "no", "нет", "n", "н"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the line in the file; the header is line 1
+    field: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RowChange:
+    row: int
+    action: str  # create | update | unchanged
+    summary: str
+
+
+@dataclass
+class ImportReport:
+    what: str
+    dry_run: bool
+    changes: list[RowChange] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        return (
+            not self.dry_run
+            and not self.errors
+            and any(change.action != "unchanged" for change in self.changes)
+        )
+
+    def counts(self) -> dict[str, int]:
+        result = {"create": 0, "update": 0, "unchanged": 0}
+        for change in self.changes:
+            result[change.action] += 1
+        return result
+
+
+def _read(text: str, what: str, report: ImportReport) -> list[tuple[int, dict]]:
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        report.errors.append(RowError(1, None, _("The file is empty.")))
+        return []
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = sorted(_REQUIRED[what] - set(header))
+    if missing:
+        report.errors.append(
+            RowError(1, None, _("Missing columns: %(columns)s.", columns=", ".join(missing)))
+        )
+        return []
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        values = {key: (value or "").strip() for key, value in row.items() if key}
+        if any(values.values()):
+            rows.append((reader.line_num, values))
+    if not rows:
+        report.errors.append(RowError(1, None, _("The file has no data rows.")))
+    return rows
+
+
+def _municipalities() -> dict[str, Municipality]:
+    return {m.code: m for m in db.session.scalars(db.select(Municipality))}
+
+
+def import_officials(text: str, dry_run: bool = True, *, actor: User | None = None) -> ImportReport:
+    """Create or update officials from CSV; write nothing if any row is wrong or on a dry run.
+
+    Columns: municipality (code), full_name, position, phone, active. An official is found by
+    municipality and phone.
+    """
+    report = ImportReport("officials", dry_run)
+    places = _municipalities()
+    seen: set[tuple[int, str]] = set()
+    planned = []
+    for line, values in _read(text, "officials", report):
+        place = places.get(values.get("municipality", ""))
+        if place is None:
+            report.errors.append(
+                RowError(line, "municipality", _("No municipality with this code."))
+            )
+            continue
+        try:
+            phone = rules.normalise_phone(values.get("phone", ""))
+        except ValueError:
+            report.errors.append(RowError(line, "phone", _("Not a valid phone number.")))
+            continue
+        name = values.get("full_name", "")
+        if not name:
+            report.errors.append(RowError(line, "full_name", _("The name is empty.")))
+            continue
+        active_text = values.get("active", "").lower()
+        if active_text not in _TRUE | _FALSE:
+            report.errors.append(RowError(line, "active", _("Write yes or no.")))
+            continue
+        if (place.id, phone) in seen:
+            report.errors.append(
+                RowError(line, "phone", _("This phone appears twice for the municipality."))
+            )
+            continue
+        seen.add((place.id, phone))
+        planned.append((line, place, name, values.get("position", ""), phone, active_text))
+    if report.errors:
+        return report
+    for line, place, name, position, phone, active_text in planned:
+        official = db.session.scalar(
+            db.select(Official).where(Official.municipality_id == place.id, Official.phone == phone)
+        )
+        active = active_text not in _FALSE
+        wanted = {"full_name": name[:200], "position": position[:200], "active": active}
+        summary = f"{place.code}: {name}, {phone}"
+        if official is None:
+            report.changes.append(RowChange(line, "create", summary))
+            if not dry_run:
+                db.session.add(Official(municipality_id=place.id, phone=phone, **wanted))
+        elif any(getattr(official, key) != value for key, value in wanted.items()):
+            report.changes.append(RowChange(line, "update", summary))
+            if not dry_run:
+                for key, value in wanted.items():
+                    setattr(official, key, value)
+        else:
+            report.changes.append(RowChange(line, "unchanged", summary))
+    if report.written:
+        db.session.flush()
+        record_event("system", "roster", "officials.imported", report.counts(), actor=actor)
+    return report
+
+
+def _parse_moment(text: str, place: Municipality) -> datetime:
+    moment = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(place.timezone))
+    return moment.astimezone(UTC)
+
+
+def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None) -> ImportReport:
+    """Add override shifts from CSV; write nothing if any row is wrong or on a dry run.
+
+    Columns: municipality, roster (code, default the general one), role, phone, starts_at,
+    ends_at (ISO 8601; without an offset read in the municipality's time zone), note. Each
+    row is checked as the override form checks it, absences included.
+    """
+    report = ImportReport("shifts", dry_run)
+    places = _municipalities()
+    rows = _read(text, "shifts", report)
+    if report.errors:
+        return report
+    now = clock.utcnow()
+    savepoint = db.session.begin_nested()
+    for line, values in rows:
+        place = places.get(values.get("municipality", ""))
+        if place is None:
+            report.errors.append(
+                RowError(line, "municipality", _("No municipality with this code."))
+            )
+            continue
+        roster: Roster | None = get_roster(place, values.get("roster") or None)
+        if roster is None:
+            report.errors.append(RowError(line, "roster", _("No roster with this code.")))
+            continue
+        role = values.get("role", "").lower()
+        if role not in DUTY_ROLES:
+            report.errors.append(RowError(line, "role", _("Write primary, backup or supervisor.")))
+            continue
+        try:
+            phone = rules.normalise_phone(values.get("phone", ""))
+        except ValueError:
+            report.errors.append(RowError(line, "phone", _("Not a valid phone number.")))
+            continue
+        official = db.session.scalar(
+            db.select(Official).where(Official.municipality_id == place.id, Official.phone == phone)
+        )
+        if official is None:
+            report.errors.append(
+                RowError(line, "phone", _("No official of this municipality has this phone."))
+            )
+            continue
+        moments = {}
+        for column in ("starts_at", "ends_at"):
+            try:
+                moments[column] = _parse_moment(values.get(column, ""), place)
+            except ValueError:
+                report.errors.append(
+                    RowError(line, column, _("Write the time as 2026-03-01T09:00 (ISO 8601)."))
+                )
+        if len(moments) < 2:
+            continue
+        summary = (
+            f"{place.code}/{roster.code} {role}: {official.full_name}, "
+            f"{values['starts_at']} – {values['ends_at']}"
+        )
+        same = db.session.scalar(
+            db.select(DutyShift.id).where(
+                DutyShift.roster_id == roster.id,
+                DutyShift.role == role,
+                DutyShift.official_id == official.id,
+                DutyShift.starts_at == moments["starts_at"],
+                DutyShift.ends_at == moments["ends_at"],
+                DutyShift.kind == ShiftKind.OVERRIDE,
+            )
+        )
+        if same is not None:
+            report.changes.append(RowChange(line, "unchanged", summary))
+            continue
+        try:
+            add_override(
+                roster,
+                role,
+                official,
+                moments["starts_at"],
+                moments["ends_at"],
+                values.get("note", ""),
+                actor=actor,
+                now=now,
+            )
+        except RosterError as error:
+            report.errors.append(RowError(line, error.field, error.message))
+            continue
+        report.changes.append(RowChange(line, "create", summary))
+    if report.errors or dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+        if report.written:
+            record_event("system", "roster", "shifts.imported", report.counts(), actor=actor)
+            db.session.flush()
+    return report
+
+
+def export_officials(places: list[Municipality]) -> str:
+    """Return the officials of these municipalities as CSV, in the import's columns."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(OFFICIAL_COLUMNS)
+    codes = {place.id: place.code for place in places}
+    officials = db.session.scalars(
+        db.select(Official)
+        .where(Official.municipality_id.in_(codes))
+        .order_by(Official.municipality_id, Official.full_name)
+    )
+    for official in officials:
+        writer.writerow(
+            [
+                codes[official.municipality_id],
+                official.full_name,
+                official.position,
+                official.phone,
+                "yes" if official.active else "no",
+            ]
+        )
+    return out.getvalue()
+
+
+def export_shifts(place: Municipality, since: datetime, until: datetime) -> str:
+    """Return the municipality's shift rows overlapping [since, until) as CSV (local times)."""
+    zone = ZoneInfo(place.timezone)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*SHIFT_COLUMNS, "full_name", "kind"])
+    rows = db.session.execute(
+        db.select(DutyShift, Roster.code, Official)
+        .join(Roster, Roster.id == DutyShift.roster_id)
+        .join(Official, Official.id == DutyShift.official_id)
+        .where(
+            Roster.municipality_id == place.id,
+            DutyShift.starts_at < until,
+            DutyShift.ends_at > since,
+        )
+        .order_by(DutyShift.starts_at, Roster.code, DutyShift.role, DutyShift.id)
+    ).all()
+    for shift, roster_code, official in rows:
+        writer.writerow(
+            [
+                place.code,
+                roster_code,
+                shift.role,
+                official.phone,
+                shift.starts_at.astimezone(zone).isoformat(timespec="minutes"),
+                shift.ends_at.astimezone(zone).isoformat(timespec="minutes"),
+                shift.note,
+                official.full_name,
+                shift.kind,
+            ]
+        )
+    return out.getvalue()
