@@ -4,6 +4,17 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 
+@dataclass
+class Next:
+    """The next TwiML document to fetch."""
+
+    url: str
+    method: str = "POST"
+    params: dict = field(default_factory=dict)
+    #: Run it as a different kind of document (a redirect out of a queue's wait music).
+    context: str | None = None
+
+
 class TwiMLRejected(Exception):
     """The app answered with TwiML that Twilio would not execute."""
 

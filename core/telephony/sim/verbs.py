@@ -7,10 +7,10 @@ the next verb, a `Next` document to fetch, or how the call's TwiML ended (`hangu
 
 from urllib.parse import urljoin
 
-from core.telephony.sim.carrier import PLAY_SECONDS, Next, say_seconds
+from core.telephony.sim.carrier import PLAY_SECONDS, say_seconds
 from core.telephony.sim.phones import Speech
 from core.telephony.sim.records import Call, Dialled, Recording, Utterance
-from core.telephony.sim.twiml import Verb
+from core.telephony.sim.twiml import Next, Verb
 from core.telephony.sim_gateway import new_sid
 
 
