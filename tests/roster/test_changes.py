@@ -150,7 +150,7 @@ def test_override_periods_are_checked(berlin, trio, roster):
         assert refused.value.field == field
     other = make_municipality("other")
     stranger = make_trio(other, prefix="+7900999")[0]
-    with pytest.raises(RosterError, match="does not work"):
+    with pytest.raises(RosterError, match="не работает"):
         add_override(roster, "primary", stranger, NOW, NOW + DAY, now=NOW)
 
 
@@ -170,7 +170,7 @@ def test_swap_is_refused_when_it_puts_an_absent_official_on_duty(berlin, trio, r
     _full_rotation(roster, trio)
     first, second = [r for r in _rows(roster, "primary") if r.starts_at > NOW][:2]
     make_absence(db.session.get(type(trio[0]), second.official_id), first.starts_at, first.ends_at)
-    with pytest.raises(RosterError, match="unavailable"):
+    with pytest.raises(RosterError, match="отсутствует"):
         swap_shifts(first, second)
     with pytest.raises(RosterError):
         swap_shifts(first, first)
