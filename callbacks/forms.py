@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 RESOLUTION_LABELS = {
@@ -30,10 +30,16 @@ class CallbackForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    code = SelectField(_l("Resolution code"), choices=list(RESOLUTION_LABELS.items()))
+    code = SelectField(
+        _l("Resolution code"),
+        choices=[SelectChoice(code, label) for code, label in RESOLUTION_LABELS.items()],
+    )
     text = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=4000)])
 
 
 class PhotoForm(FlaskForm):
-    kind = SelectField(_l("Photo"), choices=[("before", _l("Before")), ("after", _l("After"))])
+    kind = SelectField(
+        _l("Photo"),
+        choices=[SelectChoice("before", _l("Before")), SelectChoice("after", _l("After"))],
+    )
     photo = FileField(_l("File"), validators=[FileRequired()])

@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from callbacks import CABINET_ROLES, services
 from callbacks.forms import (
@@ -115,13 +116,13 @@ def card(card_id: int):
 def _render_card(card, **forms):
     forward = forms.get("forward_form") or ForwardForm()
     forward.municipality.choices = [
-        (place.code, place.name)
+        SelectChoice(place.code, place.name)
         for place in list_municipalities()
         if place.id != card.municipality_id
     ]
     callback = forms.get("callback_form") or CallbackForm()
     callback.official.choices = [
-        (official.id, f"{official.full_name} ({official.phone})")
+        SelectChoice(official.id, f"{official.full_name} ({official.phone})")
         for official in services.callable_officials(card)
     ]
     own = db.session.scalar(db.select(Official.id).where(Official.user_id == current_user.id))
@@ -179,7 +180,7 @@ def forward(card_id: int):
     """Forward a wrongly routed card to another municipality, with a reason."""
     card = _load_card(card_id)
     form = ForwardForm()
-    form.municipality.choices = [(place.code, place.name) for place in list_municipalities()]
+    form.municipality.choices = [SelectChoice(p.code, p.name) for p in list_municipalities()]
     if not form.validate_on_submit():
         return _render_card(card, forward_form=form)
     place = get_municipality(form.municipality.data) or abort(404)
@@ -202,7 +203,9 @@ def callback(card_id: int):
     """Ring the official's phone; on their key the citizen is dialled (click-to-call)."""
     card = _load_card(card_id)
     form = CallbackForm()
-    form.official.choices = [(o.id, o.full_name) for o in services.callable_officials(card)]
+    form.official.choices = [
+        SelectChoice(o.id, o.full_name) for o in services.callable_officials(card)
+    ]
     if not form.validate_on_submit():
         return _render_card(card, callback_form=form)
     official = db.session.get(Official, form.official.data)

@@ -1,0 +1,260 @@
+"""The cabinet: list, card page, actions, callbacks through the simulated carrier, scoping."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from callbacks.jobs import sweep
+from callbacks.models import AppealTracking, CallbackAttempt, Card
+from core.events import timeline
+from core.extensions import db
+from core.models import OutboundMessage
+from core.telephony.sim import answers_and_presses, no_answer
+from tests.callbacks.conftest import CITIZEN, miss_call, work
+from tests.conftest import csrf_token, login
+from tests.hotline.conftest import twilio_post
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def post(client, url: str, page_url: str, **data):
+    token = csrf_token(client.get(page_url).text)
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def test_cabinet_lists_own_cards_by_deadline_with_a_countdown(client, region, clock):
+    first = miss_call(client, "CA1")
+    second = miss_call(client, "CA2", from_="+79160000002")
+    db.session.get(Card, second.id).callback_due_at = first.callback_due_at - timedelta(hours=1)
+    miss_call(client, "CA3", from_="+79160000003", line="+74872700202")  # Beta's
+    db.session.commit()
+    login(client, "head_a")
+    page = client.get("/cabinet/")
+    assert page.status_code == 200
+    rows = re.findall(r'data-card="(\d+)"', page.text)
+    assert rows == [str(second.id), str(first.id)]
+    assert 'class="countdown" data-due=' in page.text and "setInterval" in page.text
+    assert "Карточки «Вам звонили»" in page.text
+    assert re.findall(r'data-card="(\d+)"', client.get("/cabinet/?state=closed").text) == []
+    overdue_only = client.get("/cabinet/?overdue=1&period=day").text
+    assert re.findall(r'data-card="(\d+)"', overdue_only) == []
+
+
+def test_card_page_shows_caller_duty_attempts_and_timeline(client, region, clock):
+    card = miss_call(client)
+    login(client, "official_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    assert CITIZEN in page and "Первов Пётр" in page and "Главный Глеб" in page
+    assert page.count("не ответил") == 3
+    assert "карточка открыта" in page and "никто не принял звонок" in page
+
+
+def test_acknowledge_note_and_forward(app, client, region, clock):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/acknowledge", page)
+    post(client, f"{page}/note", page, text="Позвоню после обеда")
+    db.session.expire_all()
+    card = db.session.get(Card, card.id)
+    assert card.state == "acknowledged" and card.acknowledged_by_id == region.head_a.id
+    refused = post(client, f"{page}/forward", page, municipality="beta", reason="")
+    assert refused.status_code == 400
+    clock.advance(hours=1)
+    post(client, f"{page}/forward", page, municipality="beta", reason="Улица в Бетинском районе")
+    db.session.expire_all()
+    card = db.session.get(Card, card.id)
+    assert card.municipality_id == region.beta.id and card.state == "new"
+    assert card.appeal.municipality_id == region.beta.id
+    assert card.duty["primary"]["phone"] == region.b["primary"].phone
+    assert (card.remind_at - clock.now).total_seconds() == 15 * 60
+    assert abs((card.callback_due_at - card.appeal.callback_due_at).total_seconds()) < 1
+    events = {e.verb: e for e in timeline("card", card.id)}
+    assert events["card.note"].actor_id == region.head_a.id
+    assert events["card.forwarded"].data["reason"] == "Улица в Бетинском районе"
+    assert client.get(page).status_code == 404  # no longer Alpha's
+    other = app.test_client()
+    login(other, "head_b")
+    assert other.get(page).status_code == 200
+
+
+def test_callback_counts_only_when_the_citizen_answered(app, client, region, clock, carrier):
+    card = miss_call(client)
+    official = region.a["supervisor"]  # linked to head_a
+    carrier.phone(official.phone, answers_and_presses("1", talk_seconds=40))
+    carrier.phone(CITIZEN, no_answer())
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    assert f'<option selected value="{official.id}">' in client.get(page).text
+    post(client, f"{page}/callback", page, official=str(official.id))
+    carrier.run_pending()
+    db.session.expire_all()
+    [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
+    assert attempt.key_pressed_at is not None and attempt.outcome == "no-answer"
+    assert db.session.get(Card, card.id).state == "new"
+    [leg] = carrier.calls_to(official.phone)
+    assert any("Нажмите 1" in text for text in leg.transcript.said)
+
+    carrier.phone(CITIZEN, answers_and_presses(None, talk_seconds=30))
+    post(client, f"{page}/callback", page, official=str(official.id))
+    carrier.run_pending()
+    db.session.expire_all()
+    attempts = db.session.scalars(db.select(CallbackAttempt).order_by(CallbackAttempt.id)).all()
+    assert [a.outcome for a in attempts] == ["no-answer", "answered"]
+    card = db.session.get(Card, card.id)
+    assert card.state == "called_back" and card.called_back_at is not None
+    assert card.appeal.status == "in_work"
+
+
+def test_completed_without_talk_time_is_not_a_callback(client, region, clock):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/callback", page, official=str(region.a["primary"].id))
+    [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
+    base = f"/voice/callbacks/{attempt.id}"
+    dial = twilio_post(client, f"{base}/accept", CallSid="CAx", Digits="1")
+    assert f"<Number>{CITIZEN}</Number>" in dial.text and 'language="ru-RU"' in dial.text
+    twilio_post(client, f"{base}/result", DialCallStatus="completed", DialCallDuration="0")
+    db.session.expire_all()
+    assert db.session.get(CallbackAttempt, attempt.id).outcome == "no-answer"
+    assert db.session.get(Card, card.id).state == "new"
+    assert client.post(f"{base}/result", data={"DialCallStatus": "completed"}).status_code == 403
+
+
+def test_an_answered_callback_closes_every_open_card_of_that_citizen(client, region, clock):
+    first = miss_call(client, "CA1")
+    second = miss_call(client, "CA2")
+    login(client, "head_a")
+    page = f"/cabinet/cards/{second.id}"
+    post(client, f"{page}/callback", page, official=str(region.a["primary"].id))
+    [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
+    twilio_post(client, f"/voice/callbacks/{attempt.id}/accept", CallSid="CAy", Digits="1")
+    twilio_post(
+        client,
+        f"/voice/callbacks/{attempt.id}/result",
+        DialCallStatus="completed",
+        DialCallDuration="55",
+    )
+    db.session.expire_all()
+    assert {db.session.get(Card, c.id).state for c in (first, second)} == {"called_back"}
+    [auto] = [e for e in timeline("card", first.id) if e.verb == "card.called-back"]
+    assert auto.data["automatic"] is True
+
+
+def test_outcome_asks_the_citizen_and_two_reopens_one_closes(app, client, region, clock):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    formal = post(
+        client,
+        f"{page}/outcome",
+        page,
+        code="",
+        text="Обращение рассмотрено в установленном порядке",
+    )
+    assert formal.status_code == 400 and "отписка" in formal.text
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    work(app)
+    assert (
+        "Ответьте 1"
+        in db.session.scalars(
+            db.select(OutboundMessage.body).where(OutboundMessage.to_number == CITIZEN)
+        ).all()[-1]
+    )
+    twilio_post(client, "/sms/incoming", From=CITIZEN, Body="2")
+    db.session.expire_all()
+    tracking = db.session.get(AppealTracking, card.appeal_id)
+    assert tracking.reopen_count == 1 and card.appeal.status == "reopened"
+    [reopened] = [e for e in timeline("appeal", card.appeal_id) if e.verb == "appeal.reopened"]
+    assert reopened.data["municipality_id"] == region.alpha.id
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана повторно")
+    work(app)
+    twilio_post(client, "/sms/incoming", From=CITIZEN, Body="1")
+    db.session.expire_all()
+    assert card.appeal.status == "closed" and db.session.get(Card, card.id).state == "closed"
+
+
+def test_no_answer_in_three_days_closes_as_unconfirmed(app, client, region, clock):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/outcome", page, code="explained", text="Разъяснён порядок замены")
+    work(app)
+    clock.advance(days=2, hours=23)
+    sweep()
+    work(app)
+    assert db.session.get(AppealTracking, card.appeal_id).confirmation == "asked"
+    clock.advance(hours=1, seconds=1)
+    sweep()
+    work(app)
+    tracking = db.session.get(AppealTracking, card.appeal_id)
+    assert tracking.confirmation == "unconfirmed" and tracking.appeal.status == "closed"
+
+
+def test_official_sms_reply_lands_on_the_card(client, region, clock):
+    card = miss_call(client)
+    twilio_post(
+        client, "/sms/incoming", From=region.a["backup"].phone, Body=f"{card.id} бригада выехала"
+    )
+    [note] = [e for e in timeline("card", card.id) if e.verb == "card.note"]
+    assert note.data["text"] == "бригада выехала"
+
+
+def test_photos_are_checked_and_served_only_to_authorised_users(app, client, region, clock):
+    from io import BytesIO
+
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    token = csrf_token(client.get(page).text)
+
+    def upload(data: bytes, name: str):
+        return client.post(
+            f"{page}/photos",
+            data={"csrf_token": token, "kind": "before", "photo": (BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
+
+    assert upload(b"GIF89a....", "x.gif").status_code == 400
+    app.config["MAX_PHOTO_BYTES"] = 32
+    assert upload(PNG, "big.png").status_code == 400
+    app.config["MAX_PHOTO_BYTES"] = 1024
+    assert upload(PNG, "pit.png").status_code == 302
+    photo = db.session.get(Card, card.id).photos[0]
+    served = client.get(f"/cabinet/photos/{photo.id}")
+    assert served.status_code == 200 and served.data == PNG and served.mimetype == "image/png"
+    other = app.test_client()
+    assert other.get(f"/cabinet/photos/{photo.id}").status_code == 302  # to the login page
+    login(other, "head_b")
+    assert other.get(f"/cabinet/photos/{photo.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, suffix, data",
+    [
+        ("get", "", {}),
+        ("post", "/acknowledge", {}),
+        ("post", "/note", {"text": "x"}),
+        ("post", "/forward", {"municipality": "beta", "reason": "x"}),
+        ("post", "/callback", {"official": "1"}),
+        ("post", "/outcome", {"code": "fixed", "text": "x"}),
+        ("post", "/photos", {"kind": "before"}),
+    ],
+)
+def test_a_head_of_another_municipality_cannot_see_or_act(
+    client, region, clock, method, suffix, data
+):
+    card = miss_call(client)
+    login(client, "head_b")
+    token = csrf_token(client.get("/cabinet/").text)
+    url = f"/cabinet/cards/{card.id}{suffix}"
+    response = getattr(client, method)(url, data={"csrf_token": token, **data})
+    assert response.status_code == 404
+    assert client.get("/cabinet/?municipality=alpha").status_code == 403
+    assert str(card.id) not in re.findall(r'data-card="(\d+)"', client.get("/cabinet/").text)
+    db.session.expire_all()
+    card = db.session.get(Card, card.id)
+    assert card.state == "new" and card.municipality_id == region.alpha.id
+    assert [e.verb for e in timeline("card", card.id)] == ["card.opened"]
