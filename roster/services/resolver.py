@@ -99,22 +99,24 @@ def _build_resolver_statement():
         DutyShift.starts_at > since,
         DutyShift.ends_at > at,
     )
+
+    def official_column(column):
+        # a lookup by primary key for each of the (at most a few) rows found, so the planner
+        # never hashes the whole officials table
+        return select(column).where(Official.id == DutyShift.official_id).scalar_subquery()
+
     return select(
         target.c.roster_id,
         DutyShift.id,
         DutyShift.role,
         DutyShift.kind,
-        Official.id,
-        Official.full_name,
-        Official.position,
-        Official.phone,
-        Official.active,
+        DutyShift.official_id,
+        official_column(Official.full_name),
+        official_column(Official.position),
+        official_column(Official.phone),
+        official_column(Official.active),
         absent,
-    ).select_from(
-        target.outerjoin(DutyShift, covering).outerjoin(
-            Official, Official.id == DutyShift.official_id
-        )
-    )
+    ).select_from(target.outerjoin(DutyShift, covering))
 
 
 _RESOLVER = _build_resolver_statement()
