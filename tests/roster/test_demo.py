@@ -48,3 +48,16 @@ def test_every_demo_login_works(app, client):
         response = login(fresh, username, "hotline-demo")
         assert response.status_code == 302, username
         assert fresh.get("/").status_code == 200
+
+
+def test_demo_roster_page_has_all_slots_covered(app, monkeypatch):
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("core.clock.utcnow", lambda: now)
+    seed_demo(now)
+    db.session.commit()
+    client = app.test_client()
+    login(client, "admin", "hotline-demo")
+    page = client.get("/roster/tula")
+    assert page.status_code == 200
+    assert page.text.count('class="stretch now"') == 3
+    assert "Все три роли закрыты на ближайшие 14 дней." in page.text
