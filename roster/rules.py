@@ -262,9 +262,10 @@ def absence_conflicts(
 
 
 def fold_duplicates(holders: dict[str, int | None]) -> tuple[dict[str, int | None], dict]:
-    """Keep a person who holds two roles only in the higher one.
+    """Keep a person who holds two roles only in the higher one, the one the chain rings first.
 
-    Returns the slots (lower duplicates emptied) and {lower role: higher role}.
+    Returns the slots (lower duplicates emptied) and {lower role: higher role}, e.g.
+    {"supervisor": "primary"} for a head who is also on primary duty.
     """
     slots = dict(holders)
     folded: dict[str, str] = {}

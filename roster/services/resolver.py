@@ -127,7 +127,7 @@ def resolve_on_duty(municipality: Municipality, category: Category | None, at: d
 
     The regulation picks the roster (default: the general one). Overrides win over swaps,
     swaps over the rotation. An absent or deactivated official leaves the slot empty; a
-    person in two slots is kept in the higher one. One indexed query.
+    person in two slots is kept in the higher one (the slot rung first). One indexed query.
     """
     at = at.astimezone(UTC)
     rows = db.session.execute(
