@@ -11,6 +11,8 @@ from sqlalchemy import func, update
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
+from core.queue import enqueue_after_commit
+from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -212,7 +214,7 @@ def register_appeal(
 
 def start_chain(call: Call, municipality: Municipality, category: Category | None) -> Appeal:
     """Resolve who is on duty now, keep that decision on the call and register the appeal."""
-    if call.appeal is not None:
+    if call.chain_started_at is not None:  # a retried webhook: the chain already started
         return call.appeal
     now = utcnow()
     on_duty = resolve_on_duty(municipality, category, now)
@@ -240,6 +242,8 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         },
         actor_label="system",
     )
+    if call.appeal is not None:  # registered by an operator before connecting the caller
+        return call.appeal
     return register_appeal(
         channel=Channel.PHONE,
         municipality=municipality,
@@ -377,9 +381,6 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
 
 def exhaust_chain(call: Call) -> Appeal | None:
     """Nobody accepted: the appeal is missed and a card is opened (once per call)."""
-    from core.queue import enqueue_after_commit
-    from hotline.jobs import send_registration_sms
-
     if not _set_outcome(call, CallOutcome.MISSED):
         return None
     appeal = call.appeal

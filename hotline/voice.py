@@ -208,6 +208,16 @@ def _exhausted(call: Call) -> str:
     )
 
 
+@bp.post("/calls/<int:call_id>/connect")
+def connect_appeal(call_id: int):
+    """Send a live caller whose appeal an operator registered into that appeal's duty chain."""
+    call = _load_call(call_id)
+    appeal = call.appeal or abort(404)
+    document = _start_chain(call, appeal.municipality, appeal.category)
+    db.session.commit()
+    return _twiml(document)
+
+
 @bp.post("/chain/<int:call_id>/<int:position>/whisper")
 def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1."""

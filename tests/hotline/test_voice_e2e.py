@@ -117,7 +117,9 @@ def test_all_three_fail_registers_a_missed_appeal_and_texts_the_number(
     run_worker(app, burst=True)
     texts = carrier.sms_to(CITIZEN)
     assert len(texts) == 1 and appeal.number in texts[0]
-    message = db.session.scalar(db.select(OutboundMessage))
+    message = db.session.scalar(
+        db.select(OutboundMessage).where(OutboundMessage.to_number == CITIZEN)
+    )
     assert message.to_number == CITIZEN and message.purpose == f"appeal-registered:{appeal.id}"
 
 

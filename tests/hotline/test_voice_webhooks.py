@@ -183,3 +183,26 @@ def test_database_down_gives_the_fallback_twiml(app, region):
 def test_fallback_url_needs_no_database(client):
     root = xml(twilio_post(client, "/voice/fallback", CallSid="CA1"))
     assert root.find("Dial").text == "+74872700000"
+
+
+def test_operator_registered_appeal_is_connected_into_its_chain(client, region):
+    from hotline.services import register_appeal
+
+    twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    call = db.session.scalar(db.select(Call))
+    appeal = register_appeal(
+        channel="operator",
+        municipality=region.place,
+        category=region.water,
+        caller_number=CITIZEN,
+        call=call,
+        address="ул. Ленина, 1",
+    )
+    db.session.commit()
+    for _ in range(2):  # a retried redirect rings the same official, with one appeal
+        root = xml(twilio_post(client, f"/voice/calls/{call.id}/connect", CallSid="CA1"))
+        assert root.find("Dial/Number").text == "+79000000101"
+    assert count(Appeal) == 1 and count(DialAttempt) == 1
+    db.session.expire_all()
+    assert call.routing["primary"]["phone"] == "+79000000101"
+    assert call.appeal.id == appeal.id and call.appeal.channel == "operator"
