@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
+import core.clock
 from config import normalize_database_url
 from core import create_app
 from core.extensions import db
@@ -123,3 +124,11 @@ def login(client, username: str, password: str = "password-123"):
         "/login",
         data={"username": username, "password": password, "csrf_token": csrf_token(page.text)},
     )
+
+
+@pytest.fixture(autouse=True)
+def _clock_is_moved_only_through_its_source():
+    """Fail a test that replaces `core.clock.utcnow`: copies imported elsewhere would not follow."""
+    original = core.clock.utcnow
+    yield
+    assert core.clock.utcnow is original, "move time with core.clock.now_source, not utcnow"

@@ -20,7 +20,7 @@ BETA_LINE = "+74872700202"
 
 
 class Clock:
-    """A clock tests move by hand; `core.clock.utcnow` is patched to it."""
+    """A clock tests move by hand; `core.clock.now_source` points to it."""
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
@@ -36,7 +36,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     moving = Clock()
-    monkeypatch.setattr(core.clock, "utcnow", moving)
+    monkeypatch.setattr(core.clock, "now_source", moving)
     return moving
 
 

@@ -15,7 +15,7 @@ NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def world(app, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     alpha = make_municipality("alpha", duty_number="+74872700101")
     beta = make_municipality("beta")
     trio = make_trio(alpha)

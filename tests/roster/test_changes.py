@@ -155,7 +155,7 @@ def test_override_periods_are_checked(berlin, trio, roster):
 
 
 def test_swap_exchanges_two_officials_shifts(berlin, trio, roster, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     _full_rotation(roster, trio)
     rows = [r for r in _rows(roster, "primary") if r.starts_at > NOW][:2]
     first, second = rows
@@ -166,7 +166,7 @@ def test_swap_exchanges_two_officials_shifts(berlin, trio, roster, monkeypatch):
 
 
 def test_swap_is_refused_when_it_puts_an_absent_official_on_duty(berlin, trio, roster, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     _full_rotation(roster, trio)
     first, second = [r for r in _rows(roster, "primary") if r.starts_at > NOW][:2]
     make_absence(db.session.get(type(trio[0]), second.official_id), first.starts_at, first.ends_at)
@@ -237,13 +237,13 @@ def test_gap_check_reports_every_uncovered_role_and_interval(berlin, trio, roste
 
 
 def test_refresh_job_extends_and_checks_after_a_change(berlin, trio, roster, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     save_rotation(roster, "primary", [trio[0].id], time(9), 1, date(2026, 3, 1), now=NOW)
     db.session.commit()
     from core.queue import get_queue
 
     assert get_queue().fetch_job(f"roster-refresh-{berlin.id}") is not None
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW + 2 * DAY)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW + 2 * DAY)
     jobs.refresh_roster(berlin.id)
     jobs.refresh_roster(berlin.id)  # safe to run twice
     gaps = db.session.scalars(db.select(RosterGap)).all()

@@ -52,7 +52,7 @@ def test_every_demo_login_works(app, client):
 
 def test_demo_roster_page_has_all_slots_covered(app, monkeypatch):
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr("core.clock.utcnow", lambda: now)
+    monkeypatch.setattr("core.clock.now_source", lambda: now)
     seed_demo(now)
     db.session.commit()
     client = app.test_client()

@@ -26,7 +26,7 @@ NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)  # 15:00 in Moscow
 
 @pytest.fixture
 def alpha(app, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     place = make_municipality("alpha")
     make_municipality("beta")
     db.session.commit()
@@ -184,9 +184,9 @@ def test_feed_link_is_made_by_a_head_on_the_page(app, alpha):
 def test_evening_reminders_are_sent_once_per_duty(app, alpha, monkeypatch):
     pytest.importorskip("core.telephony")
     trio = _rotations(alpha)
-    monkeypatch.setattr("core.clock.utcnow", lambda: datetime(2026, 3, 18, 14, tzinfo=UTC))
+    monkeypatch.setattr("core.clock.now_source", lambda: datetime(2026, 3, 18, 14, tzinfo=UTC))
     assert jobs.send_shift_reminders() == 0  # 17:00 in Moscow: not evening yet
-    monkeypatch.setattr("core.clock.utcnow", lambda: datetime(2026, 3, 18, 16, tzinfo=UTC))
+    monkeypatch.setattr("core.clock.now_source", lambda: datetime(2026, 3, 18, 16, tzinfo=UTC))
     jobs.send_shift_reminders()
     jobs.send_shift_reminders()
     messages = db.session.scalars(db.select(OutboundMessage)).all()

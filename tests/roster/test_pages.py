@@ -15,7 +15,7 @@ NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)  # a Wednesday, 15:00 in Moscow
 
 @pytest.fixture
 def region(app, monkeypatch):
-    monkeypatch.setattr("core.clock.utcnow", lambda: NOW)
+    monkeypatch.setattr("core.clock.now_source", lambda: NOW)
     alpha, beta = make_municipality("alpha"), make_municipality("beta")
     trio = make_trio(alpha)
     roster = general_roster(alpha)
