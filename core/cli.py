@@ -93,6 +93,7 @@ def start_command(port, host):
                 "1",
                 "--threads",
                 "8",
+                "--no-control-socket",
                 "--access-logfile",
                 "-",
                 "wsgi:app",
