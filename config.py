@@ -29,6 +29,13 @@ VARIABLES = {
     "CALLER_RATE_LIMIT": "calls one number may make before a polite refusal, as `N/SECONDS`; "
     "default `5/600`",
     "VOICE_PROMPTS_FILE": "JSON file overriding voice prompts by name (see hotline/prompts.py)",
+    "LOG_FORMAT": "`json` (one JSON object per line; default in production) or `text`",
+    "METRICS_TOKEN": "when set, /metrics answers only `Authorization: Bearer <token>`",
+    "PROMETHEUS_MULTIPROC_DIR": "a writable folder shared by the gunicorn workers, so /metrics "
+    "adds up their request histograms (deploy/gunicorn.conf.py sets it)",
+    "RECORDING_RETENTION_DAYS": "voice messages are deleted this many days after the call; "
+    "default 365",
+    "PHOTO_RETENTION_DAYS": "card photos are deleted this many days after upload; default 730",
     "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
 }
@@ -103,6 +110,10 @@ def load_config(environ: dict | None = None) -> dict:
         "CALLER_RATE_LIMIT": _rate(env.get("CALLER_RATE_LIMIT", "5/600")),
         "VOICE_PROMPTS": _json_file(env.get("VOICE_PROMPTS_FILE")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "RECORDING_RETENTION_DAYS": int(env.get("RECORDING_RETENTION_DAYS", "365")),
+        "PHOTO_RETENTION_DAYS": int(env.get("PHOTO_RETENTION_DAYS", "730")),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         "SESSION_COOKIE_SECURE": production,

@@ -1,7 +1,5 @@
 """The application factory."""
 
-import logging
-
 from flask import Flask
 
 from config import BASE_DIR, load_config
@@ -18,7 +16,6 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=settings["INSTANCE_DIR"],
     )
     app.config.update(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
@@ -27,8 +24,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
 
-    from core import auth, cli, health, i18n, views
+    from core import auth, cli, health, i18n, logs, metrics, security, views
 
+    logs.init_app(app)
+    security.init_app(app)
+    metrics.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     views.init_app(app)

@@ -11,6 +11,7 @@ from sqlalchemy import func, update
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
+from core.logs import bind_log_context
 from core.queue import enqueue_after_commit
 from hotline.jobs import send_registration_sms
 from hotline.models import (
@@ -202,6 +203,7 @@ def register_appeal(
     db.session.add(appeal)
     db.session.flush()
     appeal.number = f"{now:%y}-{appeal.id:06d}"
+    bind_log_context(appeal=appeal.number)
     record_event(
         "appeal",
         appeal.id,
@@ -368,6 +370,7 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
     if not _set_outcome(call, CallOutcome.CONNECTED):
         return
     appeal = call.appeal
+    bind_log_context(appeal=appeal.number)
     appeal.status = AppealStatus.IN_WORK
     appeal.assignee_id = attempt.official_id
     record_event(
@@ -384,6 +387,7 @@ def exhaust_chain(call: Call) -> Appeal | None:
     if not _set_outcome(call, CallOutcome.MISSED):
         return None
     appeal = call.appeal
+    bind_log_context(appeal=appeal.number)
     appeal.status = AppealStatus.MISSED
     record_event(
         "appeal",

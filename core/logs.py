@@ -1,0 +1,64 @@
+"""Logging: one line per event, JSON in production, with the request id, CallSid and appeal."""
+
+import logging
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(call_sid)s %(appeal)s] %(message)s"
+)
+JSON_FIELDS = (
+    "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(call_sid)s %(appeal)s"
+)
+
+
+def bind_log_context(**values: str) -> None:
+    """Add values (call_sid, appeal) to every log line of the current request."""
+    if has_request_context():
+        g.setdefault("log_context", {}).update(values)
+
+
+class ContextFilter(logging.Filter):
+    """Puts the request id, the CallSid and the appeal number on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = g.get("log_context", {}) if has_request_context() else {}
+        record.request_id = context.get("request_id", "-")
+        record.call_sid = context.get("call_sid", "-")
+        record.appeal = context.get("appeal", "-")
+        return True
+
+
+def _bind_request() -> None:
+    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    bind_log_context(request_id=request_id[:64])
+    call_sid = request.form.get("CallSid") if request.mimetype.endswith("form-urlencoded") else None
+    if call_sid:
+        bind_log_context(call_sid=call_sid[:64])
+
+
+def _return_request_id(response):
+    response.headers["X-Request-ID"] = g.get("log_context", {}).get("request_id", "")
+    return response
+
+
+def configure_logging(json_lines: bool) -> None:
+    """Send INFO and above to stderr, as JSON lines or readable text (once per process)."""
+    root = logging.getLogger()
+    if any(getattr(handler, "hotline", False) for handler in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.hotline = True
+    formatter = JsonFormatter(JSON_FIELDS) if json_lines else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    handler.addFilter(ContextFilter())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config["LOG_FORMAT"] == "json")
+    app.before_request(_bind_request)
+    app.after_request(_return_request_id)

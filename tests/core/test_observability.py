@@ -1,0 +1,81 @@
+"""Metrics, log lines with their context, security headers and production settings."""
+
+import json
+import logging
+
+import pytest
+
+from config import load_config
+from core.jobs import record_worker_heartbeat
+from core.logs import ContextFilter, bind_log_context
+from core.queue import get_queue
+
+
+def test_metrics_expose_request_latency_and_queue_depth(app, client):
+    client.get("/healthz")
+    get_queue().enqueue(record_worker_heartbeat)
+    body = client.get("/metrics").text
+    assert 'hotline_request_duration_seconds_count{endpoint="health.healthz"}' in body
+    assert 'hotline_queue_depth{queue="default"} 1.0' in body
+    assert 'hotline_jobs_failed{queue="default"} 0.0' in body
+
+
+def test_metrics_token_is_required_when_set(app, client):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+
+
+def test_every_log_line_carries_request_id_call_sid_and_appeal(app):
+    record = logging.LogRecord("hotline", logging.INFO, __file__, 1, "chain exhausted", None, None)
+    with app.test_request_context(
+        "/voice/x", method="POST", data={"CallSid": "CA42"}, headers={"X-Request-ID": "req-7"}
+    ):
+        app.preprocess_request()
+        bind_log_context(appeal="26-000001")
+        ContextFilter().filter(record)
+    assert (record.request_id, record.call_sid, record.appeal) == ("req-7", "CA42", "26-000001")
+
+
+def test_json_log_format_writes_one_object_per_line(app):
+    from pythonjsonlogger.json import JsonFormatter
+
+    from core.logs import JSON_FIELDS
+
+    record = logging.LogRecord("hotline", logging.INFO, __file__, 1, "call %s", ("CA1",), None)
+    ContextFilter().filter(record)
+    line = JsonFormatter(JSON_FIELDS).format(record)
+    assert json.loads(line) | {"asctime": None} == {
+        "asctime": None,
+        "levelname": "INFO",
+        "name": "hotline",
+        "message": "call CA1",
+        "request_id": "-",
+        "call_sid": "-",
+        "appeal": "-",
+    }
+
+
+def test_responses_carry_security_headers_and_a_request_id(client):
+    response = client.get("/login", headers={"X-Request-ID": "abc"})
+    assert response.headers["X-Request-ID"] == "abc"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # only in production
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        load_config({"HOTLINE_ENV": "production"})
+
+
+def test_production_turns_on_secure_cookies_hsts_and_json_logs(app):
+    from core import create_app
+
+    settings = load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 32})
+    assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
+    assert settings["LOG_FORMAT"] == "json"
+    production = create_app({**app.config, "HOTLINE_ENV": "production"})
+    response = production.test_client().get("/healthz")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
