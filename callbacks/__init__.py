@@ -3,6 +3,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from core.metrics import add_metrics
 from core.nav import add_nav_item
 from core.schedule import add_periodic
 
@@ -20,10 +21,12 @@ def on_chain_exhausted(call, appeal=None, **extra) -> None:
 
 def init_app(app: Flask) -> None:
     from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
+    from callbacks.metrics import card_metrics
     from hotline.signals import chain_exhausted
 
     chain_exhausted.connect(on_chain_exhausted, weak=False)  # connecting again is a no-op
     app.register_blueprint(views.bp)
     app.register_blueprint(hooks.bp)
     add_periodic(app, jobs.sweep, interval=60)
+    add_metrics(app, card_metrics)
     add_nav_item(app, "callbacks.cabinet", _l("Cabinet"), set(CABINET_ROLES), order=20)
