@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.metrics import add_metrics
 from core.nav import add_nav_item
+from core.retention import add_purger
 from core.schedule import add_periodic
 
 #: Roles that open the cabinet (officials and heads only for their own municipality).
@@ -22,6 +23,7 @@ def on_chain_exhausted(call, appeal=None, **extra) -> None:
 def init_app(app: Flask) -> None:
     from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
     from callbacks.metrics import card_metrics
+    from callbacks.retention import purge_photos
     from hotline.signals import chain_exhausted
 
     chain_exhausted.connect(on_chain_exhausted, weak=False)  # connecting again is a no-op
@@ -29,4 +31,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(hooks.bp)
     add_periodic(app, jobs.sweep, interval=60)
     add_metrics(app, card_metrics)
+    add_purger(app, "card photos", purge_photos, "PHOTO_RETENTION_DAYS")
     add_nav_item(app, "callbacks.cabinet", _l("Cabinet"), set(CABINET_ROLES), order=20)

@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
 
-    from core import auth, cli, health, i18n, logs, metrics, security, views
+    from core import auth, cli, health, i18n, logs, metrics, retention, security, views
 
     logs.init_app(app)
     security.init_app(app)
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     views.init_app(app)
     health.init_app(app)
     cli.init_app(app)
+    retention.init_app(app)
 
     from core.api import api
 

@@ -5,14 +5,17 @@ from flask_babel import lazy_gettext as _l
 
 from core.metrics import add_metrics
 from core.nav import add_nav_item
+from core.retention import add_purger
 
 
 def init_app(app: Flask) -> None:
     from hotline import api, phone, voice  # noqa: F401  (api adds routes to the core API blueprint)
     from hotline.metrics import call_metrics
+    from hotline.retention import purge_recordings
 
     app.register_blueprint(voice.bp)
     add_metrics(app, call_metrics)
+    add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     app.register_blueprint(phone.bp)
     if app.config["TELEPHONY"] == "sim":
         add_nav_item(

@@ -194,7 +194,7 @@ def register_appeal(
         category_id=category.id if category else None,
         urgency=category.urgency if category else "ordinary",
         caller_number=caller_number,
-        call_id=call.id if call else None,
+        call=call,
         created_at=now,
         callback_due_at=callback_due,
         resolution_due_at=resolution_due,

@@ -40,6 +40,10 @@ class Gateway:
         """End a live call."""
         raise NotImplementedError
 
+    def delete_recording(self, recording_url: str) -> None:
+        """Delete a voice recording kept by the carrier."""
+        raise NotImplementedError
+
     def send_sms(self, to: str, body: str, *, purpose: str | None = None) -> OutboundMessage:
         """Send an SMS once per `purpose` and record it; flush, never commit."""
         if purpose is not None:

@@ -73,6 +73,10 @@ class SimGateway(Gateway):
         else:
             log.warning("no simulated carrier is attached: redirect of %s dropped", call_sid)
 
+    def delete_recording(self, recording_url: str) -> None:
+        """The simulated carrier keeps no audio: there is nothing to delete."""
+        log.info("simulated carrier: recording %s deleted", recording_url)
+
     def hangup(self, call_sid: str) -> None:
         """Ask the simulated carrier to end a live call."""
         carrier = self._attached()

@@ -1,6 +1,7 @@
 """The gateway that speaks to Twilio's REST API."""
 
 import logging
+import re
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
@@ -62,6 +63,13 @@ class TwilioGateway(Gateway):
     def hangup(self, call_sid: str) -> None:
         """End a live call (`calls(sid).update(status="completed")`)."""
         self.client.calls(call_sid).update(status="completed")
+
+    def delete_recording(self, recording_url: str) -> None:
+        """Delete the recording the URL names (`recordings(sid).delete()`)."""
+        match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)
+        if match is None:
+            raise ValueError(f"not a Twilio recording URL: {recording_url}")
+        self.client.recordings(match.group(1)).delete()
 
     def _deliver(self, message: OutboundMessage) -> None:
         try:

@@ -206,3 +206,17 @@ def test_operator_registered_appeal_is_connected_into_its_chain(client, region):
     db.session.expire_all()
     assert call.routing["primary"]["phone"] == "+79000000101"
     assert call.appeal.id == appeal.id and call.appeal.channel == "operator"
+
+
+def test_nobody_on_duty_still_registers_the_appeal_and_takes_a_message(client, region):
+    from roster.models import DutyShift
+
+    db.session.execute(db.delete(DutyShift))
+    db.session.commit()
+    root = xml(
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To="+74872700101")
+    )
+    assert root.find("Dial") is None and root.find("Record") is not None
+    call = db.session.scalar(db.select(Call))
+    assert call.outcome == "missed" and call.appeal.status == "missed"
+    assert call.appeal.number.replace("-", "")[:2] in root.find("Say").text.replace(" ", "")

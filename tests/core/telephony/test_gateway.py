@@ -153,3 +153,15 @@ def test_sim_sms_is_recorded_as_sent(app):
     assert message.carrier == "sim"
     assert message.status == "sent"
     assert message.provider_sid.startswith("SM") and len(message.provider_sid) == 34
+
+
+def test_delete_recording_deletes_the_recording_resource():
+    recorder = RecordingHttpClient(status=204, body={})
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=recorder)
+    sid = "RE" + "b" * 32
+    gateway.delete_recording(f"{API}/Recordings/{sid}")
+    assert [(r["method"], r["url"]) for r in recorder.requests] == [
+        ("DELETE", f"{API}/Recordings/{sid}.json")
+    ]
+    with pytest.raises(ValueError, match="not a Twilio recording URL"):
+        gateway.delete_recording("https://elsewhere.example/audio.mp3")

@@ -1,0 +1,44 @@
+"""Voice messages and card photos are deleted once past their retention, and only then."""
+
+from datetime import timedelta
+
+from callbacks.models import CardPhoto
+from callbacks.services import photo_path, save_photo
+from core.events import timeline
+from core.extensions import db
+from core.models import User
+from hotline.models import Appeal
+from tests.callbacks.conftest import miss_call
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_purge_deletes_old_voice_messages_and_photos_only(app, client, region, clock, runner):
+    old_card = miss_call(client, "CA1")
+    head = db.session.scalar(db.select(User).where(User.username == "head_a"))
+    old_appeal = db.session.get(Appeal, old_card.appeal_id)
+    old_appeal.recording_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+    old_photo = save_photo(old_card, "before", PNG, head)
+    db.session.commit()
+    clock.advance(days=800)
+    new_card = miss_call(client, "CA2", from_="+79160000002")
+    new_appeal = db.session.get(Appeal, new_card.appeal_id)
+    new_appeal.recording_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2"
+    new_photo = save_photo(new_card, "after", PNG, head)
+    db.session.commit()
+    old_file, new_file = photo_path(old_photo), photo_path(new_photo)
+    assert old_file.exists() and new_file.exists()
+
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "voice messages: 1 deleted" in result.output and "card photos: 1 deleted" in result.output
+    )
+    db.session.expire_all()
+    assert old_appeal.recording_url is None and new_appeal.recording_url is not None
+    assert not old_file.exists() and new_file.exists()
+    assert db.session.scalars(db.select(CardPhoto.id)).all() == [new_photo.id]
+    assert "appeal.recording-deleted" in [e.verb for e in timeline("appeal", old_appeal.id)]
+    assert "card.photo-deleted" in [e.verb for e in timeline("card", old_card.id)]
+    assert runner.invoke(args=["purge"]).output.count(": 0 deleted") == 2
+    assert timedelta(days=app.config["PHOTO_RETENTION_DAYS"]) < timedelta(days=800)
