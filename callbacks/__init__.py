@@ -20,13 +20,30 @@ def on_chain_exhausted(call, appeal=None, **extra) -> None:
         open_card(call, appeal)
 
 
+def on_appeal_registered(appeal, call=None, **extra) -> None:
+    """Open the card of an appeal an operator sent to its municipality without a duty chain."""
+    from callbacks.services import open_registered_card
+
+    if call is not None:
+        open_registered_card(call, appeal)
+
+
+def on_next_checkins_wanted(appeal_ids, **extra) -> dict:
+    """Tell the operator console when each tracked appeal is checked next."""
+    from callbacks.services import next_checkins
+
+    return next_checkins(appeal_ids)
+
+
 def init_app(app: Flask) -> None:
     from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
     from callbacks.metrics import card_metrics
     from callbacks.retention import purge_photos
-    from hotline.signals import chain_exhausted
+    from hotline.signals import appeal_registered, chain_exhausted, next_checkins_wanted
 
     chain_exhausted.connect(on_chain_exhausted, weak=False)  # connecting again is a no-op
+    appeal_registered.connect(on_appeal_registered, weak=False)
+    next_checkins_wanted.connect(on_next_checkins_wanted, weak=False)
     app.register_blueprint(views.bp)
     app.register_blueprint(hooks.bp)
     add_periodic(app, jobs.sweep, interval=60)

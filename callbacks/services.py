@@ -156,6 +156,31 @@ def open_card(call: Call, appeal: Appeal) -> Card | None:
     return card
 
 
+def open_registered_card(call: Call, appeal: Appeal) -> Card | None:
+    """Open the card of an appeal registered without a duty chain, for the duty on it now."""
+    from roster.services import resolve_on_duty
+
+    card = open_card(call, appeal)
+    if card is not None and not any(card.duty.values()):
+        category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+        place = db.session.get(Municipality, appeal.municipality_id)
+        card.duty = duty_from_routing(resolve_on_duty(place, category, card.opened_at).as_dict())
+        db.session.flush()
+    return card
+
+
+def next_checkins(appeal_ids: list[int]) -> dict[int, datetime | None]:
+    """Return when each of these appeals is checked next (only appeals with tracking)."""
+    if not appeal_ids:
+        return {}
+    rows = db.session.execute(
+        select(AppealTracking.appeal_id, AppealTracking.next_checkin_at).where(
+            AppealTracking.appeal_id.in_(appeal_ids)
+        )
+    )
+    return {appeal_id: moment for appeal_id, moment in rows}
+
+
 def schedule_card_jobs(card: Card) -> None:
     """Enqueue (after commit) the opening SMS, the reminder, the escalation and the deadline."""
     from callbacks import jobs

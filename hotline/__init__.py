@@ -17,6 +17,12 @@ def init_app(app: Flask) -> None:
     add_metrics(app, call_metrics)
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     app.register_blueprint(phone.bp)
+    from hotline.console import views as console_views
+    from hotline.console import voice as console_voice
+
+    app.register_blueprint(console_views.bp)
+    app.register_blueprint(console_voice.bp)
+    add_nav_item(app, "console.index", _l("Console"), {"operator", "admin"}, order=10)
     if app.config["TELEPHONY"] == "sim":
         add_nav_item(
             app,

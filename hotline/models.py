@@ -16,6 +16,8 @@ class CallOutcome(enum.StrEnum):
     MISSED = "missed"
     ABANDONED = "abandoned"
     REFUSED = "refused"
+    #: Answered by an operator and finished without a duty chain (wrapped up or registered only).
+    HANDLED = "handled"
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -51,7 +53,10 @@ class Call(db.Model):
     """One phone call to the hotline (a Twilio CallSid) and how it was routed."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_from_number_created_at", "from_number", "created_at"),)
+    __table_args__ = (
+        Index("ix_calls_from_number_created_at", "from_number", "created_at"),
+        Index("ix_calls_queued_waiting", "queued_at", "operator_id", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -72,6 +77,17 @@ class Call(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     chain_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Entered the operators' queue.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Left the operators' queue by itself (`*` for the voice menu).
+    left_queue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The operator who took the call from the queue.
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The operator's phone was answered and bridged to the caller.
+    operator_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why a call the operator handled needed no appeal: `info`, `wrong-number` or `abusive`.
+    wrapup_code: Mapped[str | None] = mapped_column(String(16))
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     attempts: Mapped[list["DialAttempt"]] = relationship(
         back_populates="call", order_by="DialAttempt.position"

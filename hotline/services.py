@@ -102,6 +102,20 @@ def operators_on_shift() -> int:
     )
 
 
+def enter_operators_queue(call: Call) -> None:
+    """Note when the call entered the operators' queue (once)."""
+    if call.queued_at is None:
+        call.queued_at = utcnow()
+        record_event("call", call.id, "call.queued", actor_label="carrier")
+
+
+def leave_operators_queue(call: Call) -> None:
+    """Note that the caller left the operators' queue for the voice menu."""
+    if call.queued_at is not None and call.left_queue_at is None and call.operator_id is None:
+        call.left_queue_at = utcnow()
+        record_event("call", call.id, "call.left-queue", actor_label="carrier")
+
+
 def menu_municipalities() -> list[tuple[str, Municipality]]:
     """Return the voice menu of municipalities: two-digit codes in alphabetical order."""
     places = db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
@@ -354,6 +368,11 @@ def finish_attempt(
     return bool(changed)
 
 
+def set_call_outcome(call: Call, outcome: str) -> bool:
+    """Set the call's outcome if it has none yet; return whether this request set it."""
+    return _set_outcome(call, outcome)
+
+
 def _set_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
     changed = db.session.execute(
@@ -434,6 +453,10 @@ def apply_status(call: Call, status: str, sequence: int | None) -> None:
 def finalise_ended_call(call: Call) -> None:
     """Close what the caller's hang-up left open: a ringing attempt, or a call never routed."""
     if call.outcome is not None:
+        return
+    if call.appeal is None and call.operator_answered_at is not None:
+        if _set_outcome(call, CallOutcome.HANDLED):
+            record_event("call", call.id, "call.handled", actor_label="carrier")
         return
     if call.appeal is None:
         if _set_outcome(call, CallOutcome.ABANDONED):

@@ -76,6 +76,7 @@ def incoming():
     if call.entry == "duty-number":
         document = _start_chain(call, db.session.get(Municipality, call.municipality_id), None)
     elif services.operators_on_shift():
+        services.enter_operators_queue(call)
         document = twiml.enqueue_for_operators(
             prompt("greeting"), _url("voice.queue_wait"), _url("voice.queue_done")
         )
@@ -110,6 +111,10 @@ def queue_skip():
 def queue_done():
     """After the queue: a caller who left it chooses in the voice menu."""
     if request.form.get("QueueResult") == "leave":
+        call = services.find_call(request.form.get("CallSid", ""))
+        if call is not None:
+            services.leave_operators_queue(call)
+            db.session.commit()
         return _twiml(_municipality_menu())
     return _twiml(twiml.hangup())
 

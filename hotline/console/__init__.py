@@ -1,0 +1,1 @@
+"""The operator console: presence, the live queue, caller card, appeals, control and search."""

@@ -1,0 +1,76 @@
+"""TwiML of the operator console, built from plain values (no Flask, no database)."""
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.prompts import LANGUAGE, VOICE
+
+#: Seconds the operator's endpoint rings before the caller goes back to the queue.
+OPERATOR_RING_SECONDS = 20
+#: The queue a caller waits in after talking to the operator, until connected or let go.
+HOLD_QUEUE = "operator-hold"
+
+CONNECTING_OPERATOR = "Соединяем вас с оператором."
+HOLD = "Пожалуйста, оставайтесь на линии. Оператор оформляет ваше обращение."
+REGISTERED = (
+    "Ваше обращение зарегистрировано под номером {number}. Номер придёт вам в СМС. "
+    "Вам обязательно перезвонят. До свидания."
+)
+GOODBYE = "Спасибо за звонок. До свидания."
+
+
+def _say(target, text: str) -> None:
+    target.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def dial_operator(endpoint: str, caller_id: str, answered_url: str, action_url: str) -> str:
+    """Ring the operator's endpoint (a phone or `client:<identity>`) and bridge the caller."""
+    response = VoiceResponse()
+    _say(response, CONNECTING_OPERATOR)
+    dial = response.dial(
+        action=action_url,
+        method="POST",
+        timeout=OPERATOR_RING_SECONDS,
+        answer_on_bridge=True,
+        caller_id=caller_id,
+    )
+    if endpoint.startswith("client:"):
+        dial.client(endpoint.removeprefix("client:"), url=answered_url, method="POST")
+    else:
+        dial.number(endpoint, url=answered_url, method="POST")
+    return str(response)
+
+
+def operator_answered() -> str:
+    """An empty document on the operator's leg: it is bridged to the caller."""
+    return str(VoiceResponse())
+
+
+def hold(wait_url: str, action_url: str) -> str:
+    """Keep the caller on hold while the operator registers the appeal."""
+    response = VoiceResponse()
+    response.enqueue(HOLD_QUEUE, wait_url=wait_url, action=action_url, method="POST")
+    return str(response)
+
+
+def hold_wait() -> str:
+    """What a caller on hold hears, repeated by the carrier while they wait."""
+    response = VoiceResponse()
+    _say(response, HOLD)
+    response.pause(length=20)
+    return str(response)
+
+
+def registered(spoken_number: str) -> str:
+    """Tell the caller the registration number of their appeal and hang up."""
+    response = VoiceResponse()
+    _say(response, REGISTERED.format(number=spoken_number))
+    response.hangup()
+    return str(response)
+
+
+def goodbye() -> str:
+    """Thank the caller and hang up."""
+    response = VoiceResponse()
+    _say(response, GOODBYE)
+    response.hangup()
+    return str(response)

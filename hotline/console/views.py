@@ -1,0 +1,463 @@
+"""The operator console pages: shift, live queue, call handling, control and search."""
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from core.auth import EmptyForm, roles_required
+from core.clock import utcnow
+from core.extensions import db
+from core.models import User
+from core.telephony import get_gateway
+from hotline.console import services
+from hotline.console.forms import (
+    URGENCY_LABELS,
+    WRAPUP_LABELS,
+    AppealForm,
+    ControlCallForm,
+    SearchForm,
+    ShiftForm,
+    WrapUpForm,
+)
+from hotline.models import Appeal, Call
+from roster.models import Category, Municipality
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+CONSOLE_ROLES = ("operator", "admin")
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """Return the absolute URL handed to the carrier (signatures use PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def _categories() -> list[Category]:
+    return db.session.scalars(db.select(Category).order_by(Category.position, Category.id)).all()
+
+
+def _municipalities() -> list[Municipality]:
+    return db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
+
+
+def _find_municipality(text: str | None) -> Municipality | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    for place in _municipalities():
+        if text.casefold() in (place.name.casefold(), place.code.casefold()):
+            return place
+    return None
+
+
+def _find_category(value: str | None) -> Category | None:
+    return db.session.get(Category, int(value)) if value and value.isdigit() else None
+
+
+def _load_call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id) or abort(404)
+    if call.operator_id != current_user.id and current_user.role != "admin":
+        abort(403, _("This call was taken by another operator."))
+    return call
+
+
+def _appeal_form(form: AppealForm | None = None, call: Call | None = None) -> AppealForm:
+    form = form or AppealForm()
+    categories = _categories()
+    form.category.choices = [SelectChoice("", _("general question"))] + [
+        SelectChoice(str(c.id), c.name) for c in categories
+    ]
+    if call is not None and not form.is_submitted():
+        form.callback_number.data = call.from_number
+        form.caller_name.data = services.known_caller_name(call.from_number)
+        form.urgency.data = "ordinary"
+    return form
+
+
+@bp.get("/")
+@roles_required(*CONSOLE_ROLES)
+def index():
+    """Show the operator's shift, their current call and the live queue."""
+    shift = services.current_shift(current_user)
+    form = ShiftForm()
+    if shift is not None:
+        form.endpoint.data = shift.endpoint
+    return render_template(
+        "hotline/console/index.html",
+        shift=shift,
+        shift_form=form,
+        active=services.active_call(current_user),
+        entries=services.waiting_calls(),
+    )
+
+
+@bp.get("/queue")
+@roles_required(*CONSOLE_ROLES)
+def queue():
+    """Return the live queue fragment (polled by the console page)."""
+    return render_template(
+        "hotline/console/_queue.html",
+        entries=services.waiting_calls(),
+        shift=services.current_shift(current_user),
+        active=services.active_call(current_user),
+    )
+
+
+@bp.post("/shift")
+@roles_required(*CONSOLE_ROLES)
+def start_shift():
+    """Start (or move) the operator's shift to the endpoint given."""
+    form = ShiftForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "hotline/console/index.html",
+            shift=services.current_shift(current_user),
+            shift_form=form,
+            active=services.active_call(current_user),
+            entries=services.waiting_calls(),
+        ), 400
+    services.start_shift(current_user, form.endpoint.data)
+    db.session.commit()
+    flash(_("You are on shift; calls ring %(endpoint)s.", endpoint=form.endpoint.data), "info")
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/shift/end")
+@roles_required(*CONSOLE_ROLES)
+def end_shift():
+    """End the operator's shift."""
+    if EmptyForm().validate_on_submit() and services.end_shift(current_user):
+        db.session.commit()
+        flash(_("Your shift is over."), "info")
+    return redirect(url_for("console.index"))
+
+
+def _ring_operator(call: Call):
+    db.session.commit()  # the carrier's webhooks must find the call taken
+    get_gateway().redirect_call(
+        call.call_sid, absolute_url("console_voice.dial_operator", call_id=call.id)
+    )
+    return redirect(url_for("console.call", call_id=call.id))
+
+
+@bp.post("/take-next")
+@roles_required(*CONSOLE_ROLES)
+def take_next():
+    """Take the call that has waited longest: the caller is put through to your endpoint."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if services.current_shift(current_user) is None:
+        flash(_("Start your shift first."), "error")
+        return redirect(url_for("console.index"))
+    call = services.take_next_call(current_user)
+    if call is None:
+        flash(_("Nobody is waiting."), "info")
+        return redirect(url_for("console.index"))
+    return _ring_operator(call)
+
+
+@bp.post("/calls/<int:call_id>/take")
+@roles_required(*CONSOLE_ROLES)
+def take(call_id: int):
+    """Take this waiting call: the caller is put through to your endpoint."""
+    call = db.session.get(Call, call_id) or abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if services.current_shift(current_user) is None:
+        flash(_("Start your shift first."), "error")
+        return redirect(url_for("console.index"))
+    if not services.take_call(call, current_user):
+        db.session.rollback()
+        flash(_("This call is no longer waiting."), "error")
+        return redirect(url_for("console.index"))
+    return _ring_operator(call)
+
+
+def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
+    form = _appeal_form(form, call)
+    place = _find_municipality(form.municipality.data)
+    category = _find_category(form.category.data)
+    return render_template(
+        "hotline/console/call.html",
+        call=call,
+        appeal=call.appeal,
+        card=services.caller_card(call.from_number, exclude_call_id=call.id),
+        form=form,
+        wrapup_form=WrapUpForm(),
+        municipalities=_municipalities(),
+        categories=_categories(),
+        place=place,
+        responsible=services.responsible_now(place, category) if place else None,
+        progress=services.chain_progress(call),
+    ), status
+
+
+@bp.get("/calls/<int:call_id>")
+@roles_required(*CONSOLE_ROLES)
+def call(call_id: int):
+    """Show the call: caller card, appeal form, who is responsible, the chain's progress."""
+    return _render_call(_load_call(call_id))
+
+
+@bp.get("/responsible")
+@roles_required(*CONSOLE_ROLES)
+def responsible():
+    """Return the "who is responsible" fragment for a municipality and category."""
+    place = _find_municipality(request.args.get("municipality"))
+    category = _find_category(request.args.get("category"))
+    return render_template(
+        "hotline/console/_responsible.html",
+        place=place,
+        responsible=services.responsible_now(place, category) if place else None,
+    )
+
+
+@bp.post("/calls/<int:call_id>/appeal")
+@roles_required(*CONSOLE_ROLES)
+def register(call_id: int):
+    """Register the caller's appeal, then connect them now or send it to the municipality."""
+    call = _load_call(call_id)
+    form = _appeal_form(AppealForm(), call)
+    place = _find_municipality(form.municipality.data)
+    valid = form.validate_on_submit()
+    if form.municipality.data and place is None:
+        form.municipality.errors = [*form.municipality.errors, _("No such municipality.")]
+        valid = False
+    if not valid:
+        return _render_call(call, form, 400)
+    if call.appeal is not None:
+        flash(_("The appeal of this call is registered already."), "error")
+        return redirect(url_for("console.call", call_id=call.id))
+    appeal = services.register_operator_appeal(
+        call,
+        current_user,
+        municipality=place,
+        category=_find_category(form.category.data),
+        urgency=form.urgency.data,
+        caller_number=form.callback_number.data,
+        caller_name=form.caller_name.data,
+        address=form.address.data,
+        text=form.text.data,
+    )
+    live = call.ended_at is None
+    if request.form.get("action") == "connect" and live:
+        services.request_connection(appeal, current_user)
+        db.session.commit()
+        get_gateway().redirect_call(
+            call.call_sid, absolute_url("voice.connect_appeal", call_id=call.id)
+        )
+        flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
+    else:
+        services.send_to_municipality(appeal, call, current_user)
+        db.session.commit()
+        if live:
+            get_gateway().redirect_call(
+                call.call_sid, absolute_url("console_voice.registered", call_id=call.id)
+            )
+        flash(_("Appeal %(number)s registered and sent to the municipality.", number=appeal.number))
+    return redirect(url_for("console.call", call_id=call.id))
+
+
+@bp.get("/calls/<int:call_id>/progress")
+@roles_required(*CONSOLE_ROLES)
+def progress(call_id: int):
+    """Return the fragment with the duty chain's attempts so far (polled live)."""
+    call = _load_call(call_id)
+    return render_template(
+        "hotline/console/_progress.html",
+        call=call,
+        appeal=call.appeal,
+        progress=services.chain_progress(call),
+    )
+
+
+@bp.post("/calls/<int:call_id>/wrap-up")
+@roles_required(*CONSOLE_ROLES)
+def wrap_up(call_id: int):
+    """Finish a call that needed no appeal with a wrap-up code; the caller hears goodbye."""
+    call = _load_call(call_id)
+    form = WrapUpForm()
+    if not form.validate_on_submit():
+        return _render_call(call, status=400)
+    try:
+        services.finish_call(call, current_user, form.code.data)
+    except services.ConsoleError:
+        db.session.rollback()
+        flash(_("A call with an appeal is finished without a wrap-up code."), "error")
+        return redirect(url_for("console.call", call_id=call.id))
+    db.session.commit()
+    if call.ended_at is None:
+        get_gateway().redirect_call(
+            call.call_sid, absolute_url("console_voice.goodbye", call_id=call.id)
+        )
+    flash(_("The call is wrapped up: %(code)s.", code=WRAPUP_LABELS[form.code.data]), "info")
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/calls/<int:call_id>/finish")
+@roles_required(*CONSOLE_ROLES)
+def finish(call_id: int):
+    """Finish the operator's work on a call whose appeal is registered."""
+    call = _load_call(call_id)
+    if EmptyForm().validate_on_submit():
+        services.finish_call(call, current_user)
+        db.session.commit()
+    return redirect(url_for("console.index"))
+
+
+@bp.get("/control")
+@roles_required(*CONSOLE_ROLES)
+def control():
+    """List the operator's (or the centre's) open appeals with their next check-in."""
+    mine = request.args.get("scope", "mine") != "centre"
+    return render_template(
+        "hotline/console/control.html",
+        entries=services.control_list(current_user, mine),
+        mine=mine,
+        now=utcnow(),
+    )
+
+
+def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: int = 200):
+    users = {user.id: user for user in db.session.scalars(db.select(User))}
+    return render_template(
+        "hotline/console/appeal.html",
+        appeal=appeal,
+        timeline=services.appeal_timeline(appeal),
+        next_checkin=services.next_checkins([appeal.id]).get(appeal.id),
+        form=form or ControlCallForm(),
+        users=users,
+    ), status
+
+
+@bp.get("/appeals/<int:appeal_id>")
+@roles_required(*CONSOLE_ROLES)
+def appeal(appeal_id: int):
+    """Show an appeal with its timeline and the control call form."""
+    return _render_appeal(db.session.get(Appeal, appeal_id) or abort(404))
+
+
+@bp.post("/appeals/<int:appeal_id>/control-call")
+@roles_required(*CONSOLE_ROLES)
+def control_call(appeal_id: int):
+    """Log the result of a control call on the appeal's timeline."""
+    appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    form = ControlCallForm()
+    if not form.validate_on_submit():
+        return _render_appeal(appeal, form, 400)
+    services.log_control_call(appeal, form.text.data, current_user)
+    db.session.commit()
+    flash(_("The control call is on the appeal's timeline."), "info")
+    return redirect(url_for("console.appeal", appeal_id=appeal.id))
+
+
+def _day_start(day) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+@bp.get("/search")
+@roles_required(*CONSOLE_ROLES)
+def search():
+    """Find appeals by number, phone, address, municipality, category and period."""
+    form = SearchForm(request.args)
+    form.municipality.choices = [SelectChoice("", _("All"))] + [
+        SelectChoice(str(p.id), p.name) for p in _municipalities()
+    ]
+    form.category.choices = [SelectChoice("", _("All"))] + [
+        SelectChoice(str(c.id), c.name) for c in _categories()
+    ]
+    results = None
+    if request.args and form.validate():
+        until = _day_start(form.until.data)
+        results = services.search_appeals(
+            number=form.number.data,
+            phone=form.phone.data,
+            address=form.address.data,
+            municipality_id=int(form.municipality.data) if form.municipality.data else None,
+            category_id=int(form.category.data) if form.category.data else None,
+            since=_day_start(form.since.data),
+            until=until + timedelta(days=1) if until else None,
+        )
+    return render_template("hotline/console/search.html", form=form, results=results)
+
+
+@bp.app_template_filter("waited_time")
+def waited(seconds: int) -> str:
+    """Format a waiting time as M:SS."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@bp.context_processor
+def console_labels() -> dict:
+    """Give the console templates the translated names of roles, statuses and outcomes."""
+    return {
+        "urgency_labels": URGENCY_LABELS,
+        "wrapup_labels": WRAPUP_LABELS,
+        "duty_role_labels": {
+            "primary": _("primary"),
+            "backup": _("backup"),
+            "supervisor": _("supervisor"),
+        },
+        "appeal_states": {
+            "routing": _("routing"),
+            "in_work": _("in work"),
+            "missed": _("missed"),
+            "resolved": _("resolved"),
+            "reopened": _("reopened"),
+            "closed": _("closed"),
+        },
+        "attempt_results": {
+            "accepted": _("accepted"),
+            "no-answer": _("no answer"),
+            "busy": _("busy"),
+            "failed": _("failed"),
+            "not-accepted": _("picked up, not accepted"),
+            "caller-hung-up": _("caller hung up"),
+        },
+        "call_outcomes": {
+            "connected": _("connected"),
+            "missed": _("missed"),
+            "abandoned": _("abandoned"),
+            "refused": _("refused"),
+            "handled": _("handled by the operator"),
+        },
+        "console_events": {
+            "call.received": _("call received"),
+            "call.queued": _("queued for operators"),
+            "call.taken": _("taken by the operator"),
+            "call.operator-answered": _("operator answered"),
+            "call.operator-missed": _("operator did not answer"),
+            "call.wrapped-up": _("call wrapped up"),
+            "call.handled": _("call ended after the operator"),
+            "chain.started": _("duty chain started"),
+            "attempt.key-pressed": _("official pressed the key"),
+            "attempt.finished": _("official rung"),
+            "appeal.registered": _("appeal registered"),
+            "appeal.connect-requested": _("caller sent to the duty chain"),
+            "appeal.sent-to-municipality": _("sent to the municipality"),
+            "appeal.control-call": _("control call"),
+            "appeal.accepted": _("accepted by the official"),
+            "appeal.missed": _("nobody accepted"),
+            "appeal.status": _("appeal status changed"),
+            "appeal.moved": _("appeal moved"),
+            "appeal.checkin": _("status requested"),
+            "appeal.voice-message": _("voice message left"),
+            "appeal.confirmation-asked": _("citizen asked to confirm"),
+            "appeal.reopened": _("citizen says not solved"),
+        },
+    }

@@ -1,0 +1,102 @@
+"""Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+
+from core.extensions import db
+from core.telephony import protect_webhooks
+from hotline import twiml as voice_twiml
+from hotline.console import services, twiml
+from hotline.models import Call
+from hotline.prompts import prompt, spoken_number
+
+bp = Blueprint("console_voice", __name__, url_prefix="/voice/console")
+protect_webhooks(bp)
+
+
+def _twiml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """Return the absolute URL handed to the carrier (signatures use PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def _load_call(call_id: int) -> Call:
+    return db.session.get(Call, call_id) or abort(404)
+
+
+def _back_to_queue() -> str:
+    return voice_twiml.enqueue_for_operators(
+        prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+    )
+
+
+@bp.post("/calls/<int:call_id>/operator")
+def dial_operator(call_id: int):
+    """Ring the endpoint of the operator who took the call."""
+    call = _load_call(call_id)
+    endpoint = services.operator_endpoint(call)
+    if endpoint is None:  # the operator went off shift meanwhile
+        services.return_to_queue(call, "no-shift")
+        db.session.commit()
+        return _twiml(_back_to_queue())
+    return _twiml(
+        twiml.dial_operator(
+            endpoint,
+            call.from_number,
+            absolute_url("console_voice.operator_answered", call_id=call.id),
+            absolute_url("console_voice.operator_result", call_id=call.id),
+        )
+    )
+
+
+@bp.post("/calls/<int:call_id>/operator/answered")
+def operator_answered(call_id: int):
+    """The operator picked up: note it and bridge them to the caller."""
+    call = _load_call(call_id)
+    services.mark_operator_answered(call)
+    db.session.commit()
+    return _twiml(twiml.operator_answered())
+
+
+@bp.post("/calls/<int:call_id>/operator/result")
+def operator_result(call_id: int):
+    """After the operator's leg: hold the caller for the operator, or queue them again."""
+    call = _load_call(call_id)
+    if call.operator_answered_at is not None:
+        return _twiml(
+            twiml.hold(
+                absolute_url("console_voice.hold_wait"), absolute_url("console_voice.hold_done")
+            )
+        )
+    services.return_to_queue(call, request.form.get("DialCallStatus", "failed"))
+    db.session.commit()
+    return _twiml(_back_to_queue())
+
+
+@bp.post("/hold/wait")
+def hold_wait():
+    """What a caller on hold hears."""
+    return _twiml(twiml.hold_wait())
+
+
+@bp.post("/hold/done")
+def hold_done():
+    """The caller left the hold queue without being moved on: end the call."""
+    return _twiml(voice_twiml.hangup())
+
+
+@bp.post("/calls/<int:call_id>/registered")
+def registered(call_id: int):
+    """Tell the caller their appeal's number and say goodbye."""
+    call = _load_call(call_id)
+    appeal = call.appeal or abort(404)
+    return _twiml(twiml.registered(spoken_number(appeal.number)))
+
+
+@bp.post("/calls/<int:call_id>/goodbye")
+def goodbye(call_id: int):
+    """Thank the caller and hang up (the operator wrapped the call up)."""
+    _load_call(call_id)
+    return _twiml(twiml.goodbye())

@@ -1,0 +1,163 @@
+"""The console through the test client and the simulated carrier."""
+
+from callbacks.models import AppealTracking, Card
+from core.events import timeline
+from core.extensions import db
+from core.telephony.sim import answers_and_presses
+from hotline.models import Appeal, BlockedNumber, OperatorShift
+from hotline.prompts import spoken_number
+from tests.callbacks.conftest import work
+from tests.conftest import login
+from tests.factories import make_user
+from tests.hotline.conftest import CITIZEN
+from tests.hotline.console.conftest import (
+    OPERATOR_PHONE,
+    appeal_data,
+    call_in,
+    post,
+    stored,
+    take,
+)
+
+
+def test_shift_opens_and_closes_with_a_valid_endpoint(client, operator):
+    login(client, "olga")
+    bad = post(client, "/console/shift", {"endpoint": "12"})
+    assert bad.status_code == 400 and "field-error" in bad.text
+    post(client, "/console/shift", {"endpoint": "8 (900) 000-99-99"})
+    shift = db.session.scalar(db.select(OperatorShift))
+    assert shift.endpoint == OPERATOR_PHONE and shift.ended_at is None
+    post(client, "/console/shift/end")
+    db.session.expire_all()
+    assert db.session.scalar(db.select(OperatorShift)).ended_at is not None
+
+
+def test_queued_call_is_listed_taken_and_bridged_to_the_operator(console, carrier):
+    sim_call = call_in(carrier)
+    assert carrier.queued("operators") == [sim_call]
+    call = stored(sim_call)
+    assert call.queued_at is not None
+    assert CITIZEN in console.get("/console/queue").text
+
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    assert call.operator_id is not None and call.operator_answered_at is not None
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE]
+    assert sim_call.transcript.dialled[0].bridged
+    assert carrier.queued("operator-hold") == [sim_call]  # held while the appeal is registered
+    queue = console.get("/console/queue").text
+    assert f'data-call="{call.id}"' not in queue and 'id="active-call"' in queue
+    page = console.get(f"/console/calls/{call.id}")
+    assert "Первов Пётр" not in page.text  # no municipality chosen yet
+
+
+def test_connect_now_sends_the_caller_into_the_chain_and_shows_the_attempts(
+    console, carrier, region
+):
+    carrier.phone(region.primary.phone, answers_and_presses("1"))
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    response = post(
+        console,
+        f"/console/calls/{call.id}/appeal",
+        {**appeal_data(region), "action": "connect"},
+        page=f"/console/calls/{call.id}",
+    )
+    assert response.status_code == 302
+    carrier.run_pending()
+    call = stored(sim_call)
+    assert call.outcome == "connected" and call.appeal.status == "in_work"
+    assert call.appeal.channel == "operator" and call.appeal.created_by_id is not None
+    progress = console.get(f"/console/calls/{call.id}/progress").text
+    assert "Первов Пётр" in progress and "accepted" in progress
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == region.primary.phone
+
+
+def test_register_only_sends_the_appeal_and_the_sms(app, console, carrier, region):
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    post(
+        console,
+        f"/console/calls/{call.id}/appeal",
+        {**appeal_data(region), "action": "register"},
+        page=f"/console/calls/{call.id}",
+    )
+    carrier.run_pending()
+    call = stored(sim_call)
+    appeal = call.appeal
+    assert call.outcome == "handled" and appeal.status == "in_work"
+    assert call.wrapped_up_at is not None and not call.attempts
+    assert any(spoken_number(appeal.number) in said for said in sim_call.transcript.said)
+    assert sim_call.status == "completed"
+    work(app)
+    assert any(appeal.number in sms for sms in carrier.sms_to(CITIZEN))
+    card = db.session.scalar(db.select(Card).where(Card.appeal_id == appeal.id))
+    assert card.municipality_id == region.place.id
+    assert card.callback_due_at == appeal.callback_due_at
+    assert card.duty["primary"]["phone"] == region.primary.phone
+    assert db.session.get(AppealTracking, appeal.id).next_checkin_at is not None
+
+
+def test_field_errors_for_bad_phone_and_missing_municipality(console, carrier, region):
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    response = post(
+        console,
+        f"/console/calls/{call.id}/appeal",
+        {**appeal_data(region, municipality="", callback_number="12345"), "action": "connect"},
+        page=f"/console/calls/{call.id}",
+    )
+    assert response.status_code == 400
+    assert 'id="municipality-error"' in response.text
+    assert 'id="callback_number-error"' in response.text
+    assert db.session.scalar(db.select(Appeal)) is None
+
+
+def test_wrap_up_abusive_marks_the_number_for_review(console, carrier, region):
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    post(
+        console,
+        f"/console/calls/{call.id}/wrap-up",
+        {"code": "abusive"},
+        page=f"/console/calls/{call.id}",
+    )
+    carrier.run_pending()
+    call = stored(sim_call)
+    assert call.wrapup_code == "abusive" and call.outcome == "handled"
+    assert sim_call.status == "completed"
+    verbs = [e.verb for e in timeline("number", CITIZEN)]
+    assert verbs == ["number.block-review"]
+    db.session.add(BlockedNumber(pattern="+7916*"))
+    db.session.commit()
+    again = call_in(carrier, "+79169999999")
+    assert again.status == "completed"  # refused: blocked
+
+
+def test_caller_hanging_up_in_the_queue_is_abandoned(console, carrier):
+    sim_call = call_in(carrier)
+    carrier.caller_hangs_up(sim_call.sid)
+    call = stored(sim_call)
+    assert call.outcome == "abandoned" and call.queued_at is not None
+    assert call.operator_id is None
+
+
+def test_operator_not_answering_puts_the_caller_back_in_the_queue(console, carrier):
+    from core.telephony.sim import no_answer
+
+    carrier.phone(OPERATOR_PHONE, no_answer())
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    assert call.operator_id is None and call.operator_answered_at is None
+    assert carrier.queued("operators") == [sim_call]
+
+
+def test_other_roles_cannot_open_the_console(client, region):
+    make_user("hugo", "head", region.place)
+    login(client, "hugo")
+    assert client.get("/console/").status_code == 403
