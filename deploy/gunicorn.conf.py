@@ -1,0 +1,39 @@
+"""gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`."""
+
+import os
+import shutil
+import tempfile
+
+#: Every worker writes its metric files here; /metrics adds them up. prometheus_client reads it
+#: when first imported, so it is set before anything imports it (the app is preloaded below).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hotline-metrics-"))
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+#: Webhooks are short and mostly wait on PostgreSQL: a few processes, a few threads each.
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2))
+threads = int(os.environ.get("WEB_THREADS", 4))
+worker_class = "gthread"
+#: Twilio gives a webhook 15 s; answer or fail well before.
+timeout = 10
+graceful_timeout = 20
+#: Behind nginx: keep its upstream connections open.
+keepalive = 75
+preload_app = True
+control_socket_disable = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
+
+
+def on_starting(server):
+    """Start each run with an empty metrics folder."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Forget the live gauges of a worker that exited."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
