@@ -54,8 +54,10 @@ def _limiter_storage(redis_url: str | None) -> str:
 def _register_features(app: Flask) -> None:
     import callbacks
     import hotline
+    import reports
     import roster
 
     roster.init_app(app)
     hotline.init_app(app)
     callbacks.init_app(app)
+    reports.init_app(app)

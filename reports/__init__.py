@@ -1,0 +1,16 @@
+"""Managers' reports: missed calls, officials, ranking, heat map, trends, operators, exports."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from core.nav import add_nav_item
+
+#: Roles that open the reports (heads only for their own municipality).
+REPORT_ROLES = ("manager", "admin", "head")
+
+
+def init_app(app: Flask) -> None:
+    from reports import api, views  # noqa: F401  (api adds routes to the API)
+
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "reports.index", _l("Reports"), set(REPORT_ROLES), order=30)

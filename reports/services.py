@@ -639,3 +639,61 @@ def daily_trend(scope: Scope) -> list[dict]:
         }
         for moment in scope.period.dates()
     ]
+
+
+# --- operators ---------------------------------------------------------------------------
+
+#: An operator answering within this many seconds meets the service level.
+SERVICE_LEVEL_SECONDS = 20
+
+
+def operator_facts_recorded() -> bool:
+    """Return whether calls carry the operator console's queue facts."""
+    return all(hasattr(Call, name) for name in ("queued_at", "operator_answered_at"))
+
+
+def operator_figures(period: Period) -> dict | None:
+    """Return the queue's figures for the period (region's days) in total and per operator."""
+    if not operator_facts_recorded():
+        return None
+    start, end = period.bounds(region_tz())
+    queued, answered = Call.queued_at, Call.operator_answered_at
+    wait = seconds_between(queued, answered)
+    handling = seconds_between(answered, Call.wrapped_up_at)
+    columns = (
+        func.count(Call.id).label("offered"),
+        func.count(answered).label("answered"),
+        func.count(case((and_(Call.outcome == "abandoned", answered.is_(None)), 1))).label(
+            "abandoned"
+        ),
+        func.avg(wait).label("speed_of_answer"),
+        func.count(case((wait <= SERVICE_LEVEL_SECONDS, 1))).label("within"),
+        func.avg(handling).label("handling_time"),
+    )
+    where = (queued >= start, queued < end)
+    total = db.session.execute(select(*columns).where(*where)).one()
+    people = db.session.execute(
+        select(Call.operator_id, User.full_name, User.username, *columns)
+        .join(User, User.id == Call.operator_id)
+        .where(*where)
+        .group_by(Call.operator_id, User.full_name, User.username)
+        .order_by(User.username)
+    ).all()
+
+    def figures(row, name: str, whole_queue: bool) -> dict:
+        return {
+            "name": name,
+            "operator_id": getattr(row, "operator_id", None),
+            "offered": row.offered if whole_queue else None,
+            "answered": row.answered,
+            "abandoned": row.abandoned if whole_queue else None,
+            "speed_of_answer": _round(row.speed_of_answer),
+            "service_level": _ratio(row.within, row.offered if whole_queue else row.answered),
+            "within": row.within,
+            "handling_time": _round(row.handling_time),
+        }
+
+    return {
+        "total": figures(total, "", True),
+        "operators": [figures(row, row.full_name or row.username, False) for row in people],
+    }

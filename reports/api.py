@@ -1,0 +1,45 @@
+"""The missed-call report in the JSON API."""
+
+from flask import g, jsonify, request
+
+from core.api import ApiError, api, token_required
+from reports import REPORT_ROLES, services
+from roster.services import get_municipality
+
+ERRORS = {
+    "date": "give the date as YYYY-MM-DD",
+    "order": "the period ends before it starts",
+    "long": "a report covers at most 400 days",
+    "channel": f"channel is one of {', '.join(services.CHANNELS)}",
+}
+
+
+def _figures(row: dict) -> dict:
+    return {name: value for name, value in row.items() if name != "municipality"}
+
+
+@api.get("/reports/missed-calls")
+@token_required(*REPORT_ROLES)
+def missed_calls_report():
+    """Return the missed-call report (per municipality and the total) for a period."""
+    try:
+        period, channel = services.parse_filters(request.args)
+    except services.ReportError as error:
+        raise ApiError(400, "invalid", ERRORS[error.code], error.field) from None
+    places = services.visible_municipalities(g.api_user)
+    if request.args.get("municipality"):
+        place = get_municipality(request.args["municipality"])
+        if place is None:
+            raise ApiError(404, "not_found", "no such municipality", "municipality")
+        if not g.api_user.can_see_municipality(place.id):
+            raise ApiError(403, "forbidden", "the municipality is not yours", "municipality")
+        places = [place]
+    report = services.missed_call_report(places, services.make_scope(places, period, channel))
+    return jsonify(
+        period={"from": period.first.isoformat(), "to": period.last.isoformat()},
+        channel=channel,
+        municipalities=[
+            {**row["municipality"], "figures": _figures(row)} for row in report["rows"]
+        ],
+        total=report["total"],
+    )

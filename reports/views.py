@@ -1,0 +1,444 @@
+"""Report pages: the missed-call report, officials, lists behind figures, ranking, heat map."""
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.auth import require_municipality_access, roles_required
+from core.extensions import db
+from reports import REPORT_ROLES, exports, services
+from reports.charts import daily_chart
+from reports.queries import Period, Scope
+from roster.models import Municipality
+from roster.services import get_municipality
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@dataclass
+class Filters:
+    """The period, channel and municipalities a page reports on, and any input error."""
+
+    period: Period
+    channel: str | None
+    places: list[Municipality]
+    scope: Scope
+    error: str | None
+    field: str | None
+
+    @property
+    def args(self) -> dict:
+        """Return the query arguments that keep this period and channel in links."""
+        args = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()}
+        return args | ({"channel": self.channel} if self.channel else {})
+
+
+def _error_message(error: services.ReportError) -> str:
+    messages = {
+        "date": _("Give the date as YYYY-MM-DD."),
+        "order": _("The period ends before it starts."),
+        "long": _("A report covers at most 400 days."),
+        "channel": _("Unknown channel."),
+        "metric": _("Unknown figure."),
+        "kind": _("Unknown switch of the heat map."),
+    }
+    return messages.get(error.code, error.code)
+
+
+def _filters(places: list[Municipality] | None = None) -> Filters:
+    error = field = None
+    try:
+        period, channel = services.parse_filters(request.args)
+    except services.ReportError as problem:
+        period, channel = services.default_period(), None
+        error, field = _error_message(problem), problem.field
+    if places is None:
+        places = services.visible_municipalities(current_user)
+    scope = services.make_scope(places, period, channel)
+    return Filters(period, channel, places, scope, error, field)
+
+
+def _place(code: str | None) -> Municipality | None:
+    if not code:
+        return None
+    place = get_municipality(code)
+    if place is None:
+        abort(404)
+    require_municipality_access(place)
+    return place
+
+
+def _narrow(filters: Filters, place: Municipality | None) -> Filters:
+    if place is None:
+        return filters
+    scope = services.make_scope([place], filters.period, filters.channel)
+    return Filters(filters.period, filters.channel, [place], scope, filters.error, filters.field)
+
+
+def _format() -> str | None:
+    fmt = request.args.get("format")
+    return fmt if fmt in ("csv", "xlsx") else None
+
+
+def _names(places: list[Municipality]) -> dict:
+    return {place.id: {"name": place.name, "timezone": place.timezone} for place in places}
+
+
+def _all_names() -> dict:
+    return _names(list(db.session.scalars(db.select(Municipality))))
+
+
+def _file_name(stem: str, filters: Filters) -> str:
+    return f"{stem}-{filters.period.first:%Y%m%d}-{filters.period.last:%Y%m%d}"
+
+
+def role_labels() -> dict:
+    """Return the translated names of the duty roles."""
+    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
+
+
+def state_labels() -> dict:
+    """Return the translated names of the card states."""
+    return {
+        "new": _("new"),
+        "acknowledged": _("acknowledged"),
+        "called_back": _("called back"),
+        "closed": _("closed"),
+    }
+
+
+def definitions() -> list[tuple[str, str]]:
+    """Return every metric of the reports with its definition, as printed under them."""
+    return [(str(term), str(text)) for term, text in DEFINITIONS]
+
+
+DEFINITIONS = (
+    (
+        _l("Period"),
+        _l(
+            "Whole days from local midnight to local midnight in each municipality's own time "
+            "zone; by default the last full week, Monday to Sunday, in the region's zone."
+        ),
+    ),
+    (
+        _l("Calls routed to the chain"),
+        _l(
+            "Calls whose duty chain (primary, backup, supervisor) started in the period, counted "
+            "for the municipality the chain belonged to."
+        ),
+    ),
+    (
+        _l("Accepted by primary / backup / supervisor"),
+        _l(
+            "Routed calls accepted with a key press, by the role of the official who pressed it "
+            "(voicemail never counts)."
+        ),
+    ),
+    (
+        _l("Missed (cards)"),
+        _l('Routed calls nobody of the chain accepted: each opened a "you were called" card.'),
+    ),
+    (_l("Answer rate"), _l("Accepted calls divided by routed calls.")),
+    (
+        _l("Time to accept"),
+        _l(
+            "From the start of the chain to the accepting key press: the caller's wait. Median "
+            "and 90th percentile (linear interpolation)."
+        ),
+    ),
+    (
+        _l("Called back within the deadline"),
+        _l(
+            "Cards of the period's missed calls whose callback reached the citizen no later than "
+            "the card's callback deadline."
+        ),
+    ),
+    (
+        _l("Median time to callback"),
+        _l(
+            "From the card's opening to the callback that reached the citizen, over the cards "
+            "called back."
+        ),
+    ),
+    (
+        _l("Overdue cards"),
+        _l(
+            "Cards of the period's missed calls not called back by their deadline, the deadline "
+            "having passed (called back late or still waiting)."
+        ),
+    ),
+    (
+        _l("Overdue now"),
+        _l(
+            "Cards open at this moment whose callback deadline has passed, counted for the "
+            "municipality that holds them (not limited to the period)."
+        ),
+    ),
+    (
+        _l("Reopened by citizens"),
+        _l(
+            "Appeals the citizen sent back as not solved during the period; the reopen rate "
+            "divides them by the appeals whose citizen was asked to confirm in the period."
+        ),
+    ),
+    (
+        _l("Score"),
+        _l(
+            "40 × missed-call rate + 30 × share of missed calls whose card went overdue + 20 × "
+            "callback time (median time to callback ÷ 8 hours, at most 1; 1 when cards exist "
+            "but none was called back) + 10 × reopen rate. 0 is best, 100 worst; the ranking "
+            "puts the highest score first, then the most missed calls. The change compares with "
+            "the period of the same length right before."
+        ),
+    ),
+    (
+        _l("Heat map"),
+        _l(
+            "Appeals registered in the period per municipality and category: all of them, the "
+            "missed ones (with a card) or the overdue ones (card not called back in time)."
+        ),
+    ),
+)
+
+
+def _render(template: str, filters: Filters, **context):
+    status = 400 if filters.error else 200
+    return render_template(template, f=filters, definitions=definitions(), **context), status
+
+
+@bp.get("/")
+@roles_required(*REPORT_ROLES)
+def index():
+    """Show the missed-call report per municipality and the daily trend."""
+    filters = _filters()
+    report = services.missed_call_report(filters.places, filters.scope)
+    trend = services.daily_trend(filters.scope)
+    if fmt := _format():
+        tables = [exports.report_table(report), exports.trend_table(trend)]
+        return exports.download(tables, _file_name("missed-calls", filters), fmt)
+    labels = {
+        "title": _("Trend by day"),
+        "calls": _("Calls routed to the chain"),
+        "missed": _("Missed (cards)"),
+        "overdue": _("Overdue cards"),
+    }
+    return _render(
+        "reports/index.html", filters, report=report, trend=trend, chart=daily_chart(trend, labels)
+    )
+
+
+@bp.get("/municipalities/<code>")
+@roles_required(*REPORT_ROLES)
+def municipality(code: str):
+    """Show one municipality's figures per official and role."""
+    place = _place(code)
+    filters = _narrow(_filters(), place)
+    report = services.missed_call_report([place], filters.scope)
+    officials = services.official_report(place, filters.scope)
+    if fmt := _format():
+        tables = [
+            exports.report_table(report),
+            exports.officials_table(place.name, officials, role_labels()),
+        ]
+        return exports.download(tables, _file_name(f"officials-{place.code}", filters), fmt)
+    return _render(
+        "reports/municipality.html",
+        filters,
+        place=place,
+        row=report["rows"][0],
+        officials=officials,
+    )
+
+
+@bp.get("/calls")
+@roles_required(*REPORT_ROLES)
+def calls():
+    """List the calls behind a figure (of a municipality, of an official and role)."""
+    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    official = request.args.get("official", type=int)
+    role = request.args.get("role") if request.args.get("role") in services.ROLES else None
+    metric = request.args.get("metric", "routed")
+    try:
+        listing = services.list_calls(filters.scope, metric, official, role)
+    except services.ReportError:
+        abort(404)
+    names = _names(filters.places)
+    if fmt := _format():
+        table = exports.calls_table(listing, names, role_labels())
+        return exports.download([table], _file_name("calls", filters), fmt)
+    return _render(
+        "reports/calls.html",
+        filters,
+        listing=listing,
+        names=names,
+        metric=metric,
+        official=official,
+        role=role,
+    )
+
+
+@bp.get("/cards")
+@roles_required(*REPORT_ROLES)
+def cards():
+    """List the cards behind a figure."""
+    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    metric = request.args.get("metric", "missed")
+    try:
+        listing = services.list_cards(filters.scope, metric)
+    except services.ReportError:
+        abort(404)
+    names = _names(filters.places)
+    if fmt := _format():
+        table = exports.cards_table(listing, names, state_labels())
+        return exports.download([table], _file_name("cards", filters), fmt)
+    return _render("reports/cards.html", filters, listing=listing, names=names, metric=metric)
+
+
+@bp.get("/appeals")
+@roles_required(*REPORT_ROLES)
+def appeals():
+    """List the appeals behind a heat-map cell or the reopened figure, with repeated addresses."""
+    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    kind = request.args.get("kind", "all")
+    category = request.args.get("category") or None
+    if category not in (None, "none") and not category.isdigit():
+        abort(404)
+    try:
+        listing = services.list_appeals(filters.scope, kind, category)
+    except services.ReportError:
+        abort(404)
+    names = _names(filters.places)
+    if fmt := _format():
+        tables = [
+            exports.appeals_table(listing, names),
+            exports.addresses_table(listing["addresses"]),
+        ]
+        return exports.download(tables, _file_name("appeals", filters), fmt)
+    return _render(
+        "reports/appeals.html", filters, listing=listing, names=names, kind=kind, category=category
+    )
+
+
+@bp.get("/ranking")
+@roles_required(*REPORT_ROLES)
+def ranking():
+    """Rank the municipalities by score, with the change since the previous period."""
+    everyone = list(db.session.scalars(db.select(Municipality).order_by(Municipality.name)))
+    filters = _filters(everyone)
+    shown = {place.id for place in services.visible_municipalities(current_user)}
+    rows = services.ranking(everyone, filters.scope, shown)
+    if fmt := _format():
+        return exports.download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
+    return _render("reports/ranking.html", filters, rows=rows, previous=filters.period.previous())
+
+
+@bp.get("/heatmap")
+@roles_required(*REPORT_ROLES)
+def heatmap():
+    """Show appeals per municipality and category: all, missed or overdue."""
+    filters = _filters()
+    kind = request.args.get("kind", "all")
+    if kind not in services.HEAT_KINDS:
+        kind = "all"
+    heat = services.heat_map(filters.places, filters.scope)
+    if fmt := _format():
+        tables = [
+            exports.heat_table(heat, name, _("general question")) for name in services.HEAT_KINDS
+        ]
+        for table, name in zip(tables, _heat_labels().values(), strict=True):
+            table.title = f"{_('Heat map')} · {name}"
+        return exports.download(tables, _file_name("heatmap", filters), fmt)
+    return _render("reports/heatmap.html", filters, heat=heat, kind=kind, kinds=_heat_labels())
+
+
+def _heat_labels() -> dict:
+    return {"all": _("All appeals"), "missed": _("Missed"), "overdue": _("Overdue")}
+
+
+@bp.app_template_filter("report_pct")
+def report_pct(value) -> str:
+    """Format a share as a percentage with one decimal."""
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+@bp.app_template_filter("report_duration")
+def report_duration(seconds) -> str:
+    """Format seconds as M:SS or H:MM:SS."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@bp.get("/operators")
+@roles_required("manager", "admin")
+def operators():
+    """Show the operators' queue figures: offered, answered, abandoned, speed, handling time."""
+    filters = _filters()
+    figures = services.operator_figures(filters.period)
+    if figures is None:
+        return _render("reports/operators.html", filters, figures=None)
+    figures["total"]["name"] = _("Whole queue")
+    if fmt := _format():
+        table = exports.operators_table(figures)
+        return exports.download([table], _file_name("operators", filters), fmt)
+    return _render("reports/operators.html", filters, figures=figures)
+
+
+def export_url(fmt: str) -> str:
+    """Return the current page's address asking for a download in a format."""
+    args = {**request.args.to_dict(), "format": fmt}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+@bp.app_template_filter("rmerge")
+def rmerge(args: dict, extra: dict) -> dict:
+    """Return query arguments with others added (later ones win)."""
+    return {**args, **extra}
+
+
+@bp.context_processor
+def report_labels() -> dict:
+    """Give the report templates the translated names of channels, figures and outcomes."""
+    return {
+        "export_url": export_url,
+        "channel_labels": {
+            "phone": _("phone"),
+            "operator": _("operator"),
+            "voicemail": _("voicemail"),
+            "web": _("web"),
+            "open311": _("Open311"),
+            "api": _("API"),
+        },
+        "metric_labels": {
+            "routed": _("routed to the chain"),
+            "accepted": _("accepted"),
+            "accepted_primary": _("accepted by primary"),
+            "accepted_backup": _("accepted by backup"),
+            "accepted_supervisor": _("accepted by supervisor"),
+            "rung": _("official rung"),
+            "not_accepted": _("not accepted by the official"),
+            "missed": _("missed"),
+            "called_back": _("called back"),
+            "in_time": _("called back within the deadline"),
+            "late": _("overdue"),
+            "overdue_now": _("overdue now"),
+        },
+        "outcome_labels": {
+            "connected": _("connected"),
+            "missed": _("missed"),
+            "abandoned": _("abandoned"),
+            "refused": _("refused"),
+        },
+        "appeal_kind_labels": {
+            "all": _("all appeals"),
+            "missed": _("missed"),
+            "overdue": _("overdue"),
+            "reopened": _("reopened by citizens"),
+        },
+    }

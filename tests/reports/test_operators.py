@@ -1,0 +1,76 @@
+"""Operators' figures from the queue facts the console records on calls."""
+
+from datetime import timedelta
+
+from core.extensions import db
+from hotline.models import Call
+from reports import services
+from tests.conftest import login
+from tests.factories import make_user
+from tests.reports.conftest import NOW, local
+from tests.reports.test_services import WEEK
+
+
+class Moscow:
+    timezone = "Europe/Moscow"
+
+
+def _queued(number: int, when: str, operator=None, answer=None, wrap=None, outcome="connected"):
+    queued = local(Moscow, when)
+    answered = queued + timedelta(seconds=answer) if answer is not None else None
+    db.session.add(
+        Call(
+            call_sid=f"CQ{number}",
+            from_number=f"+7916100{number:04d}",
+            to_number="+74872000000",
+            entry="governor",
+            status="completed",
+            outcome=outcome,
+            created_at=queued,
+            queued_at=queued,
+            operator_id=operator.id if operator else None,
+            operator_answered_at=answered,
+            wrapup_code="registered" if wrap is not None else None,
+            wrapped_up_at=answered + timedelta(seconds=wrap) if wrap is not None else None,
+        )
+    )
+
+
+def _queue(monkeypatch):
+    import core.clock
+
+    monkeypatch.setattr(core.clock, "now_source", lambda: NOW)
+    one = make_user("op1", "operator")
+    one.full_name = "Оператор Один"
+    two = make_user("op2", "operator")
+    two.full_name = "Оператор Два"
+    _queued(1, "2026-03-02T10:00:00", one, answer=10, wrap=180)
+    _queued(2, "2026-03-03T10:00:00", one, answer=30, wrap=120)
+    _queued(3, "2026-03-04T10:00:00", two, answer=15, wrap=300)
+    _queued(4, "2026-03-05T10:00:00", outcome="abandoned")
+    _queued(5, "2026-03-08T23:59:59", two, answer=5)
+    _queued(6, "2026-03-09T00:00:00", one, answer=3, wrap=60)  # next week
+    _queued(7, "2026-03-01T23:59:59", outcome="abandoned")  # week before
+    db.session.commit()
+
+
+def test_operator_figures(app, monkeypatch):
+    _queue(monkeypatch)
+    figures = services.operator_figures(WEEK)
+    keys = ("offered", "answered", "abandoned", "speed_of_answer", "service_level", "handling_time")
+    assert tuple(figures["total"][k] for k in keys) == (5, 4, 1, 15.0, 0.6, 200.0)
+    people = {row["name"]: tuple(row[k] for k in keys) for row in figures["operators"]}
+    assert people == {
+        "Оператор Один": (None, 2, None, 20.0, 0.5, 150.0),
+        "Оператор Два": (None, 2, None, 10.0, 1.0, 300.0),
+    }
+
+
+def test_operators_page_for_managers_only(app, client, monkeypatch):
+    _queue(monkeypatch)
+    make_user("boss", "manager")
+    login(client, "boss")
+    page = client.get("/reports/operators", query_string={"from": "2026-03-02", "to": "2026-03-08"})
+    assert page.status_code == 200 and "Оператор Один" in page.text
+    csv = client.get("/reports/operators", query_string={"format": "csv"}).data.decode("utf-8-sig")
+    assert csv.splitlines()[1].split(",")[1:4] == ["5", "4", "1"]
