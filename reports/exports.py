@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from core.i18n import local_time
+from core.privacy import phone_for_viewer
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -179,7 +180,7 @@ def calls_table(listing: dict, names: dict, roles: dict) -> Table:
                 row["id"],
                 local_time(row["chain_started_at"], place.get("timezone")),
                 place.get("name"),
-                row["from_number"],
+                phone_for_viewer(row["from_number"]),
                 appeal.get("category"),
                 appeal.get("address"),
                 row["outcome"],
@@ -217,7 +218,7 @@ def cards_table(listing: dict, names: dict, states: dict) -> Table:
                 row["id"],
                 local_time(row["opened_at"], zone),
                 place.get("name"),
-                row["caller"],
+                phone_for_viewer(row["caller"]),
                 appeal.get("category"),
                 appeal.get("address"),
                 local_time(row["callback_due_at"], zone),

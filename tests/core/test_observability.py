@@ -79,3 +79,10 @@ def test_production_turns_on_secure_cookies_hsts_and_json_logs(app):
     production = create_app({**app.config, "HOTLINE_ENV": "production"})
     response = production.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_phone_numbers_are_masked_but_keep_their_code_and_ending():
+    from core.privacy import mask_phone
+
+    assert mask_phone("+79161234567") == "+7916*****67"
+    assert mask_phone(None) is None and mask_phone("112") == "112"

@@ -142,3 +142,14 @@ def test_api_scopes_heads_and_refuses_others(history, client):
         "/api/v1/reports/missed-calls", query_string={"from": "03/02/2026"}, headers=head
     )
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "from"
+
+
+@pytest.mark.parametrize(("user", "masked"), [("manager", True), ("head_a", False)])
+def test_exports_mask_callers_numbers_for_roles_that_do_not_call_citizens(
+    history, client, user, masked
+):
+    login(client, user)
+    query = WEEK | {"municipality": "alpha", "metric": "routed", "format": "csv"}
+    text = client.get("/reports/calls", query_string=query).data.decode("utf-8-sig")
+    assert ("+7916000" in text) is not masked
+    assert ("+7916*****" in text) is masked
