@@ -190,8 +190,11 @@ def take(call_id: int):
 
 def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
     form = _appeal_form(form, call)
-    place = _find_municipality(form.municipality.data)
-    category = _find_category(form.category.data)
+    if call.appeal is not None:
+        place, category = call.appeal.municipality, call.appeal.category
+    else:
+        place = _find_municipality(form.municipality.data)
+        category = _find_category(form.category.data)
     return render_template(
         "hotline/console/call.html",
         call=call,

@@ -161,3 +161,56 @@ def test_other_roles_cannot_open_the_console(client, region):
     make_user("hugo", "head", region.place)
     login(client, "hugo")
     assert client.get("/console/").status_code == 403
+
+
+def test_every_action_is_on_the_appeal_timeline_with_the_operators_name(
+    console, carrier, region, operator
+):
+    carrier.phone(region.primary.phone, answers_and_presses("1"))
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    post(
+        console,
+        f"/console/calls/{call.id}/appeal",
+        {**appeal_data(region), "action": "connect"},
+        page=f"/console/calls/{call.id}",
+    )
+    carrier.run_pending()
+    appeal = stored(sim_call).appeal
+    post(
+        console,
+        f"/console/appeals/{appeal.id}/control-call",
+        {"text": "Позвонила дежурному: бригада выехала"},
+        page=f"/console/appeals/{appeal.id}",
+    )
+    by_operator = {
+        event.verb
+        for event in timeline("appeal", appeal.id) + timeline("call", call.id)
+        if event.actor_id == operator.id and event.actor_label == "olga"
+    }
+    assert {
+        "call.taken",
+        "appeal.registered",
+        "appeal.connect-requested",
+        "appeal.control-call",
+    } <= by_operator
+    page = console.get(f"/console/appeals/{appeal.id}").text
+    assert page.count("Ольга Операторова") >= 4
+    assert "бригада выехала" in page
+    control = console.get("/console/control?scope=mine").text
+    assert appeal.number in control
+
+
+def test_an_operator_cannot_edit_the_roster(console, region):
+    code = region.place.code
+    for url in (
+        f"/roster/{code}/rotation/primary",
+        f"/roster/{code}/override",
+        f"/roster/{code}/swap",
+        f"/roster/{code}/unavailability",
+        "/roster/import",
+    ):
+        assert console.get(url).status_code == 403, url
+    response = post(console, f"/roster/{code}/override", {"role": "primary"})
+    assert response.status_code == 403
