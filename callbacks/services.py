@@ -521,6 +521,20 @@ def looks_formal(text: str) -> bool:
 
 def record_outcome(card: Card, code: str | None, text: str, actor: User) -> AppealTracking:
     """Record what was done; the appeal is resolved and the citizen is asked to confirm."""
+    tracking = resolve_appeal(card.appeal, code, text, actor)
+    record_event(
+        "card",
+        card.id,
+        "card.outcome",
+        {"code": code or None, "text": tracking.resolution_text[:2000]},
+        actor=actor,
+    )
+    db.session.flush()
+    return tracking
+
+
+def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> AppealTracking:
+    """Resolve an appeal with what was done (no formal replies); ask the citizen to confirm."""
     text = (text or "").strip()
     if code and code not in RESOLUTION_CODES:
         raise CardError("code", "code")
@@ -528,7 +542,6 @@ def record_outcome(card: Card, code: str | None, text: str, actor: User) -> Appe
         raise CardError("text", "text")
     if not code and (looks_formal(text) or len(text) < MIN_UNCODED_TEXT):
         raise CardError("formal", "text")
-    appeal = card.appeal
     if appeal.status == AppealStatus.CLOSED:
         raise CardError("closed")
     tracking = ensure_tracking(appeal)
@@ -542,9 +555,6 @@ def record_outcome(card: Card, code: str | None, text: str, actor: User) -> Appe
     tracking.confirmation_asked_at = moment
     tracking.confirmation_due_at = moment + CONFIRMATION_WINDOW
     set_appeal_status(appeal, AppealStatus.RESOLVED, text[:200], actor)
-    record_event(
-        "card", card.id, "card.outcome", {"code": code or None, "text": text[:2000]}, actor=actor
-    )
     from callbacks import jobs
 
     enqueue_after_commit(
@@ -582,6 +592,33 @@ def answer_confirmation(appeal: Appeal, solved: bool, channel: str) -> bool:
             card.state, card.closed_at = CardState.CALLED_BACK, None
     db.session.flush()
     return True
+
+
+def close_appeal(appeal: Appeal, reason: str, actor: User) -> None:
+    """Close an appeal without the citizen's word (a duplicate, a withdrawn request), with why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CardError("reason", "text")
+    if appeal.status == AppealStatus.CLOSED:
+        raise CardError("closed")
+    tracking = ensure_tracking(appeal)
+    tracking.next_checkin_at = None
+    set_appeal_status(appeal, AppealStatus.CLOSED, reason[:200], actor)
+    _close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "closed")
+    db.session.flush()
+
+
+def take_appeal_into_work(appeal: Appeal, note: str, actor: User) -> None:
+    """Put an appeal (missed, reopened or resolved too early) back in work, with a note."""
+    if appeal.status == AppealStatus.CLOSED:
+        raise CardError("closed")
+    if appeal.status == AppealStatus.IN_WORK:
+        raise CardError("same")
+    tracking = ensure_tracking(appeal)
+    if tracking.confirmation == "asked":
+        tracking.confirmation = None
+    tracking.next_checkin_at = now() + checkin_interval(appeal)
+    set_appeal_status(appeal, AppealStatus.IN_WORK, (note or "").strip()[:200] or None, actor)
 
 
 def close_unconfirmed(tracking: AppealTracking) -> bool:

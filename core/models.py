@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -151,3 +151,23 @@ class OutboundMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboundMessage {self.to_number} {self.status}>"
+
+
+class IdempotencyKey(db.Model):
+    """An `Idempotency-Key` a user sent with a POST, and the answer that POST got."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the method, path and body the key first came with.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: The answer to replay; empty while the first request is still running.
+    status_code: Mapped[int | None]
+    response: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<IdempotencyKey user={self.user_id} {self.key!r} {self.status_code}>"

@@ -9,7 +9,7 @@ from core.retention import add_purger
 
 
 def init_app(app: Flask) -> None:
-    from hotline import api, phone, voice  # noqa: F401  (api adds routes to the core API blueprint)
+    from hotline import api, api_appeals, open311, phone, voice  # noqa: F401  (api adds routes)
     from hotline.metrics import call_metrics
     from hotline.retention import purge_recordings
 
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     add_metrics(app, call_metrics)
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     app.register_blueprint(phone.bp)
+    open311.init_app(app)
     from hotline.console import views as console_views
     from hotline.console import voice as console_voice
 

@@ -2,7 +2,7 @@
 
 from flask import jsonify
 
-from core.api import ApiError, api, token_required
+from core.api import DATETIME, NULLABLE_DATETIME, ApiError, api, obj, operation, token_required
 from hotline.models import Call
 from hotline.services import find_call
 
@@ -46,8 +46,42 @@ def call_as_dict(call: Call) -> dict:
     }
 
 
+ATTEMPT_SCHEMA = obj(
+    {
+        "position": {"type": "integer"},
+        "role": {"type": "string"},
+        "official_id": {"type": ["integer", "null"]},
+        "phone": {"type": "string"},
+        "started_at": DATETIME,
+        "accepted_at": NULLABLE_DATETIME,
+        "ended_at": NULLABLE_DATETIME,
+        "dial_call_status": {"type": ["string", "null"]},
+        "dial_call_duration": {"type": ["integer", "null"]},
+        "key_pressed": {"type": "boolean"},
+        "outcome": {"type": ["string", "null"]},
+    }
+)
+CALL_SCHEMA = obj(
+    {
+        "call_sid": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "entry": {"type": "string"},
+        "status": {"type": "string"},
+        "outcome": {"type": ["string", "null"]},
+        "created_at": DATETIME,
+        "chain_started_at": NULLABLE_DATETIME,
+        "ended_at": NULLABLE_DATETIME,
+        "routing": {"type": "object", "description": "who was due in each slot; folded roles"},
+        "attempts": {"type": "array", "items": ATTEMPT_SCHEMA},
+        "appeal_number": {"type": ["string", "null"]},
+    }
+)
+
+
 @api.get("/calls/<call_sid>")
 @token_required("manager", "operator", "admin")
+@operation("Read a call", tag="calls", responses={200: ("The call and its attempts", CALL_SCHEMA)})
 def get_call(call_sid: str):
     """Return a call with its routing decision, attempts, outcome and appeal number."""
     call = find_call(call_sid)

@@ -1,0 +1,67 @@
+"""The OpenAPI document is built from the code and lists every /api/v1 route."""
+
+import re
+
+from core.api import api
+
+
+def _document_paths(client) -> set[tuple[str, str]]:
+    document = client.get("/api/v1/openapi.json").json
+    return {(path, method) for path, ops in document["paths"].items() for method in ops}
+
+
+def test_every_api_rule_is_in_the_document_and_declared(app, client):
+    listed = _document_paths(client)
+    document = client.get("/api/v1/openapi.json").json
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
+    assert len(rules) >= 15
+    for rule in rules:
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in listed, rule.rule
+            operation = document["paths"][path][method.lower()]
+            assert "x-undeclared" not in operation, f"{rule.endpoint} lacks @operation"
+            assert operation["summary"] and operation["responses"]
+
+
+def test_document_is_openapi_3_1_with_errors_and_security(client):
+    answer = client.get("/api/v1/openapi.json")
+    assert answer.status_code == 200
+    document = answer.json
+    assert document["openapi"] == "3.1.0"
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    create = document["paths"]["/api/v1/appeals"]["post"]
+    assert set(create["responses"]) >= {"201", "400", "401", "403", "409", "422"}
+    assert create["requestBody"]["content"]["application/json"]["schema"]["required"] == ["text"]
+    assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+    listing = document["paths"]["/api/v1/appeals"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"cursor", "limit", "channel", "status"}
+    card = document["paths"]["/api/v1/cards/{card_id}"]["get"]
+    assert card["parameters"][0]["schema"]["type"] == "integer"
+    assert document["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+
+
+def test_docs_page_lists_every_operation(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    for path, _method in _document_paths(client):
+        assert path in page.text
+    assert "Register an appeal" in page.text
+
+
+def test_errors_have_one_format(client, world):
+    missing = client.get("/api/v1/appeals")
+    assert missing.status_code == 401
+    assert missing.json == {
+        "error": {
+            "code": "unauthorized",
+            "message": "a valid bearer token is required",
+            "field": None,
+        }
+    }
+    nowhere = client.get("/api/v1/no-such-thing", headers=world.tokens["admin"])
+    assert nowhere.status_code == 404 and set(nowhere.json["error"]) == {"code", "message", "field"}
+
+
+def test_blueprint_prefix_is_the_documented_one():
+    assert api.url_prefix == "/api/v1"
