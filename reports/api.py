@@ -2,7 +2,7 @@
 
 from flask import g, jsonify, request
 
-from core.api import ApiError, api, token_required
+from core.api import ApiError, api, obj, operation, query, text, token_required
 from reports import REPORT_ROLES, services
 from roster.services import get_municipality
 
@@ -14,12 +14,38 @@ ERRORS = {
 }
 
 
+FIGURES_SCHEMA = {"type": "object", "additionalProperties": {"type": ["number", "null"]}}
+REPORT_SCHEMA = obj(
+    {
+        "period": obj({"from": {"type": "string"}, "to": {"type": "string"}}),
+        "channel": {"type": ["string", "null"]},
+        "municipalities": {
+            "type": "array",
+            "items": obj({"figures": FIGURES_SCHEMA}, closed=False),
+        },
+        "total": FIGURES_SCHEMA,
+    }
+)
+
+
 def _figures(row: dict) -> dict:
     return {name: value for name, value in row.items() if name != "municipality"}
 
 
 @api.get("/reports/missed-calls")
 @token_required(*REPORT_ROLES)
+@operation(
+    "Missed-call report",
+    tag="reports",
+    params=[
+        query("from", {"type": "string", "format": "date"}, "first day (default: last week)"),
+        query("to", {"type": "string", "format": "date"}, "last day, inclusive"),
+        query("channel", {"type": "string", "enum": list(services.CHANNELS)}),
+        query("municipality", text(32), "municipality code"),
+    ],
+    responses={200: ("Figures per municipality and the total", REPORT_SCHEMA)},
+    errors=(403, 404),
+)
 def missed_calls_report():
     """Return the missed-call report (per municipality and the total) for a period."""
     try:
