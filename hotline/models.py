@@ -56,6 +56,8 @@ class Call(db.Model):
     __table_args__ = (
         Index("ix_calls_from_number_created_at", "from_number", "created_at"),
         Index("ix_calls_queued_waiting", "queued_at", "operator_id", "ended_at"),
+        #: The reports select calls by when their chain started.
+        Index("ix_calls_chain_started_at", "chain_started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +107,15 @@ class DialAttempt(db.Model):
     __table_args__ = (
         UniqueConstraint("call_id", "position"),
         CheckConstraint("role IN ('primary', 'backup', 'supervisor')", name="role_known"),
+        #: The reports join each call to the attempt that accepted it (index-only).
+        Index(
+            "ix_dial_attempts_accepted",
+            "call_id",
+            "role",
+            "accepted_at",
+            sqlite_where=db.text("accepted_at IS NOT NULL"),
+            postgresql_where=db.text("accepted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
