@@ -191,6 +191,8 @@ def _check_string(schema: dict, value: str, path: str) -> None:
         raise ApiError(400, "invalid", f"{path} has a wrong form", path)
     if schema.get("format") == "date-time":
         parse_time(value, path)
+    if schema.get("format") == "date" and not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        raise ApiError(400, "invalid", f"{path} must be a date YYYY-MM-DD", path)
 
 
 def _check_object(schema: dict, value: dict, path: str) -> None:
@@ -312,6 +314,10 @@ def _checked_args(params: tuple[Param, ...]) -> dict:
         if param.location != "query":
             continue
         raw = request.args.get(param.name)
+        if raw == "":  # empty counts as absent only where the schema allows an empty string
+            if param.schema.get("type") != "string":
+                raise ApiError(400, "invalid", f"{param.name} is empty", param.name)
+            check_value(param.schema, raw, param.name)
         if raw is None or raw == "":
             if param.required:
                 raise ApiError(400, "invalid", f"{param.name} is required", param.name)
