@@ -128,6 +128,9 @@ def test_listing_is_scoped_and_filtered(client, world):
     assert none.json["appeals"] == []
     for bad in (
         "status=lost",
+        "status=",
+        "limit=",
+        "created_after=",
         "limit=0",
         "limit=x",
         "created_after=yesterday",
