@@ -3,7 +3,7 @@
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 40
+LEFT, RIGHT, TOP, BOTTOM = 40, 24, 10, 40
 SERIES = (("calls", "#1f5fa8"), ("missed", "#c0392b"), ("overdue", "#e69500"))
 
 
