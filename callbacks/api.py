@@ -162,7 +162,7 @@ def card_as_dict(card: Card, with_timeline: bool = False) -> dict:
     if with_timeline:
         body["timeline"] = [
             {"at": _iso(e.at), "verb": e.verb, "actor": e.actor_label, "data": e.data}
-            for e in services.card_timeline(card)
+            for e in services.card_timeline(card, g.api_user)
         ]
     return body
 

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 RESOLUTION_LABELS = {
@@ -18,6 +18,7 @@ RESOLUTION_LABELS = {
 
 class NoteForm(FlaskForm):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    restricted = BooleanField(_l("Only for the municipality's staff and the regional managers"))
 
 
 class ForwardForm(FlaskForm):

@@ -332,8 +332,14 @@ def acknowledge_card(card: Card, actor: User) -> bool:
     return True
 
 
-def add_card_note(card: Card, text: str, actor: User | None, source: str = "cabinet") -> Event:
-    """Add a note to a card's timeline."""
+#: Roles that read notes restricted to the municipality's staff (oversight included).
+RESTRICTED_NOTE_READERS = frozenset({"official", "head", "manager", "admin"})
+
+
+def add_card_note(
+    card: Card, text: str, actor: User | None, source: str = "cabinet", restricted: bool = False
+) -> Event:
+    """Add a note to a card's timeline; a restricted one is hidden from the contact centre."""
     text = text.strip()
     if not text:
         raise CardError("empty", "text")
@@ -341,7 +347,7 @@ def add_card_note(card: Card, text: str, actor: User | None, source: str = "cabi
         "card",
         card.id,
         "card.note",
-        {"text": text[:2000], "source": source},
+        {"text": text[:2000], "source": source, "restricted": restricted},
         actor=actor,
         actor_label=None if actor else source,
     )
@@ -797,18 +803,21 @@ def get_visible_card(user: User, card_id: int) -> Card | None:
     return card
 
 
-def card_timeline(card: Card) -> list[Event]:
-    """Return the events of the card, its call and its appeal, oldest first."""
+def card_timeline(card: Card, viewer: User) -> list[Event]:
+    """Return the events of the card, its call and its appeal, oldest first, as `viewer` may see."""
     subjects = [
         ("card", str(card.id)),
         ("call", str(card.call_id)),
         ("appeal", str(card.appeal_id)),
     ]
-    return db.session.scalars(
+    events = db.session.scalars(
         select(Event)
         .where(or_(*[(Event.subject_type == t) & (Event.subject_id == i) for t, i in subjects]))
         .order_by(Event.at, Event.id)
     ).all()
+    if viewer.role in RESTRICTED_NOTE_READERS:
+        return events
+    return [event for event in events if not event.data.get("restricted")]
 
 
 def save_photo(card: Card, kind: str, data: bytes, actor: User) -> CardPhoto:

@@ -138,7 +138,7 @@ def _render_card(card, **forms):
         if card.appeal.category_id
         else None,
         tracking=db.session.get(AppealTracking, card.appeal_id),
-        timeline=services.card_timeline(card),
+        timeline=services.card_timeline(card, current_user),
         now=services.now(),
         note_form=forms.get("note_form") or NoteForm(),
         forward_form=forward,
@@ -169,7 +169,7 @@ def note(card_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _render_card(card, note_form=form)
-    services.add_card_note(card, form.text.data, current_user)
+    services.add_card_note(card, form.text.data, current_user, restricted=form.restricted.data)
     db.session.commit()
     return redirect(url_for("callbacks.card", card_id=card.id))
 

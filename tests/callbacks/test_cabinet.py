@@ -258,3 +258,29 @@ def test_a_head_of_another_municipality_cannot_see_or_act(
     card = db.session.get(Card, card.id)
     assert card.state == "new" and card.municipality_id == region.alpha.id
     assert [e.verb for e in timeline("card", card.id)] == ["card.opened"]
+
+
+def test_restricted_note_is_hidden_from_operators_in_the_cabinet_and_the_api(
+    app, client, region, clock
+):
+    from core.users import issue_token
+    from tests.factories import make_user
+
+    card = miss_call(client)
+    login(client, "head_a")
+    url = f"/cabinet/cards/{card.id}"
+    post(client, url + "/note", url, text="Бригада не выехала: нет машины", restricted="y")
+    post(client, url + "/note", url, text="Позвонили жителю, ждём бригаду")
+    assert "Бригада не выехала" in client.get(url).text
+    operator = make_user("olga", "operator")
+    token = issue_token(operator)
+    db.session.commit()
+    operator_client = app.test_client()
+    login(operator_client, "olga")
+    page = operator_client.get(url).text
+    assert "Позвонили жителю" in page and "Бригада не выехала" not in page
+    body = operator_client.get(
+        f"/api/v1/cards/{card.id}", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    notes = [e["data"]["text"] for e in body["timeline"] if e["verb"] == "card.note"]
+    assert notes == ["Позвонили жителю, ждём бригаду"]
