@@ -134,6 +134,7 @@ class Stack:
         """initdb and start a cluster of this run's own (PostgreSQL refuses to run as root)."""
         bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
         self.pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(self.pg_dir)]
+        self.workdir.chmod(0o755)  # the postgres user must reach its cluster folder
         self.pg_dir.mkdir()
         shutil.chown(self.pg_dir, "postgres", "postgres")
         self._as_postgres(
@@ -288,7 +289,7 @@ class Stack:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if self.args.fault == "postgres-restart" and self.pg_dir.exists():
+        if self.args.fault == "postgres-restart" and (self.pg_dir / "postmaster.pid").exists():
             self.pg_control("stop")
 
     def _wait_port(self, port: int) -> None:
@@ -620,11 +621,19 @@ def main() -> None:
 
 
 def inject_fault(fault: str | None, stack: Stack) -> None:
-    """Wait until the run is under way, then break something of the stack's own."""
+    """Once cards exist (their follow-ups are queued), break something of the stack's own."""
     if fault not in ("redis-restart", "worker-kill", "postgres-restart"):
         return
-    time.sleep(15)
-    print(f"-- {fault} at {time.strftime('%H:%M:%S')}", flush=True)
+    import psycopg
+
+    cards = 0
+    for _ in range(600):
+        with psycopg.connect(stack.database_url()) as conn:
+            cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
+        if cards >= 5:
+            break
+        time.sleep(0.5)
+    print(f"-- {fault} at {time.strftime('%H:%M:%S')}, {cards} cards open", flush=True)
     if fault == "redis-restart":
         stack.restart_redis(down_seconds=5)
     elif fault == "worker-kill":

@@ -47,11 +47,18 @@ def _fallback_twiml() -> Response:
     )
 
 
+#: Webhooks of an official's leg (the whisper): on a database failure that leg just hangs up,
+#: and the caller's own Dial action decides what follows.
+OFFICIAL_LEG_ENDPOINTS = {"voice.whisper", "voice.accept"}
+
+
 @bp.errorhandler(SQLAlchemyError)
 def database_unavailable(error):
     """Keep the caller on the line when the database fails: ring the regional dispatcher."""
     log.error("voice webhook %s failed on the database: %s", request.path, error)
     db.session.rollback()
+    if request.endpoint in OFFICIAL_LEG_ENDPOINTS:
+        return _twiml(twiml.hangup())
     return _fallback_twiml()
 
 

@@ -220,3 +220,16 @@ def test_nobody_on_duty_still_registers_the_appeal_and_takes_a_message(client, r
     call = db.session.scalar(db.select(Call))
     assert call.outcome == "missed" and call.appeal.status == "missed"
     assert call.appeal.number.replace("-", "")[:2] in root.find("Say").text.replace(" ", "")
+
+
+def test_database_down_on_an_officials_leg_hangs_that_leg_up(app, region):
+    from core import create_app
+
+    broken = create_app(
+        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    )
+    with broken.app_context():
+        client = broken.test_client()
+        for leg in ("whisper", "accept"):
+            root = xml(twilio_post(client, f"/voice/chain/1/0/{leg}", CallSid="CA2", Digits="1"))
+            assert [child.tag for child in root] == ["Hangup"]  # never a Dial on this leg
