@@ -3,15 +3,17 @@
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 import core.clock
-from config import normalize_database_url
+from config import BASE_DIR, normalize_database_url
 from core import create_app
 from core.extensions import db
 from core.queue import redis_url_of, start_embedded_redis
@@ -132,3 +134,55 @@ def _clock_is_moved_only_through_its_source():
     original = core.clock.utcnow
     yield
     assert core.clock.utcnow is original, "move time with core.clock.now_source, not utcnow"
+
+
+CHROMIUM = "/usr/bin/chromium"
+#: Screenshots of the browser tests (not committed).
+ARTIFACTS = BASE_DIR / "test-artifacts"
+#: Marks of a test module that drives Debian's Chromium through Playwright.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
+]
+
+
+@pytest.fixture
+def server(app):
+    """The app served on 127.0.0.1 from a thread, for a real browser."""
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium, with the flags this closed network needs."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page that accepts downloads."""
+    context = browser.new_context(accept_downloads=True)
+    yield context.new_page()
+    context.close()

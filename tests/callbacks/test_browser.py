@@ -1,58 +1,16 @@
 """A head in Chromium: the new card on top with its countdown, a callback, an outcome, a photo."""
 
 import re
-import threading
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from callbacks.models import Card
-from config import BASE_DIR
 from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from tests.callbacks.conftest import CITIZEN, miss_call
+from tests.conftest import ARTIFACTS, BROWSER_TEST
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = BASE_DIR / "test-artifacts"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
-]
-
-
-@pytest.fixture
-def server(app):
-    """The app on 127.0.0.1 in a thread, with PUBLIC_BASE_URL pointing at it."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser.new_page()
-        browser.close()
+pytestmark = BROWSER_TEST
 
 
 def test_head_calls_back_and_records_the_outcome_with_a_photo(

@@ -2,56 +2,13 @@
 
 import csv
 import io
-import threading
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
-from werkzeug.serving import make_server
 
-from config import BASE_DIR
+from tests.conftest import ARTIFACTS, BROWSER_TEST
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = BASE_DIR / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
-]
-
-
-@pytest.fixture
-def server(app):
-    """The app on 127.0.0.1 in a thread."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
+pytestmark = BROWSER_TEST
 
 
 def test_manager_drills_from_the_weekly_report_to_a_card_and_downloads(

@@ -1,61 +1,18 @@
 """An operator in Chromium: the live queue, taking a call, registering, connecting, searching."""
 
-import threading
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
-
 from callbacks.models import Card
-from config import BASE_DIR
 from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal
 from hotline.prompts import spoken_number
+from tests.conftest import ARTIFACTS, BROWSER_TEST
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, stored
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = BASE_DIR / "test-artifacts"
 SHOT = ARTIFACTS / "console"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
-]
-
-
-@pytest.fixture
-def server(app):
-    """The app on 127.0.0.1 in a thread."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_TEST
 
 
 def signed_in(browser, server, username: str):
