@@ -434,8 +434,12 @@ def _token(html: str) -> str:
     return match.group(1) if match else ""
 
 
-def check_nothing_lost(stack: Stack) -> dict[str, int]:
-    """Count, from the database and the queue, everything that went missing or was doubled."""
+def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]:
+    """Count, from the database and the queue, everything that went missing or was doubled.
+
+    `carried` maps every citizen's call the carrier carried to whether the caller was put
+    through to the regional dispatcher (the safe TwiML while the database was down).
+    """
     os.environ.update(stack.env)
     from rq.registry import ScheduledJobRegistry
     from sqlalchemy import func
@@ -454,7 +458,13 @@ def check_nothing_lost(stack: Stack) -> dict[str, int]:
         def count(query) -> int:
             return db.session.scalar(query) or 0
 
+        recorded = set(db.session.scalars(db.select(Call.call_sid)))
         problems = {
+            "calls neither recorded nor put through to the dispatcher": sum(
+                1
+                for sid, to_dispatcher in carried.items()
+                if sid not in recorded and not to_dispatcher
+            ),
             "calls without an outcome": count(
                 db.select(func.count(Call.id)).where(Call.outcome.is_(None))
             ),
@@ -594,7 +604,14 @@ def main() -> None:
         callbacks, outcomes = follow_up_cards(stack, carrier, people, args.callbacks)
         carrier.wait_idle(timeout=120)
         wait_for_quiet(stack, 150)
-        problems, totals = check_nothing_lost(stack)
+        dispatcher = stack.env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000")
+        carried = {
+            call.sid: any(leg.number == dispatcher for leg in call.transcript.dialled)
+            for call in carrier.calls
+            if call.direction == "inbound"
+        }
+        problems, totals = check_nothing_lost(stack, carried)
+        to_dispatcher = sum(carried.values())
     finally:
         control.stop()
         stack.stop()
@@ -609,7 +626,10 @@ def main() -> None:
         f"p99 {percentile(durations, 0.99) * 1000:.0f} ms, max {max(durations) * 1000:.0f} ms; "
         f"carrier retries {transport.retries}"
     )
-    print(f"outcomes: {totals}; callbacks placed {callbacks}, outcomes recorded {outcomes}")
+    print(
+        f"outcomes: {totals}; put through to the dispatcher by the fallback: {to_dispatcher}; "
+        f"callbacks placed {callbacks}, outcomes recorded {outcomes}"
+    )
     lost = sum(problems.values())
     for name, value in problems.items():
         print(f"  {name}: {value}")
