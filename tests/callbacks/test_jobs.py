@@ -162,6 +162,7 @@ def test_worker_killed_mid_job_reruns_without_a_second_sms(app, client, region, 
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its scheduler is a forked child: the kill takes both
     )
     try:
         deadline = time.monotonic() + 30
@@ -169,7 +170,7 @@ def test_worker_killed_mid_job_reruns_without_a_second_sms(app, client, region, 
             time.sleep(0.1)
         assert len(HangingCarrier.received) == 2, "the worker never reached the second SMS"
     finally:
-        worker.send_signal(signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         server.shutdown()
         server.server_close()

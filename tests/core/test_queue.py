@@ -1,6 +1,7 @@
 """Queue plumbing: enqueue after commit, and a real worker running a scheduled job."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its scheduler is a forked child: stop them together
     )
     try:
         deadline = time.monotonic() + 30
@@ -62,7 +64,7 @@ def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
                 break
             time.sleep(0.2)
     finally:
-        worker.terminate()
+        os.killpg(worker.pid, signal.SIGTERM)
         stderr = worker.communicate(timeout=30)[1].decode()
     assert beat is not None, stderr[-2000:]
     assert beat.data == {"note": "scheduled"} and beat.actor_label == "worker"
