@@ -535,16 +535,19 @@ def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]
         return problems, totals
 
 
-def wait_for_quiet(stack: Stack, seconds: float) -> None:
-    """Give the workers and one sweep time to finish the follow-ups."""
-    from redis import Redis
+def settle(stack: Stack, limit: float) -> float:
+    """Wait until the follow-ups are done; return how many seconds that took (at most `limit`).
 
-    redis = Redis(port=stack.redis_port)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if redis.llen("rq:queue:default") == 0 and time.monotonic() > deadline - seconds + 75:
-            return
-        time.sleep(2)
+    A job that died with a killed worker runs again only once RQ finds it abandoned.
+    """
+    started = time.monotonic()
+    time.sleep(75)  # at least one minute sweep after the last call
+    while time.monotonic() - started < limit:
+        problems, _ = check_nothing_lost(stack, {})
+        if sum(problems.values()) == 0:
+            break
+        time.sleep(15)
+    return time.monotonic() - started
 
 
 def main() -> None:
@@ -556,6 +559,9 @@ def main() -> None:
     )
     parser.add_argument("--callbacks", type=int, default=30, help="cards called back")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument(
+        "--settle", type=float, default=420, help="longest wait for the follow-ups, in seconds"
+    )
     parser.add_argument("--fault", choices=FAULTS)
     parser.add_argument(
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_load"
@@ -603,7 +609,7 @@ def main() -> None:
         fault.join()
         callbacks, outcomes = follow_up_cards(stack, carrier, people, args.callbacks)
         carrier.wait_idle(timeout=120)
-        wait_for_quiet(stack, 150)
+        settled_in = settle(stack, args.settle)
         dispatcher = stack.env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000")
         carried = {
             call.sid: any(leg.number == dispatcher for leg in call.transcript.dialled)
@@ -626,6 +632,7 @@ def main() -> None:
         f"p99 {percentile(durations, 0.99) * 1000:.0f} ms, max {max(durations) * 1000:.0f} ms; "
         f"carrier retries {transport.retries}"
     )
+    print(f"follow-ups settled {settled_in:.0f} s after the last call")
     print(
         f"outcomes: {totals}; put through to the dispatcher by the fallback: {to_dispatcher}; "
         f"callbacks placed {callbacks}, outcomes recorded {outcomes}"
