@@ -74,7 +74,7 @@ def incoming():
     call = services.record_incoming_call(
         request.form["CallSid"], request.form.get("From", ""), request.form.get("To", "")
     )
-    if call.outcome is None:
+    if call.outcome in (None, CallOutcome.REFUSED):  # a retried webhook is refused again
         reason = services.refusal_reason(call)
         if reason:
             services.refuse_call(call, reason)
@@ -107,11 +107,7 @@ def queue_skip():
     """`*` while waiting: leave the queue for the voice menu."""
     if request.form.get("Digits") == "*":
         return _twiml(twiml.leave_queue())
-    return _twiml(
-        twiml.queue_wait(
-            prompt("queue_wait", position=_form_int("QueuePosition") or 1), _url("voice.queue_skip")
-        )
-    )
+    return queue_wait()
 
 
 @bp.post("/queue/done")

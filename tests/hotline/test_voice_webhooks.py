@@ -233,3 +233,14 @@ def test_database_down_on_an_officials_leg_hangs_that_leg_up(app, region):
         for leg in ("whisper", "accept"):
             root = xml(twilio_post(client, f"/voice/chain/1/0/{leg}", CallSid="CA2", Digits="1"))
             assert [child.tag for child in root] == ["Hangup"]  # never a Dial on this leg
+
+
+def test_retried_webhook_of_a_refused_call_is_refused_again(client, region):
+    db.session.add(BlockedNumber(pattern="+7916123*", reason="abuse"))
+    db.session.commit()
+    for _ in range(2):
+        root = xml(
+            twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+        )
+        assert root.find("Gather") is None and root.find("Hangup") is not None
+    assert db.session.scalar(db.select(Call)).outcome == "refused"
