@@ -277,11 +277,7 @@ def chain_step(call: Call, position: int) -> dict | None:
 
 def begin_attempt(call: Call, position: int) -> DialAttempt:
     """Record that the official at this place is being rung (once, however often asked)."""
-    existing = db.session.scalar(
-        db.select(DialAttempt).where(
-            DialAttempt.call_id == call.id, DialAttempt.position == position
-        )
-    )
+    existing = get_attempt(call, position)
     if existing is not None:
         return existing
     step = chain_step(call, position)
