@@ -77,7 +77,8 @@ def token_required(*roles: str):
                 raise ApiError(401, "unauthorized", "a valid bearer token is required")
             if roles and user.role not in roles:
                 raise ApiError(403, "forbidden", f"role {user.role} may not use this endpoint")
-            db.session.commit()  # keeps last_used_at
+            if db.session.dirty:
+                db.session.commit()  # keeps last_used_at
             g.api_user = user
             return view(*args, **kwargs)
 

@@ -1,6 +1,7 @@
 """Creating users and issuing API tokens."""
 
 import logging
+from datetime import timedelta
 
 from core.clock import utcnow
 from core.events import record_event
@@ -8,6 +9,9 @@ from core.extensions import db
 from core.models import MUNICIPAL_ROLES, ApiToken, Role, User
 
 log = logging.getLogger(__name__)
+
+#: A token's last use is written at most this often, not on every request.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 class UserError(ValueError):
@@ -72,5 +76,7 @@ def user_for_token(token: str) -> User | None:
     )
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_PRECISION:
+        row.last_used_at = now
     return row.user

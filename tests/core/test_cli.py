@@ -59,3 +59,23 @@ def test_token_prints_only_a_working_token(app, runner):
 def test_token_for_unknown_user_fails(runner):
     result = runner.invoke(args=["users", "token", "ghost"])
     assert result.exit_code == 1 and "no user 'ghost'" in result.output
+
+
+def test_token_use_is_written_at_most_once_a_minute(app, runner, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    make_user("mary", "manager")
+    token = runner.invoke(args=["users", "token", "mary"]).stdout.strip()
+    moment = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr("core.clock.now_source", lambda: moment)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/api/v1/me", headers=headers)
+    monkeypatch.setattr("core.clock.now_source", lambda: moment + timedelta(seconds=30))
+    client.get("/api/v1/me", headers=headers)
+    db.session.expire_all()
+    assert db.session.scalar(db.select(ApiToken.last_used_at)) == moment
+    monkeypatch.setattr("core.clock.now_source", lambda: moment + timedelta(minutes=2))
+    client.get("/api/v1/me", headers=headers)
+    db.session.expire_all()
+    assert db.session.scalar(db.select(ApiToken.last_used_at)) == moment + timedelta(minutes=2)
