@@ -121,4 +121,6 @@ def load_config(environ: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
+        #: Largest request body (card photos are the biggest); larger ones get 413.
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     }

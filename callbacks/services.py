@@ -20,6 +20,7 @@ from core import clock
 from core.events import record_event
 from core.extensions import db
 from core.models import Event, User
+from core.parsing import parse_id
 from core.queue import enqueue_after_commit
 from core.telephony import get_gateway
 from hotline.models import Appeal, AppealStatus, Call
@@ -758,7 +759,8 @@ def _card_for_reply(officials: list[Official], text: str) -> Card | None:
     query = query.where(Card.municipality_id.in_(places), Card.state != CardState.CLOSED)
     if match:
         token = match.group(1)
-        named = or_(Appeal.number == token, Card.id == int(token) if token.isdigit() else False)
+        card_id = parse_id(token)
+        named = or_(Appeal.number == token, Card.id == card_id if card_id else False)
         card = db.session.scalar(query.where(named))
         if card is not None:
             return card

@@ -348,8 +348,16 @@ def _convert(param: Param, raw: str):
     return value
 
 
+def _json_body():
+    """Return the request's JSON body, or None when there is none or it cannot be read."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        return None
+
+
 def _checked_body(schema: dict):
-    body = request.get_json(silent=True)
+    body = _json_body()
     if body is None:
         raise ApiError(400, "invalid", "send a JSON body with Content-Type application/json")
     check_value(schema, body, "")
@@ -358,7 +366,7 @@ def _checked_body(schema: dict):
 
 def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    body = request.get_json(silent=True)
+    body = _json_body()
     if body is not None:
         digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False).encode())
     else:

@@ -13,6 +13,7 @@ from callbacks.models import CallbackAttempt, Card
 from core import clock
 from core.extensions import db
 from core.models import Event, User
+from core.parsing import parse_day
 from hotline.models import Appeal, Call, Channel, DialAttempt
 from reports.queries import (
     MAX_DAYS,
@@ -73,7 +74,7 @@ def parse_filters(args) -> tuple[Period, str | None]:
     for field, fallback in (("from", default.first), ("to", default.last)):
         text = (args.get(field) or "").strip()
         try:
-            values[field] = date.fromisoformat(text) if text else fallback
+            values[field] = parse_day(text) if text else fallback
         except ValueError:
             raise ReportError("date", field) from None
     if values["from"] > values["to"]:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.auth import require_municipality_access, roles_required
 from core.extensions import db
+from core.parsing import parse_id
 from reports import REPORT_ROLES, exports, services
 from reports.charts import daily_chart
 from reports.queries import Period, Scope
@@ -258,7 +259,7 @@ def municipality(code: str):
 def calls():
     """List the calls behind a figure (of a municipality, of an official and role)."""
     filters = _narrow(_filters(), _place(request.args.get("municipality")))
-    official = request.args.get("official", type=int)
+    official = parse_id(request.args.get("official"))
     role = request.args.get("role") if request.args.get("role") in services.ROLES else None
     metric = request.args.get("metric", "routed")
     try:
@@ -304,7 +305,7 @@ def appeals():
     filters = _narrow(_filters(), _place(request.args.get("municipality")))
     kind = request.args.get("kind", "all")
     category = request.args.get("category") or None
-    if category not in (None, "none") and not category.isdigit():
+    if category not in (None, "none") and parse_id(category) is None:
         abort(404)
     try:
         listing = services.list_appeals(filters.scope, kind, category)

@@ -20,6 +20,7 @@ from core.api import (
 )
 from core.extensions import db
 from core.models import MUNICIPAL_ROLES
+from core.parsing import MAX_YEAR, MIN_YEAR
 from roster.models import Category, DutyShift, Municipality, Official, Roster
 from roster.services import (
     RosterError,
@@ -34,7 +35,6 @@ from roster.services import (
 #: Longest period one `GET /shifts` may ask for.
 MAX_SHIFT_WINDOW = timedelta(days=62)
 #: Years a time in the roster API may fall in.
-MIN_YEAR, MAX_YEAR = 2000, 2100
 
 #: A time: RFC 3339 with offset, or a local wall-clock time of the municipality without one.
 MOMENT = {"type": "string", "maxLength": 40, "description": "ISO 8601; without an offset: local"}

@@ -12,6 +12,7 @@ from core import clock
 from core.auth import EmptyForm, require_municipality_access, roles_required
 from core.extensions import db
 from core.i18n import local_time
+from core.parsing import parse_day
 from roster import rules
 from roster.forms import ImportForm, OverrideForm, RotationForm, SwapForm, UnavailabilityForm
 from roster.ical import duty_calendar
@@ -96,7 +97,7 @@ def _back(place: Municipality, roster=None, **params):
 def _week_start(place: Municipality) -> date:
     raw = request.args.get("week")
     try:
-        chosen = date.fromisoformat(raw) if raw else local_today(place)
+        chosen = parse_day(raw) if raw else local_today(place)
     except ValueError:
         chosen = local_today(place)
     return chosen - timedelta(days=chosen.weekday())

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.parsing import year_in_range
 from roster.rules import normalise_phone
 
 URGENCY_LABELS = {
@@ -88,5 +89,5 @@ class SearchForm(FlaskForm):
     address = StringField(_l("Address contains"), validators=[Optional(), Length(max=300)])
     municipality = SelectField(_l("Municipality"), validators=[Optional()])
     category = SelectField(_l("Category"), validators=[Optional()])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), year_in_range])
+    until = DateField(_l("To"), validators=[Optional(), year_in_range])

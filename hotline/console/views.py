@@ -21,6 +21,7 @@ from core.auth import EmptyForm, roles_required
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User
+from core.parsing import parse_id
 from core.telephony import get_gateway
 from hotline.console import services
 from hotline.console.forms import (
@@ -66,7 +67,8 @@ def _find_municipality(text: str | None) -> Municipality | None:
 
 
 def _find_category(value: str | None) -> Category | None:
-    return db.session.get(Category, int(value)) if value and value.isdigit() else None
+    category_id = parse_id(value)
+    return db.session.get(Category, category_id) if category_id else None
 
 
 def _load_call(call_id: int) -> Call:

@@ -12,6 +12,7 @@ from core import clock
 from core.events import record_event
 from core.extensions import db
 from core.models import User
+from core.parsing import check_year
 from roster import rules
 from roster.models import DUTY_ROLES, DutyShift, Municipality, Official, Roster, ShiftKind
 from roster.services.changes import add_override
@@ -158,6 +159,7 @@ def import_officials(text: str, dry_run: bool = True, *, actor: User | None = No
 
 def _parse_moment(text: str, place: Municipality) -> datetime:
     moment = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    check_year(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(place.timezone))
     return moment.astimezone(UTC)
