@@ -19,10 +19,8 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import MUNICIPAL_ROLES, User
-from core.queue import enqueue_after_commit
-from hotline.jobs import send_registration_sms
 from hotline.models import Appeal, AppealStatus
-from hotline.services import register_appeal, spoken_name_key
+from hotline.services import queue_registration_sms, register_appeal, spoken_name_key
 from roster.models import Category, Municipality
 from roster.services import resolve_on_duty
 
@@ -169,9 +167,7 @@ def submit_appeal(
         actor_label=actor_label,
     )
     if caller_number:
-        enqueue_after_commit(
-            send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
-        )
+        queue_registration_sms(appeal)
     db.session.flush()
     log.info("appeal %s submitted by %s", appeal.number, channel)
     return appeal

@@ -413,11 +413,16 @@ def exhaust_chain(call: Call) -> Appeal | None:
     )
     chain_exhausted.send(call, appeal=appeal)
     if appeal.caller_number:
-        enqueue_after_commit(
-            send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
-        )
+        queue_registration_sms(appeal)
     log.info("call %s: chain exhausted, appeal %s missed", call.call_sid, appeal.number)
     return appeal
+
+
+def queue_registration_sms(appeal: Appeal) -> None:
+    """Text the caller the appeal's number once the transaction commits (once per appeal)."""
+    enqueue_after_commit(
+        send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
+    )
 
 
 def store_recording(call: Call, url: str, duration: int | None) -> None:

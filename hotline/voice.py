@@ -47,19 +47,21 @@ def _fallback_twiml() -> Response:
     )
 
 
-#: Webhooks of an official's leg (the whisper): on a database failure that leg just hangs up,
-#: and the caller's own Dial action decides what follows.
-OFFICIAL_LEG_ENDPOINTS = {"voice.whisper", "voice.accept"}
+def add_database_fallback(blueprint: Blueprint, called_leg_endpoints: set[str]) -> None:
+    """Answer a database failure with safe TwiML: the caller is put through to the regional
+    dispatcher; a called person's leg (a whisper) just hangs up and the caller's Dial goes on."""
+
+    def database_unavailable(error):
+        log.error("voice webhook %s failed on the database: %s", request.path, error)
+        db.session.rollback()
+        if request.endpoint in called_leg_endpoints:
+            return _twiml(twiml.hangup())
+        return _fallback_twiml()
+
+    blueprint.register_error_handler(SQLAlchemyError, database_unavailable)
 
 
-@bp.errorhandler(SQLAlchemyError)
-def database_unavailable(error):
-    """Keep the caller on the line when the database fails: ring the regional dispatcher."""
-    log.error("voice webhook %s failed on the database: %s", request.path, error)
-    db.session.rollback()
-    if request.endpoint in OFFICIAL_LEG_ENDPOINTS:
-        return _twiml(twiml.hangup())
-    return _fallback_twiml()
+add_database_fallback(bp, {"voice.whisper", "voice.accept"})
 
 
 @bp.post("/fallback")

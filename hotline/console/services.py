@@ -11,9 +11,7 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import Event, User
-from core.queue import enqueue_after_commit
 from hotline import services as hotline_services
-from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -365,9 +363,7 @@ def send_to_municipality(appeal: Appeal, call: Call, user: User) -> None:
     finish_call(call, user)
     appeal_registered.send(appeal, call=call)
     if appeal.caller_number:
-        enqueue_after_commit(
-            send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
-        )
+        hotline_services.queue_registration_sms(appeal)
     db.session.flush()
     log.info("appeal %s sent to municipality %s", appeal.number, appeal.municipality_id)
 

@@ -8,9 +8,11 @@ from hotline import twiml as voice_twiml
 from hotline.console import services, twiml
 from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
+from hotline.voice import add_database_fallback
 
 bp = Blueprint("console_voice", __name__, url_prefix="/voice/console")
 protect_webhooks(bp)
+add_database_fallback(bp, {"console_voice.operator_answered"})
 
 
 def _twiml(document: str) -> Response:

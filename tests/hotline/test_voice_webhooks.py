@@ -244,3 +244,19 @@ def test_retried_webhook_of_a_refused_call_is_refused_again(client, region):
         )
         assert root.find("Gather") is None and root.find("Hangup") is not None
     assert db.session.scalar(db.select(Call)).outcome == "refused"
+
+
+def test_database_down_on_the_console_legs_keeps_the_caller_and_drops_the_operator_leg(app):
+    from core import create_app
+
+    broken = create_app(
+        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    )
+    with broken.app_context():
+        client = broken.test_client()
+        caller = xml(twilio_post(client, "/voice/console/calls/1/operator", CallSid="CA3"))
+        operator = xml(
+            twilio_post(client, "/voice/console/calls/1/operator/answered", CallSid="CA4")
+        )
+    assert caller.find("Dial").text == "+74872700000"
+    assert [child.tag for child in operator] == ["Hangup"]
