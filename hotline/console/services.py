@@ -110,16 +110,39 @@ def waiting_calls(now: datetime | None = None) -> list[QueueEntry]:
     """Return the calls waiting for an operator, oldest first, with what is known of the caller."""
     now = now or utcnow()
     calls = db.session.scalars(_waiting().order_by(Call.queued_at, Call.id).limit(100)).all()
+    numbers = {call.from_number for call in calls}
+    names, open_appeals = _known_callers(numbers)
     return [
         QueueEntry(
             call=call,
             position=index,
             waited_seconds=max(0, int((now - call.queued_at).total_seconds())),
-            caller_name=known_caller_name(call.from_number),
-            open_appeals=open_appeals_of(call.from_number),
+            caller_name=names.get(call.from_number),
+            open_appeals=open_appeals.get(call.from_number, [])[:HISTORY_LIMIT],
         )
         for index, call in enumerate(calls, start=1)
     ]
+
+
+def _known_callers(numbers: set[str]) -> tuple[dict[str, str], dict[str, list[Appeal]]]:
+    """Return the last name each number gave and its open appeals, in two queries for all."""
+    if not numbers:
+        return {}, {}
+    names: dict[str, str] = {}
+    for number, name in db.session.execute(
+        select(Appeal.caller_number, Appeal.caller_name)
+        .where(Appeal.caller_number.in_(numbers), Appeal.caller_name.is_not(None))
+        .order_by(Appeal.created_at.desc())
+    ):
+        names.setdefault(number, name)
+    open_appeals: dict[str, list[Appeal]] = {}
+    for appeal in db.session.scalars(
+        select(Appeal)
+        .where(Appeal.caller_number.in_(numbers), Appeal.status.in_(OPEN_STATUSES))
+        .order_by(Appeal.created_at.desc())
+    ):
+        open_appeals.setdefault(appeal.caller_number, []).append(appeal)
+    return names, open_appeals
 
 
 def known_caller_name(number: str) -> str | None:
