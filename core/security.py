@@ -1,6 +1,7 @@
 """Security headers on every response; HSTS in production."""
 
-from flask import Flask
+from flask import Flask, abort, request
+from flask_babel import gettext as _
 
 #: No third-party origins: every script, style and image is served by the app itself.
 CONTENT_SECURITY_POLICY = (
@@ -10,8 +11,23 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def refuse_nul_characters() -> None:
+    """Answer 400 to a page request carrying a NUL character, which no database can store.
+
+    The JSON API and Open311 check their own input and name the field in their error format.
+    """
+    if request.path.startswith(("/api/", "/open311/")):
+        return
+    values = [*request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += request.form.values()
+    if any("\x00" in value for value in values):
+        abort(400, _("The request contains a NUL character."))
+
+
 def init_app(app: Flask) -> None:
     production = app.config["HOTLINE_ENV"] == "production"
+    app.before_request(refuse_nul_characters)
 
     @app.after_request
     def security_headers(response):

@@ -60,3 +60,15 @@ def test_a_request_body_over_the_limit_is_refused(app, client):
         ).status_code
         == 413
     )
+
+
+def test_a_nul_character_in_a_form_is_a_400_not_a_database_error(client):
+    from tests.conftest import csrf_token
+
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": "ol\x00ga", "password": "x" * 10, "csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 400
+    assert client.get("/login", query_string={"next": "/\x00"}).status_code == 400
