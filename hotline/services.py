@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, update
+from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.events import record_event
@@ -43,18 +44,44 @@ def find_call(call_sid: str) -> Call | None:
     return db.session.scalar(db.select(Call).where(Call.call_sid == call_sid))
 
 
-def record_incoming_call(call_sid: str, from_number: str, to_number: str) -> Call:
-    """Register an incoming call once per CallSid (Twilio may post the webhook again)."""
+def load_call(call_id: int) -> Call | None:
+    """Return the call with its dial attempts and appeal, in one query (every chain webhook)."""
+    return db.session.get(
+        Call, call_id, options=[joinedload(Call.attempts), joinedload(Call.appeal)]
+    )
+
+
+def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
+    """Return the municipality's and the topic's names an official hears about this call."""
+    row = db.session.execute(
+        db.select(Municipality.name, Category.name)
+        .select_from(Call)
+        .join(Municipality, Municipality.id == Call.municipality_id)
+        .outerjoin(Category, Category.id == Call.category_id)
+        .where(Call.id == call_id)
+    ).first()
+    return tuple(row) if row else None
+
+
+def record_incoming_call(
+    call_sid: str, from_number: str, to_number: str
+) -> tuple[Call, Municipality | None]:
+    """Register an incoming call once per CallSid (Twilio may post the webhook again).
+
+    Returns the call and, for a municipality's own duty number, that municipality.
+    """
+    duty_place = municipality_by_duty_number(to_number)
     call = find_call(call_sid)
     if call is not None:
-        return call
-    duty_place = municipality_by_duty_number(to_number)
+        return call, duty_place
     call = Call(
         call_sid=call_sid,
         from_number=from_number,
         to_number=to_number,
         entry="duty-number" if duty_place else "governor",
         municipality_id=duty_place.id if duty_place else None,
+        attempts=[],  # a new call has none: no query to find out
+        appeal=None,
     )
     db.session.add(call)
     db.session.flush()
@@ -66,7 +93,7 @@ def record_incoming_call(call_sid: str, from_number: str, to_number: str) -> Cal
         actor_label="carrier",
     )
     log.info("call %s from %s to %s", call_sid, from_number, to_number)
-    return call
+    return call, duty_place
 
 
 def municipality_by_duty_number(number: str) -> Municipality | None:
@@ -288,18 +315,13 @@ def begin_attempt(call: Call, position: int) -> DialAttempt:
         official_id=step["official_id"],
         phone=step["phone"],
     )
-    db.session.add(attempt)
-    db.session.flush()
+    call.attempts.append(attempt)  # written with the request's commit
     return attempt
 
 
 def get_attempt(call: Call, position: int) -> DialAttempt | None:
     """Return the attempt at this place in the chain."""
-    return db.session.scalar(
-        db.select(DialAttempt).where(
-            DialAttempt.call_id == call.id, DialAttempt.position == position
-        )
-    )
+    return next((attempt for attempt in call.attempts if attempt.position == position), None)
 
 
 def record_key_press(attempt: DialAttempt, digits: str, dial_call_sid: str | None) -> bool:

@@ -38,7 +38,7 @@ def _form_int(name: str) -> int | None:
 
 
 def _load_call(call_id: int) -> Call:
-    return db.session.get(Call, call_id) or abort(404)
+    return services.load_call(call_id) or abort(404)
 
 
 def _fallback_twiml() -> Response:
@@ -73,7 +73,7 @@ def fallback():
 @bp.post("/incoming")
 def incoming():
     """Greet a new caller and send them to the operators, the voice menu or a chain."""
-    call = services.record_incoming_call(
+    call, duty_place = services.record_incoming_call(
         request.form["CallSid"], request.form.get("From", ""), request.form.get("To", "")
     )
     if call.outcome in (None, CallOutcome.REFUSED):  # a retried webhook is refused again
@@ -83,7 +83,7 @@ def incoming():
             db.session.commit()
             return _twiml(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
     if call.entry == "duty-number":
-        document = _start_chain(call, db.session.get(Municipality, call.municipality_id), None)
+        document = _start_chain(call, duty_place, None)
     elif services.operators_on_shift():
         services.enter_operators_queue(call)
         document = twiml.enqueue_for_operators(
@@ -231,10 +231,8 @@ def connect_appeal(call_id: int):
 @bp.post("/chain/<int:call_id>/<int:position>/whisper")
 def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1."""
-    call = _load_call(call_id)
-    topic = call.category_id and db.session.get(Category, call.category_id)
-    place = db.session.get(Municipality, call.municipality_id)
-    text = prompt("whisper", municipality=place.name, topic=topic.name if topic else "общий вопрос")
+    municipality, topic = services.whisper_subject(call_id) or abort(404)
+    text = prompt("whisper", municipality=municipality, topic=topic or "общий вопрос")
     return _twiml(twiml.whisper(text, _url("voice.accept", call_id=call_id, position=position)))
 
 
