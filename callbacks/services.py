@@ -431,6 +431,23 @@ def start_callback(card: Card, official: Official, actor: User) -> CallbackAttem
     return attempt
 
 
+def fail_callback(attempt: CallbackAttempt, reason: str) -> None:
+    """The carrier did not place the callback: finish the attempt as failed and say why."""
+    if attempt.outcome is not None:
+        return
+    attempt.outcome = "failed"
+    attempt.ended_at = now()
+    record_event(
+        "card",
+        attempt.card_id,
+        "callback.finished",
+        {"attempt": attempt.id, "outcome": attempt.outcome, "error": reason[:300]},
+        actor_label="carrier",
+    )
+    db.session.flush()
+    log.info("callback %s on card %s failed at the carrier", attempt.id, attempt.card_id)
+
+
 def record_callback_key(attempt: CallbackAttempt, digits: str) -> bool:
     """Note the official's key on the callback whisper; return whether it dials the citizen."""
     if digits != "1" or attempt.outcome is not None:

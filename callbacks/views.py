@@ -22,7 +22,7 @@ from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.extensions import db
 from core.models import User
-from core.telephony import get_gateway
+from core.telephony import CarrierError, get_gateway
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
 
@@ -216,12 +216,18 @@ def callback(card_id: int):
         form.official.errors = [*form.official.errors, _error_message(error)]
         return _render_card(card, callback_form=form)
     db.session.commit()  # the carrier's webhooks must find the attempt
-    attempt.call_sid = get_gateway().place_call(
-        attempt.official_phone,
-        absolute_url("callback_hooks.whisper", attempt_id=attempt.id),
-        status_callback=absolute_url("callback_hooks.status", attempt_id=attempt.id),
-        timeout=20,
-    )
+    try:
+        attempt.call_sid = get_gateway().place_call(
+            attempt.official_phone,
+            absolute_url("callback_hooks.whisper", attempt_id=attempt.id),
+            status_callback=absolute_url("callback_hooks.status", attempt_id=attempt.id),
+            timeout=20,
+        )
+    except CarrierError as error:
+        services.fail_callback(attempt, str(error))
+        db.session.commit()
+        flash(_("The telephone network did not place the call. Try again in a minute."), "error")
+        return redirect(url_for("callbacks.card", card_id=card.id))
     db.session.commit()
     flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
     return redirect(url_for("callbacks.card", card_id=card.id))
@@ -322,6 +328,7 @@ def cabinet_labels() -> dict:
         },
         "event_labels": {
             "call.received": _("call received"),
+            "call.carrier-error": _("the telephone network failed"),
             "chain.started": _("duty chain started"),
             "attempt.key-pressed": _("official pressed the key"),
             "attempt.finished": _("official rung"),

@@ -1,15 +1,21 @@
 """Fixtures: the app on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL, with a real Redis."""
 
+import json
+import logging
 import os
 import re
+import socket
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from werkzeug.serving import make_server
 
 import core.clock
@@ -17,6 +23,7 @@ from config import BASE_DIR, normalize_database_url
 from core import create_app
 from core.extensions import db
 from core.queue import redis_url_of, start_embedded_redis
+from core.telephony.twilio_gateway import TwilioGateway
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -186,3 +193,78 @@ def page(browser):
     context = browser.new_context(accept_downloads=True)
     yield context.new_page()
     context.close()
+
+
+TWILIO_ACCOUNT = "AC" + "1" * 32
+TWILIO_CALL_SID = "CA" + "a" * 32
+
+
+class RecordingHttpClient(HttpClient):
+    """Records every request Twilio's client makes and answers with canned JSON (or fails)."""
+
+    def __init__(
+        self, status: int = 201, body: dict | None = None, error: Exception | None = None
+    ) -> None:
+        super().__init__(logging.getLogger("recording"), is_async=False)
+        self.requests: list[dict] = []
+        self.status = status
+        self.body = body
+        self.error = error
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
+        self.requests.append({"method": method, "url": uri, "data": dict(data or {})})
+        if self.error is not None:
+            raise self.error
+        body = self.body
+        if body is None:
+            body = {"sid": TWILIO_CALL_SID, "status": "queued"}
+            if uri.endswith("/Messages.json"):
+                body = {"sid": f"SM{len(self.requests):032x}", "status": "queued"}
+        return Response(self.status, json.dumps(body))
+
+
+def use_twilio(app, http_client: HttpClient) -> TwilioGateway:
+    """Make the app speak to Twilio through `http_client` (nothing leaves the machine)."""
+    gateway = TwilioGateway(TWILIO_ACCOUNT, "secret", "+74872000000", http_client=http_client)
+    app.extensions["telephony.gateway"] = gateway
+    return gateway
+
+
+def failing_twilio() -> RecordingHttpClient:
+    """A Twilio REST endpoint that answers every request with a server error."""
+    return RecordingHttpClient(500, {"code": 20500, "message": "Internal Server Error"})
+
+
+def unreachable_url() -> str:
+    """Return a local URL nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def carrier_down(app, kind: str):
+    """Within the block the carrier fails: Twilio answers 500s, or the simulated one is away.
+
+    Yields the recording Twilio client (None for the simulated carrier); restores the app after.
+    """
+    gateway = app.extensions.pop("telephony.gateway", None)
+    attached = app.extensions.get("sim_carrier")
+    url = app.config.get("SIM_CARRIER_URL")
+    recorder = None
+    if kind == "twilio":
+        recorder = failing_twilio()
+        use_twilio(app, recorder)
+    else:
+        app.extensions.pop("sim_carrier", None)
+        app.config["SIM_CARRIER_URL"] = unreachable_url()
+    try:
+        yield recorder
+    finally:
+        app.extensions.pop("telephony.gateway", None)
+        if gateway is not None:
+            app.extensions["telephony.gateway"] = gateway
+        if attached is not None:
+            app.extensions["sim_carrier"] = attached
+        app.config["SIM_CARRIER_URL"] = url

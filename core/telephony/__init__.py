@@ -1,16 +1,17 @@
 """Telephony: the gateway for outbound actions, the webhook signature check, the simulated carrier.
 
 `get_gateway()` returns the gateway chosen by `TELEPHONY` (`sim` by default, or `twilio`);
+a carrier that refuses or cannot be reached raises `CarrierError`;
 `protect_webhooks(bp)` makes a blueprint refuse requests without a valid `X-Twilio-Signature`.
 The simulated carrier lives in `core.telephony.sim`.
 """
 
 from flask import Flask, current_app
 
-from core.telephony.gateway import Gateway
+from core.telephony.gateway import CarrierError, Gateway
 from core.telephony.signature import protect_webhooks, sign
 
-__all__ = ["Gateway", "get_gateway", "protect_webhooks", "sign"]
+__all__ = ["CarrierError", "Gateway", "get_gateway", "protect_webhooks", "sign"]
 
 EXTENSION_KEY = "telephony.gateway"
 

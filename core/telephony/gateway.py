@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 
+class CarrierError(Exception):
+    """The carrier refused a request or could not be reached: the call action did not happen."""
+
+
 class Gateway:
     """What the product may ask a carrier to do; one subclass per carrier."""
 
@@ -29,7 +33,10 @@ class Gateway:
         status_callback: str | None = None,
         timeout: int = 20,
     ) -> str:
-        """Ring `to` and run the TwiML at the absolute `url` once answered; return the CallSid."""
+        """Ring `to` and run the TwiML at the absolute `url` once answered; return the CallSid.
+
+        Every call action raises `CarrierError` when the carrier refuses it or is unreachable.
+        """
         raise NotImplementedError
 
     def redirect_call(self, call_sid: str, url: str) -> None:

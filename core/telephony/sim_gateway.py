@@ -7,7 +7,7 @@ import requests
 from flask import Flask
 
 from core.models import OutboundMessage
-from core.telephony.gateway import Gateway
+from core.telephony.gateway import CarrierError, Gateway
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,14 @@ class SimGateway(Gateway):
         return self.app.extensions.get("sim_carrier")
 
     def _post(self, path: str, payload: dict) -> dict:
-        response = requests.post(self.carrier_url + path, json=payload, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        """POST to the carrier's control endpoint; `CarrierError` when it fails or refuses."""
+        try:
+            response = requests.post(self.carrier_url + path, json=payload, timeout=10)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as error:
+            log.warning("the simulated carrier did not take %s: %s", path, error)
+            raise CarrierError(f"simulated carrier: {path} failed: {error}") from error
 
     def place_call(
         self,
@@ -102,5 +107,5 @@ class SimGateway(Gateway):
         elif self.carrier_url:
             try:
                 self._post("/sms", sms)
-            except requests.RequestException as error:
+            except CarrierError as error:
                 log.warning("the simulated carrier did not take the SMS: %s", error)

@@ -2,15 +2,36 @@
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from twilio.base.exceptions import TwilioRestException
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
 from core.models import OutboundMessage
-from core.telephony.gateway import STATUS_CALLBACK_EVENTS, Gateway
+from core.telephony.gateway import STATUS_CALLBACK_EVENTS, CarrierError, Gateway
 
 log = logging.getLogger(__name__)
+
+
+def describe_error(error: Exception) -> str:
+    """Return one plain line about a Twilio error (never the coloured text meant for a terminal)."""
+    if isinstance(error, TwilioRestException):
+        code = f" {error.code}" if error.code else ""
+        return f"HTTP {error.status}{code}: {error.msg}"
+    return f"{type(error).__name__}: {error}"
+
+
+@contextmanager
+def carrier_errors(action: str) -> Iterator[None]:
+    """Turn Twilio's refusals and network failures during `action` into `CarrierError`."""
+    try:
+        yield
+    except (TwilioException, requests.RequestException) as error:
+        log.warning("Twilio: %s failed: %s", action, describe_error(error))
+        raise CarrierError(f"Twilio: {action} failed: {describe_error(error)}") from error
 
 
 class TwilioGateway(Gateway):
@@ -45,31 +66,35 @@ class TwilioGateway(Gateway):
                 "status_callback_method": "POST",
                 "status_callback_event": list(STATUS_CALLBACK_EVENTS),
             }
-        call = self.client.calls.create(
-            to=to,
-            from_=from_ or self.from_number,
-            url=url,
-            method="POST",
-            timeout=timeout,
-            **options,
-        )
+        with carrier_errors(f"call to {to}"):
+            call = self.client.calls.create(
+                to=to,
+                from_=from_ or self.from_number,
+                url=url,
+                method="POST",
+                timeout=timeout,
+                **options,
+            )
         log.info("placed call %s to %s", call.sid, to)
         return call.sid
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Point a live call at new TwiML (`calls(sid).update(url=...)`)."""
-        self.client.calls(call_sid).update(url=url, method="POST")
+        with carrier_errors(f"redirect of {call_sid}"):
+            self.client.calls(call_sid).update(url=url, method="POST")
 
     def hangup(self, call_sid: str) -> None:
         """End a live call (`calls(sid).update(status="completed")`)."""
-        self.client.calls(call_sid).update(status="completed")
+        with carrier_errors(f"hang-up of {call_sid}"):
+            self.client.calls(call_sid).update(status="completed")
 
     def delete_recording(self, recording_url: str) -> None:
         """Delete the recording the URL names (`recordings(sid).delete()`)."""
         match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)
         if match is None:
             raise ValueError(f"not a Twilio recording URL: {recording_url}")
-        self.client.recordings(match.group(1)).delete()
+        with carrier_errors(f"deletion of recording {match.group(1)}"):
+            self.client.recordings(match.group(1)).delete()
 
     def _deliver(self, message: OutboundMessage) -> None:
         try:

@@ -236,6 +236,22 @@ def return_to_queue(call: Call, dial_status: str) -> None:
     call.operator_id = None
 
 
+def release_call(call: Call) -> None:
+    """Give back a taken call its operator was never put through to: it waits in the queue again."""
+    if call.operator_answered_at is None:
+        call.operator_id = None
+        db.session.flush()
+
+
+def note_carrier_error(call: Call, action: str, reason: str, user: User) -> None:
+    """Note on the call's timeline that the carrier did not carry out a console action."""
+    record_event(
+        "call", call.id, "call.carrier-error", {"action": action, "error": reason[:300]}, actor=user
+    )
+    db.session.flush()
+    log.info("call %s: the carrier did not %s", call.call_sid, action)
+
+
 # --- the caller card --------------------------------------------------------------------
 
 
@@ -364,6 +380,35 @@ def register_operator_appeal(
     db.session.flush()
     db.session.refresh(call)
     return appeal
+
+
+def may_retry_connection(call: Call) -> bool:
+    """Return whether a live caller's connection to the chain failed at the carrier (may retry)."""
+    appeal = call.appeal
+    if (
+        appeal is None
+        or call.ended_at is not None
+        or call.chain_started_at is not None
+        or call.outcome is not None
+        or call.wrapped_up_at is not None
+    ):
+        return False
+    last = db.session.scalar(
+        select(Event)
+        .where(
+            or_(
+                (Event.subject_type == "appeal")
+                & (Event.subject_id == str(appeal.id))
+                & (Event.verb == "appeal.connect-requested"),
+                (Event.subject_type == "call")
+                & (Event.subject_id == str(call.id))
+                & (Event.verb == "call.carrier-error"),
+            )
+        )
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return last is not None and last.data.get("action") == "connect"
 
 
 def request_connection(appeal: Appeal, user: User) -> None:

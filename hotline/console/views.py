@@ -22,7 +22,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import User
 from core.parsing import parse_id
-from core.telephony import get_gateway
+from core.telephony import CarrierError, get_gateway
 from hotline.console import services
 from hotline.console.forms import (
     URGENCY_LABELS,
@@ -149,11 +149,48 @@ def end_shift():
     return redirect(url_for("console.index"))
 
 
+def _move_caller(call: Call, endpoint: str, action: str) -> bool:
+    """Point the live call at the console's next TwiML; a carrier failure is noted (uncommitted)."""
+    try:
+        get_gateway().redirect_call(call.call_sid, absolute_url(endpoint, call_id=call.id))
+    except CarrierError as error:
+        services.note_carrier_error(call, action, str(error), current_user)
+        return False
+    return True
+
+
 def _ring_operator(call: Call):
     db.session.commit()  # the carrier's webhooks must find the call taken
-    get_gateway().redirect_call(
-        call.call_sid, absolute_url("console_voice.dial_operator", call_id=call.id)
-    )
+    if not _move_caller(call, "console_voice.dial_operator", "take"):
+        services.release_call(call)
+        db.session.commit()
+        flash(
+            _(
+                "The telephone network did not put the caller through to you; "
+                "the call is back in the queue. Try again."
+            ),
+            "error",
+        )
+        return redirect(url_for("console.index"))
+    return redirect(url_for("console.call", call_id=call.id))
+
+
+def _connect(call: Call, appeal: Appeal):
+    """Send the caller into the appeal's duty chain; on a carrier failure the operator retries."""
+    services.request_connection(appeal, current_user)
+    db.session.commit()
+    if _move_caller(call, "voice.connect_appeal", "connect"):
+        flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "Appeal %(number)s is registered, but the telephone network did not connect "
+                "the caller. Try again.",
+                number=appeal.number,
+            ),
+            "error",
+        )
     return redirect(url_for("console.call", call_id=call.id))
 
 
@@ -209,6 +246,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         place=place,
         responsible=services.responsible_now(place, category) if place else None,
         progress=services.chain_progress(call),
+        retry_connection=services.may_retry_connection(call),
     ), status
 
 
@@ -261,21 +299,35 @@ def register(call_id: int):
     )
     live = call.ended_at is None
     if request.form.get("action") == "connect" and live:
-        services.request_connection(appeal, current_user)
+        return _connect(call, appeal)
+    services.send_to_municipality(appeal, call, current_user)
+    db.session.commit()
+    if live and not _move_caller(call, "console_voice.registered", "registered"):
         db.session.commit()
-        get_gateway().redirect_call(
-            call.call_sid, absolute_url("voice.connect_appeal", call_id=call.id)
+        flash(
+            _(
+                "Appeal %(number)s registered and sent to the municipality, but the telephone "
+                "network did not read the caller its number: tell it yourself.",
+                number=appeal.number,
+            ),
+            "error",
         )
-        flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
     else:
-        services.send_to_municipality(appeal, call, current_user)
-        db.session.commit()
-        if live:
-            get_gateway().redirect_call(
-                call.call_sid, absolute_url("console_voice.registered", call_id=call.id)
-            )
         flash(_("Appeal %(number)s registered and sent to the municipality.", number=appeal.number))
     return redirect(url_for("console.call", call_id=call.id))
+
+
+@bp.post("/calls/<int:call_id>/connect")
+@roles_required(*CONSOLE_ROLES)
+def connect(call_id: int):
+    """Send the caller of a registered appeal into its duty chain (again, after a failure)."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not services.may_retry_connection(call):
+        flash(_("This caller can no longer be connected."), "error")
+        return redirect(url_for("console.call", call_id=call.id))
+    return _connect(call, call.appeal)
 
 
 @bp.get("/calls/<int:call_id>/progress")
@@ -306,10 +358,16 @@ def wrap_up(call_id: int):
         flash(_("A call with an appeal is finished without a wrap-up code."), "error")
         return redirect(url_for("console.call", call_id=call.id))
     db.session.commit()
-    if call.ended_at is None:
-        get_gateway().redirect_call(
-            call.call_sid, absolute_url("console_voice.goodbye", call_id=call.id)
+    if call.ended_at is None and not _move_caller(call, "console_voice.goodbye", "goodbye"):
+        db.session.commit()
+        flash(
+            _(
+                "The call is wrapped up, but the telephone network did not say goodbye to "
+                "the caller: end the call on your phone."
+            ),
+            "error",
         )
+        return redirect(url_for("console.index"))
     flash(_("The call is wrapped up: %(code)s.", code=WRAPUP_LABELS[form.code.data]), "info")
     return redirect(url_for("console.index"))
 
@@ -448,6 +506,7 @@ def console_labels() -> dict:
             "call.operator-answered": _("operator answered"),
             "call.operator-missed": _("operator did not answer"),
             "call.wrapped-up": _("call wrapped up"),
+            "call.carrier-error": _("the telephone network failed"),
             "call.handled": _("call ended after the operator"),
             "chain.started": _("duty chain started"),
             "attempt.key-pressed": _("official pressed the key"),

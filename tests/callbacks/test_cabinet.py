@@ -12,7 +12,7 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony.sim import answers_and_presses, no_answer
 from tests.callbacks.conftest import CITIZEN, miss_call, work
-from tests.conftest import csrf_token, login
+from tests.conftest import carrier_down, csrf_token, login
 from tests.hotline.conftest import twilio_post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -105,6 +105,35 @@ def test_callback_counts_only_when_the_citizen_answered(app, client, region, clo
     card = db.session.get(Card, card.id)
     assert card.state == "called_back" and card.called_back_at is not None
     assert card.appeal.status == "in_work"
+
+
+@pytest.mark.parametrize("kind", ["twilio", "sim"])
+def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
+    app, client, region, clock, kind
+):
+    card = miss_call(client)
+    official = region.a["primary"]
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    with carrier_down(app, kind) as twilio:
+        response = post(client, f"{page}/callback", page, official=str(official.id))
+    assert response.status_code == 302 and response.location == page
+    if twilio is not None:
+        assert twilio.requests[0]["data"]["To"] == official.phone
+    assert "Телефонная сеть не смогла позвонить." in client.get(page).text
+    db.session.expire_all()
+    [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
+    assert attempt.outcome == "failed" and attempt.ended_at is not None
+    assert attempt.call_sid is None
+    [finished] = [e for e in timeline("card", card.id) if e.verb == "callback.finished"]
+    assert finished.data["outcome"] == "failed" and finished.data["error"]
+    assert db.session.get(Card, card.id).state == "new"
+
+    post(client, f"{page}/callback", page, official=str(official.id))  # the carrier is back
+    db.session.expire_all()
+    attempts = db.session.scalars(db.select(CallbackAttempt).order_by(CallbackAttempt.id)).all()
+    assert [a.outcome for a in attempts] == ["failed", None]
+    assert attempts[1].call_sid is not None
 
 
 def test_completed_without_talk_time_is_not_a_callback(client, region, clock):

@@ -1,41 +1,19 @@
 """The gateways: Twilio's REST requests (recorded, never sent) and the simulated one."""
 
-import json
-import logging
-
 import pytest
+import requests
 from sqlalchemy import func, select
-from twilio.http import HttpClient
-from twilio.http.response import Response
 
 from core.extensions import db
 from core.models import OutboundMessage
-from core.telephony import get_gateway
+from core.telephony import CarrierError, get_gateway
 from core.telephony.sim_gateway import SimGateway
 from core.telephony.twilio_gateway import TwilioGateway
+from tests.conftest import TWILIO_ACCOUNT as ACCOUNT
+from tests.conftest import TWILIO_CALL_SID as CALL_SID
+from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio
 
-ACCOUNT = "AC" + "1" * 32
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
-CALL_SID = "CA" + "a" * 32
-
-
-class RecordingHttpClient(HttpClient):
-    """Records every request Twilio's client makes and answers with canned JSON."""
-
-    def __init__(self, status: int = 201, body: dict | None = None) -> None:
-        super().__init__(logging.getLogger("recording"), is_async=False)
-        self.requests: list[dict] = []
-        self.status = status
-        self.body = body
-
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
-        self.requests.append({"method": method, "url": uri, "data": dict(data or {})})
-        body = self.body
-        if body is None:
-            body = {"sid": CALL_SID, "status": "queued"}
-            if uri.endswith("/Messages.json"):
-                body = {"sid": f"SM{len(self.requests):032x}", "status": "queued"}
-        return Response(self.status, json.dumps(body))
 
 
 @pytest.fixture
@@ -165,3 +143,47 @@ def test_delete_recording_deletes_the_recording_resource():
     ]
     with pytest.raises(ValueError, match="not a Twilio recording URL"):
         gateway.delete_recording("https://elsewhere.example/audio.mp3")
+
+
+@pytest.mark.parametrize(
+    "http_client",
+    [
+        failing_twilio(),
+        RecordingHttpClient(404, {"code": 20404, "message": "The resource was not found"}),
+        RecordingHttpClient(error=requests.ConnectionError("connection refused")),
+    ],
+    ids=["server-error", "not-found", "unreachable"],
+)
+def test_every_twilio_call_action_fails_with_a_carrier_error(http_client):
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=http_client)
+    actions = [
+        lambda: gateway.place_call("+79000000101", "https://hotline.example/voice/x"),
+        lambda: gateway.redirect_call(CALL_SID, "https://hotline.example/voice/y"),
+        lambda: gateway.hangup(CALL_SID),
+        lambda: gateway.delete_recording(f"{API}/Recordings/RE{'c' * 32}"),
+    ]
+    for action in actions:
+        with pytest.raises(CarrierError) as caught:
+            action()
+        assert "\033" not in str(caught.value)  # a plain line, not the terminal's colours
+    assert len(http_client.requests) == len(actions)
+
+
+def test_twilio_carrier_error_says_what_twilio_answered():
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=failing_twilio())
+    with pytest.raises(CarrierError, match="HTTP 500 20500: .*Internal Server Error"):
+        gateway.redirect_call(CALL_SID, "https://hotline.example/voice/y")
+
+
+def test_an_unreachable_simulated_carrier_is_a_carrier_error(app):
+    with carrier_down(app, "sim"):
+        gateway = get_gateway()
+        with pytest.raises(CarrierError):
+            gateway.place_call("+79000000101", "https://hotline.example/voice/x")
+        with pytest.raises(CarrierError):
+            gateway.redirect_call(CALL_SID, "https://hotline.example/voice/y")
+        with pytest.raises(CarrierError):
+            gateway.hangup(CALL_SID)
+        message = gateway.send_sms("+79161234567", "text", purpose="appeal:9")
+        assert message.status == "sent"  # an SMS the carrier did not take is only logged
+    assert get_gateway() is not gateway

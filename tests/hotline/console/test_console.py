@@ -1,5 +1,7 @@
 """The console through the test client and the simulated carrier."""
 
+import pytest
+
 from callbacks.models import AppealTracking, Card
 from core.events import timeline
 from core.extensions import db
@@ -7,7 +9,7 @@ from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal, BlockedNumber, OperatorShift
 from hotline.prompts import spoken_number
 from tests.callbacks.conftest import work
-from tests.conftest import login
+from tests.conftest import carrier_down, login
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
@@ -214,3 +216,90 @@ def test_an_operator_cannot_edit_the_roster(console, region):
         assert console.get(url).status_code == 403, url
     response = post(console, f"/roster/{code}/override", {"role": "primary"})
     assert response.status_code == 403
+
+
+def _carrier_errors(call) -> list:
+    return [e for e in timeline("call", call.id) if e.verb == "call.carrier-error"]
+
+
+@pytest.mark.parametrize("kind", ["twilio", "sim"])
+def test_a_carrier_error_on_connect_now_keeps_the_appeal_and_the_operator_tries_again(
+    app, console, carrier, region, kind
+):
+    carrier.phone(region.primary.phone, answers_and_presses("1"))
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    page = f"/console/calls/{call.id}"
+    with carrier_down(app, kind) as twilio:
+        response = post(
+            console, f"{page}/appeal", {**appeal_data(region), "action": "connect"}, page
+        )
+    assert response.status_code == 302 and response.location == page
+    if twilio is not None:
+        assert twilio.requests[0]["data"]["Url"].endswith(f"/voice/calls/{call.id}/connect")
+    shown = console.get(page).text
+    assert "телефонная сеть не соединила заявителя с дежурными" in shown
+    assert 'id="connect-again"' in shown
+    call = stored(sim_call)
+    assert call.appeal.status == "routing" and call.appeal.number in shown
+    assert call.chain_started_at is None and call.outcome is None and call.ended_at is None
+    [error] = _carrier_errors(call)
+    assert error.data["action"] == "connect" and error.actor_id == call.operator_id
+    appeal_page = console.get(f"/console/appeals/{call.appeal.id}").text
+    assert "сбой телефонной сети" in appeal_page
+
+    assert post(console, f"{page}/connect", page=page).status_code == 302
+    carrier.run_pending()
+    call = stored(sim_call)
+    assert call.outcome == "connected" and call.appeal.status == "in_work"
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == region.primary.phone
+    shown = console.get(page).text
+    assert 'id="connect-again"' not in shown
+    post(console, f"{page}/connect", page=page)
+    assert "Этого заявителя уже нельзя соединить." in console.get(page).text
+
+
+def test_a_carrier_error_on_taking_a_call_puts_it_back_in_the_queue(app, console, carrier):
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    with carrier_down(app, "sim"):
+        response = post(console, f"/console/calls/{call.id}/take")
+    assert response.status_code == 302 and response.location == "/console/"
+    shown = console.get("/console/").text
+    assert "звонок возвращён в очередь" in shown
+    call = stored(sim_call)
+    assert call.operator_id is None and call.outcome is None
+    assert [e.data["action"] for e in _carrier_errors(call)] == ["take"]
+    assert f'data-call="{call.id}"' in console.get("/console/queue").text
+
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    assert call.operator_answered_at is not None
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE]
+
+
+def test_a_carrier_error_on_wrap_up_or_register_only_tells_the_operator(
+    app, console, carrier, region
+):
+    first = call_in(carrier)
+    take(console, carrier, first)
+    call = stored(first)
+    page = f"/console/calls/{call.id}"
+    with carrier_down(app, "twilio"):
+        post(console, f"{page}/wrap-up", {"code": "info"}, page)
+    assert "положите трубку на своём телефоне" in console.get("/console/").text
+    call = stored(first)
+    assert call.wrapup_code == "info" and call.wrapped_up_at is not None
+    assert [e.data["action"] for e in _carrier_errors(call)] == ["goodbye"]
+
+    second = call_in(carrier, "+79160000002")
+    take(console, carrier, second)
+    call = stored(second)
+    page = f"/console/calls/{call.id}"
+    with carrier_down(app, "twilio"):
+        post(console, f"{page}/appeal", {**appeal_data(region), "action": "register"}, page)
+    call = stored(second)
+    assert call.appeal.status == "in_work" and call.outcome == "handled"
+    assert "сообщите номер сами" in console.get(page).text
+    assert [e.data["action"] for e in _carrier_errors(call)] == ["registered"]
