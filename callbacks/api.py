@@ -1,6 +1,7 @@
 """Cards in the JSON API, scoped like the cabinet, and the status of appeals with outcomes."""
 
 from flask import g, jsonify, request
+from sqlalchemy.orm import selectinload
 
 from callbacks import services
 from callbacks.models import Card, CardState
@@ -18,6 +19,7 @@ from core.api import (
 )
 from core.extensions import db
 from hotline.api_appeals import APPEAL_SCHEMA, appeal_as_dict, visible_appeal
+from hotline.models import Call
 from roster.services import get_municipality
 
 CARD_ROLES = ("official", "head", "operator", "manager", "admin")
@@ -199,7 +201,9 @@ def list_cards():
     if state and state not in set(CardState):
         raise ApiError(400, "invalid", f"state is one of {', '.join(CardState)}", "state")
     cards = db.session.scalars(
-        services.cards_query(user, municipality_id=municipality_id, state=state).limit(500)
+        services.cards_query(user, municipality_id=municipality_id, state=state)
+        .options(selectinload(Card.call).selectinload(Call.attempts), selectinload(Card.callbacks))
+        .limit(500)
     ).all()
     return jsonify(cards=[card_as_dict(card) for card in cards])
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
 
 from callbacks.models import (
     OPEN_STATES,
@@ -796,8 +797,18 @@ def cards_query(
     since: datetime | None = None,
     overdue: bool | None = None,
 ):
-    """Return the select of the cards a user may see, filtered, open ones first by deadline."""
-    query = select(Card).join(Appeal, Appeal.id == Card.appeal_id)
+    """Return the select of the cards a user may see, filtered, open ones first by deadline.
+
+    Each card comes with its appeal, the appeal's category and its municipality.
+    """
+    query = (
+        select(Card)
+        .join(Appeal, Appeal.id == Card.appeal_id)
+        .options(
+            contains_eager(Card.appeal).joinedload(Appeal.category),
+            joinedload(Card.municipality),
+        )
+    )
     if user.role in ("official", "head"):
         query = query.where(Card.municipality_id == user.municipality_id)
     if municipality_id is not None:

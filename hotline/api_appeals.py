@@ -1,6 +1,7 @@
 """Appeals in the JSON API: create (idempotent), list with a cursor, read with the timeline."""
 
 from flask import g, jsonify, url_for
+from sqlalchemy.orm import joinedload
 
 from core.api import (
     DATETIME,
@@ -86,6 +87,15 @@ NEW_APPEAL_SCHEMA = obj(
         "channel": {"type": "string", "enum": list(API_CHANNELS), "default": "api"},
     },
     required=["text"],
+)
+
+
+#: What `appeal_as_dict` reads of an appeal, loaded with a page of appeals in one query.
+APPEAL_LOADS = (
+    joinedload(Appeal.municipality),
+    joinedload(Appeal.category),
+    joinedload(Appeal.assignee),
+    joinedload(Appeal.call),
 )
 
 
@@ -246,7 +256,9 @@ def list_appeals():
             since=args["created_after"],
             until=args["created_before"],
             before_id=before,
-        ).limit(limit + 1)
+        )
+        .options(*APPEAL_LOADS)
+        .limit(limit + 1)
     ).all()
     page = rows[:limit]
     cursor = encode_cursor({"before": page[-1].id}) if len(rows) > limit else None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from werkzeug.serving import make_server
@@ -268,3 +268,19 @@ def carrier_down(app, kind: str):
         if attached is not None:
             app.extensions["sim_carrier"] = attached
         app.config["SIM_CARRIER_URL"] = url
+
+
+@contextmanager
+def counted_statements():
+    """Collect the SQL statements the block sends to the database (to catch a query per row)."""
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -90,3 +90,50 @@ def make_trio(place: Municipality, prefix: str = "+7900123") -> list[Official]:
     return [
         make_official(place, f"{prefix}{index:04d}", name) for index, name in enumerate(names, 1)
     ]
+
+
+def make_card(place: Municipality, category: Category | None, caller: str, sid: str, trio=()):
+    """A missed call with its appeal and card, as the chain leaves them; `trio` was rung."""
+    from callbacks.models import CallbackAttempt
+    from callbacks.services import open_card
+    from hotline.models import Call, Channel, DialAttempt
+    from hotline.services import register_appeal
+
+    call = Call(call_sid=sid, from_number=caller, to_number="+74872000000", entry="governor")
+    db.session.add(call)
+    db.session.flush()
+    roles = ("primary", "backup", "supervisor")
+    for position, (role, official) in enumerate(zip(roles[: len(trio)], trio, strict=True)):
+        db.session.add(
+            DialAttempt(
+                call_id=call.id,
+                position=position,
+                role=role,
+                official_id=official.id,
+                phone=official.phone,
+                outcome="no-answer",
+            )
+        )
+    appeal = register_appeal(
+        channel=Channel.PHONE,
+        municipality=place,
+        category=category,
+        caller_number=caller,
+        call=call,
+        status="missed",
+    )
+    if trio:
+        appeal.assignee_id = trio[0].id
+    card = open_card(call, appeal)
+    if trio:
+        db.session.add(
+            CallbackAttempt(
+                card_id=card.id,
+                official_id=trio[0].id,
+                official_phone=trio[0].phone,
+                citizen_number=caller,
+                outcome="no-answer",
+            )
+        )
+    db.session.commit()
+    return card

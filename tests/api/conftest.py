@@ -8,9 +8,8 @@ import pytest
 from core.clock import utcnow
 from core.extensions import db
 from core.users import issue_token
-from hotline.models import Call, Channel
-from hotline.services import register_appeal
 from roster.services import general_roster
+from tests import factories
 from tests.factories import make_category, make_municipality, make_official, make_shift, make_user
 
 CITIZEN = "+79161234567"
@@ -61,20 +60,13 @@ def world(app):
 
 def make_card(world, place=None, caller=CITIZEN, sid="CA0001"):
     """A missed call in a municipality with its appeal and card, as the chain leaves them."""
-    from callbacks.services import open_card
+    return factories.make_card(place or world.tula, world.roads, caller, sid)
 
-    place = place or world.tula
-    call = Call(call_sid=sid, from_number=caller, to_number="+74872000000", entry="governor")
-    db.session.add(call)
-    db.session.flush()
-    appeal = register_appeal(
-        channel=Channel.PHONE,
-        municipality=place,
-        category=world.roads,
-        caller_number=caller,
-        call=call,
-        status="missed",
-    )
-    card = open_card(call, appeal)
-    db.session.commit()
-    return card
+
+def make_missed_cards(world, count: int) -> None:
+    """Tula's missed calls up to `count` cards, each with the trio's attempts and a callback."""
+    from callbacks.models import Card
+
+    trio = list(world.trio.values())
+    for index in range(db.session.scalar(db.select(db.func.count(Card.id))), count):
+        factories.make_card(world.tula, world.roads, f"+7916000{index:04d}", f"CA{index:04d}", trio)

@@ -6,7 +6,8 @@ from callbacks.models import AppealTracking
 from core.clock import utcnow
 from core.extensions import db
 from hotline.models import Appeal
-from tests.api.conftest import make_card
+from tests.api.conftest import make_card, make_missed_cards
+from tests.conftest import counted_statements
 
 ROAD = {"text": "Яма у дома", "category": "roads", "municipality": "tula"}
 
@@ -232,3 +233,16 @@ def test_only_managers_close_and_a_closed_appeal_stays_closed(client, world):
     )
     other = client.post(url, json={"status": "in_work"}, headers=world.tokens["headb"])
     assert other.status_code == 404
+
+
+def test_listing_appeals_takes_as_many_queries_for_ten_as_for_three(client, world):
+    def statements_for(count: int) -> int:
+        make_missed_cards(world, count)
+        client.get("/api/v1/appeals", headers=world.tokens["manager"])  # the token's use is noted
+        with counted_statements() as statements:
+            appeals = client.get("/api/v1/appeals", headers=world.tokens["manager"]).json["appeals"]
+        assert len(appeals) == count
+        assert all(a["call_sid"] and a["assignee"] and a["category"] for a in appeals)
+        return len(statements)
+
+    assert statements_for(3) == statements_for(10)

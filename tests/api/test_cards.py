@@ -1,6 +1,7 @@
 """Cards through the JSON API: list, read, acknowledge and outcome, scoped like the cabinet."""
 
-from tests.api.conftest import make_card
+from tests.api.conftest import make_card, make_missed_cards
+from tests.conftest import counted_statements
 
 
 def test_list_and_read_cards_of_ones_own_municipality(client, world):
@@ -56,3 +57,16 @@ def test_outcome_resolves_the_appeal_and_closed_cards_refuse(client, world):
     db.session.commit()
     closed = client.post(f"/api/v1/cards/{card.id}/acknowledge", headers=world.tokens["head"])
     assert closed.status_code == 409
+
+
+def test_listing_cards_takes_as_many_queries_for_ten_cards_as_for_three(client, world):
+    def statements_for(count: int) -> int:
+        make_missed_cards(world, count)
+        client.get("/api/v1/cards", headers=world.tokens["manager"])  # the token's use is noted
+        with counted_statements() as statements:
+            cards = client.get("/api/v1/cards", headers=world.tokens["manager"]).json["cards"]
+        assert len(cards) == count
+        assert all(len(card["attempts"]) == 3 and card["callbacks"] for card in cards)
+        return len(statements)
+
+    assert statements_for(3) == statements_for(10)

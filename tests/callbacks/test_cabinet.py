@@ -11,8 +11,9 @@ from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony.sim import answers_and_presses, no_answer
+from tests import factories
 from tests.callbacks.conftest import CITIZEN, miss_call, work
-from tests.conftest import carrier_down, csrf_token, login
+from tests.conftest import carrier_down, counted_statements, csrf_token, login
 from tests.hotline.conftest import twilio_post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -313,3 +314,28 @@ def test_restricted_note_is_hidden_from_operators_in_the_cabinet_and_the_api(
     ).get_json()
     notes = [e["data"]["text"] for e in body["timeline"] if e["verb"] == "card.note"]
     assert notes == ["Позвонили жителю, ждём бригаду"]
+
+
+def _cards_of_alpha(region, count: int) -> list[Card]:
+    """Alpha's missed calls up to `count` cards, every second one about water."""
+    trio = list(region.a.values())
+    for index in range(db.session.scalar(db.select(db.func.count(Card.id))), count):
+        category = region.water if index % 2 else region.roads
+        caller = f"+7916000{index:04d}"
+        factories.make_card(region.alpha, category, caller, f"CA{index:04d}", trio)
+    return db.session.scalars(db.select(Card).order_by(Card.id)).all()
+
+
+def test_the_cabinet_lists_ten_cards_in_as_many_queries_as_three(client, region, clock):
+    login(client, "head_a")
+
+    def statements_for(count: int) -> int:
+        _cards_of_alpha(region, count)
+        client.get("/cabinet/")
+        with counted_statements() as statements:
+            page = client.get("/cabinet/").text
+        assert len(re.findall(r'data-card="(\d+)"', page)) == count
+        assert "+79160000001" in page and "water" in page and "Альфинский район" in page
+        return len(statements)
+
+    assert statements_for(3) == statements_for(10)
