@@ -843,6 +843,7 @@ def card_timeline(card: Card, viewer: User) -> list[Event]:
     events = db.session.scalars(
         select(Event)
         .where(or_(*[(Event.subject_type == t) & (Event.subject_id == i) for t, i in subjects]))
+        .options(joinedload(Event.actor))
         .order_by(Event.at, Event.id)
     ).all()
     if viewer.role in RESTRICTED_NOTE_READERS:

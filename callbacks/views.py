@@ -21,7 +21,6 @@ from callbacks.hooks import absolute_url
 from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.extensions import db
-from core.models import User
 from core.telephony import CarrierError, get_gateway
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
@@ -128,7 +127,6 @@ def _render_card(card, **forms):
     own = db.session.scalar(db.select(Official.id).where(Official.user_id == current_user.id))
     if own and not callback.official.data:
         callback.official.data = own
-    actors = {user.id: user for user in db.session.scalars(db.select(User))}
     return render_template(
         "callbacks/card.html",
         card=card,
@@ -146,7 +144,6 @@ def _render_card(card, **forms):
         outcome_form=forms.get("outcome_form") or OutcomeForm(),
         photo_form=forms.get("photo_form") or PhotoForm(),
         resolution_labels=RESOLUTION_LABELS,
-        actors=actors,
     ), (400 if forms else 200)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
 from core.events import record_event
@@ -488,13 +489,14 @@ def chain_progress(call: Call) -> list[AttemptView]:
 
 
 def appeal_timeline(appeal: Appeal) -> list[Event]:
-    """Return the events of the appeal and its call, oldest first."""
+    """Return the events of the appeal and its call, oldest first, with who acted."""
     subjects = [("appeal", str(appeal.id))]
     if appeal.call_id:
         subjects.append(("call", str(appeal.call_id)))
     return db.session.scalars(
         select(Event)
         .where(or_(*[(Event.subject_type == t) & (Event.subject_id == i) for t, i in subjects]))
+        .options(joinedload(Event.actor))
         .order_by(Event.at, Event.id)
     ).all()
 

@@ -20,7 +20,6 @@ from wtforms import SelectChoice
 from core.auth import EmptyForm, roles_required
 from core.clock import utcnow
 from core.extensions import db
-from core.models import User
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
 from hotline.console import services
@@ -397,14 +396,12 @@ def control():
 
 
 def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: int = 200):
-    users = {user.id: user for user in db.session.scalars(db.select(User))}
     return render_template(
         "hotline/console/appeal.html",
         appeal=appeal,
         timeline=services.appeal_timeline(appeal),
         next_checkin=services.next_checkins([appeal.id]).get(appeal.id),
         form=form or ControlCallForm(),
-        users=users,
     ), status
 
 

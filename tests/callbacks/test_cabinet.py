@@ -339,3 +339,33 @@ def test_the_cabinet_lists_ten_cards_in_as_many_queries_as_three(client, region,
         return len(statements)
 
     assert statements_for(3) == statements_for(10)
+
+
+def test_the_card_page_names_who_acted_without_loading_every_user(client, region, clock):
+    from callbacks.services import add_card_note
+
+    [card] = _cards_of_alpha(region, 1)
+    for index in range(30):  # users who never touched the card
+        factories.make_user(f"bystander{index}", "operator")
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+
+    def statements_for(count: int) -> list[str]:
+        for index in range(len(_notes(card)), count):
+            clerk = factories.make_user(f"clerk{index}", "official", region.alpha)
+            clerk.full_name = f"Писарев {index}"
+            add_card_note(db.session.get(Card, card.id), f"Заметка {index}", clerk)
+            db.session.commit()
+        client.get(page)
+        with counted_statements() as statements:
+            text = client.get(page).text
+        assert all(f"Писарев {index}" in text for index in range(count))
+        return statements
+
+    three, ten = statements_for(3), statements_for(10)
+    assert len(three) == len(ten)
+    assert not [s for s in ten if "FROM users" in s and "WHERE" not in s]
+
+
+def _notes(card: Card) -> list:
+    return [e for e in timeline("card", card.id) if e.verb == "card.note"]

@@ -9,7 +9,7 @@ from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal, BlockedNumber, OperatorShift
 from hotline.prompts import spoken_number
 from tests.callbacks.conftest import work
-from tests.conftest import carrier_down, login
+from tests.conftest import carrier_down, counted_statements, login
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
@@ -303,3 +303,32 @@ def test_a_carrier_error_on_wrap_up_or_register_only_tells_the_operator(
     assert call.appeal.status == "in_work" and call.outcome == "handled"
     assert "сообщите номер сами" in console.get(page).text
     assert [e.data["action"] for e in _carrier_errors(call)] == ["registered"]
+
+
+def test_the_appeal_page_names_who_acted_without_loading_every_user(console, region):
+    from hotline.console.services import log_control_call
+    from hotline.services import register_appeal
+
+    appeal = register_appeal(
+        channel="operator", municipality=region.place, category=region.roads, caller_number=CITIZEN
+    )
+    db.session.commit()
+    for index in range(30):  # users who never touched the appeal
+        make_user(f"bystander{index}", "official", region.place)
+    page = f"/console/appeals/{appeal.id}"
+
+    def statements_for(count: int) -> list[str]:
+        for index in range(len(timeline("appeal", appeal.id)) - 1, count):
+            operator = make_user(f"operator{index}", "operator")
+            operator.full_name = f"Операторова {index}"
+            log_control_call(db.session.get(Appeal, appeal.id), f"Звонок {index}", operator)
+            db.session.commit()
+        console.get(page)
+        with counted_statements() as statements:
+            text = console.get(page).text
+        assert all(f"Операторова {index}" in text for index in range(count))
+        return statements
+
+    three, ten = statements_for(3), statements_for(10)
+    assert len(three) == len(ten)
+    assert not [s for s in ten if "FROM users" in s and "WHERE" not in s]
