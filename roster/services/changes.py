@@ -77,13 +77,25 @@ def _refuse_absent(
     candidates: list[rules.Layer],
     field: str,
     existing_kinds: tuple[str, ...] | None = None,
+    known_absences: list[rules.Absence] | None = None,
 ) -> None:
-    """Raise RosterError when a candidate row would put an absent official on duty."""
+    """Raise RosterError when a candidate row would put an absent official on duty.
+
+    `known_absences`, when given, are the absences loaded already (a superset is fine).
+    """
     if not candidates:
         return
     since = min(c.starts_at for c in candidates)
     until = max(c.ends_at for c in candidates)
-    absences = absences_of([c.official_id for c in candidates], since, until)
+    officials = {c.official_id for c in candidates}
+    if known_absences is None:
+        absences = absences_of(officials, since, until)
+    else:
+        absences = [
+            a
+            for a in known_absences
+            if a.official_id in officials and a.starts_at < until and a.ends_at > since
+        ]
     if not absences:
         return
     existing = shift_layers([roster.id], since, until, existing_kinds).get((roster.id, role), [])
@@ -296,6 +308,7 @@ def add_override(
     *,
     actor: User | None = None,
     now: datetime | None = None,
+    known_absences: list[rules.Absence] | None = None,
 ) -> DutyShift:
     """Put an official in a slot for a period, winning over the rotation and swaps."""
     now = now or clock.utcnow()
@@ -304,7 +317,7 @@ def add_override(
     check_official(official, place, "official_id")
     _check_period(starts_at, ends_at, now)
     candidate = rules.Layer(None, official.id, starts_at, ends_at, ShiftKind.OVERRIDE)
-    _refuse_absent(roster, role, [candidate], "official_id")
+    _refuse_absent(roster, role, [candidate], "official_id", known_absences=known_absences)
     shift = DutyShift(
         roster_id=roster.id,
         role=role,

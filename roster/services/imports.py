@@ -16,7 +16,8 @@ from core.parsing import check_year
 from roster import rules
 from roster.models import DUTY_ROLES, DutyShift, Municipality, Official, Roster, ShiftKind
 from roster.services.changes import add_override
-from roster.services.common import RosterError, get_roster
+from roster.services.common import RosterError
+from roster.services.duties import absences_of
 
 OFFICIAL_COLUMNS = ["municipality", "full_name", "position", "phone", "active"]
 SHIFT_COLUMNS = ["municipality", "roster", "role", "phone", "starts_at", "ends_at", "note"]
@@ -165,20 +166,45 @@ def _parse_moment(text: str, place: Municipality) -> datetime:
     return moment.astimezone(UTC)
 
 
-def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None) -> ImportReport:
-    """Add override shifts from CSV; write nothing if any row is wrong or on a dry run.
+@dataclass(frozen=True)
+class _PlannedShift:
+    line: int
+    roster: Roster
+    role: str
+    official: Official
+    starts_at: datetime
+    ends_at: datetime
+    note: str
+    summary: str
 
-    Columns: municipality, roster (code, default the general one), role, phone, starts_at,
-    ends_at (ISO 8601; without an offset read in the municipality's time zone), note. Each
-    row is checked as the override form checks it, absences included.
-    """
-    report = ImportReport("shifts", dry_run)
+    @property
+    def key(self) -> tuple:
+        return (self.roster.id, self.role, self.official.id, self.starts_at, self.ends_at)
+
+
+def _rosters_and_officials(places: list[Municipality]) -> tuple[dict, dict]:
+    """Return the rosters by (municipality, code or None) and officials by (municipality, phone)."""
+    ids = [place.id for place in places]
+    rosters: dict[tuple[int, str | None], Roster] = {}
+    for roster in db.session.scalars(db.select(Roster).where(Roster.municipality_id.in_(ids))):
+        rosters[(roster.municipality_id, roster.code)] = roster
+        if roster.is_general:
+            rosters[(roster.municipality_id, None)] = roster
+    officials = {
+        (official.municipality_id, official.phone): official
+        for official in db.session.scalars(
+            db.select(Official).where(Official.municipality_id.in_(ids))
+        )
+    }
+    return rosters, officials
+
+
+def _plan_shifts(rows: list[tuple[int, dict]], report: ImportReport) -> list[_PlannedShift]:
+    """Check each row against rosters and officials loaded once; note the wrong rows."""
     places = _municipalities()
-    rows = _read(text, "shifts", report)
-    if report.errors:
-        return report
-    now = clock.utcnow()
-    savepoint = db.session.begin_nested()
+    mentioned = {places[v["municipality"]] for _, v in rows if v.get("municipality") in places}
+    rosters, officials = _rosters_and_officials(list(mentioned))
+    planned = []
     for line, values in rows:
         place = places.get(values.get("municipality", ""))
         if place is None:
@@ -186,7 +212,7 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
                 RowError(line, "municipality", _("No municipality with this code."))
             )
             continue
-        roster: Roster | None = get_roster(place, values.get("roster") or None)
+        roster = rosters.get((place.id, values.get("roster") or None))
         if roster is None:
             report.errors.append(RowError(line, "roster", _("No roster with this code.")))
             continue
@@ -199,9 +225,7 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
         except ValueError:
             report.errors.append(RowError(line, "phone", _("Not a valid phone number.")))
             continue
-        official = db.session.scalar(
-            db.select(Official).where(Official.municipality_id == place.id, Official.phone == phone)
-        )
+        official = officials.get((place.id, phone))
         if official is None:
             report.errors.append(
                 RowError(line, "phone", _("No official of this municipality has this phone."))
@@ -221,34 +245,88 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
             f"{place.code}/{roster.code} {role}: {official.full_name}, "
             f"{values['starts_at']} – {values['ends_at']}"
         )
-        same = db.session.scalar(
-            db.select(DutyShift.id).where(
-                DutyShift.roster_id == roster.id,
-                DutyShift.role == role,
-                DutyShift.official_id == official.id,
-                DutyShift.starts_at == moments["starts_at"],
-                DutyShift.ends_at == moments["ends_at"],
-                DutyShift.kind == ShiftKind.OVERRIDE,
-            )
-        )
-        if same is not None:
-            report.changes.append(RowChange(line, "unchanged", summary))
-            continue
-        try:
-            add_override(
+        planned.append(
+            _PlannedShift(
+                line,
                 roster,
                 role,
                 official,
                 moments["starts_at"],
                 moments["ends_at"],
                 values.get("note", ""),
+                summary,
+            )
+        )
+    return planned
+
+
+def _existing_overrides(planned: list[_PlannedShift]) -> set[tuple]:
+    """Return the keys of the override rows that exist already for the planned ones."""
+    if not planned:
+        return set()
+    rows = db.session.execute(
+        db.select(
+            DutyShift.roster_id,
+            DutyShift.role,
+            DutyShift.official_id,
+            DutyShift.starts_at,
+            DutyShift.ends_at,
+        ).where(
+            DutyShift.kind == ShiftKind.OVERRIDE,
+            DutyShift.roster_id.in_({shift.roster.id for shift in planned}),
+            DutyShift.starts_at >= min(shift.starts_at for shift in planned),
+            DutyShift.starts_at <= max(shift.starts_at for shift in planned),
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
+def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None) -> ImportReport:
+    """Add override shifts from CSV; write nothing if any row is wrong or on a dry run.
+
+    Columns: municipality, roster (code, default the general one), role, phone, starts_at,
+    ends_at (ISO 8601; without an offset read in the municipality's time zone), note. Each
+    row is checked as the override form checks it, absences included.
+    """
+    report = ImportReport("shifts", dry_run)
+    rows = _read(text, "shifts", report)
+    if report.errors:
+        return report
+    planned = _plan_shifts(rows, report)
+    existing = _existing_overrides(planned)
+    absences = (
+        absences_of(
+            {shift.official.id for shift in planned},
+            min(shift.starts_at for shift in planned),
+            max(shift.ends_at for shift in planned),
+        )
+        if planned
+        else []
+    )
+    now = clock.utcnow()
+    savepoint = db.session.begin_nested()
+    for shift in planned:
+        if shift.key in existing:
+            report.changes.append(RowChange(shift.line, "unchanged", shift.summary))
+            continue
+        try:
+            add_override(
+                shift.roster,
+                shift.role,
+                shift.official,
+                shift.starts_at,
+                shift.ends_at,
+                shift.note,
                 actor=actor,
                 now=now,
+                known_absences=absences,
             )
         except RosterError as error:
-            report.errors.append(RowError(line, error.field, error.message))
+            report.errors.append(RowError(shift.line, error.field, error.message))
             continue
-        report.changes.append(RowChange(line, "create", summary))
+        existing.add(shift.key)
+        report.changes.append(RowChange(shift.line, "create", shift.summary))
+    report.errors.sort(key=lambda error: error.row)
     if report.errors or dry_run:
         savepoint.rollback()
     else:

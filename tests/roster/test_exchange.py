@@ -9,7 +9,7 @@ from icalendar import Calendar
 from core.extensions import db
 from core.models import OutboundMessage
 from roster import jobs
-from roster.models import DutyShift, Official
+from roster.models import DutyShift, Municipality, Official
 from roster.services import (
     export_shifts,
     feed_token_for,
@@ -18,8 +18,14 @@ from roster.services import (
     import_shifts,
     save_rotation,
 )
-from tests.conftest import csrf_token, login
-from tests.factories import make_absence, make_municipality, make_trio, make_user
+from tests.conftest import counted_statements, csrf_token, login
+from tests.factories import (
+    make_absence,
+    make_municipality,
+    make_official,
+    make_trio,
+    make_user,
+)
 
 NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)  # 15:00 in Moscow
 
@@ -194,3 +200,32 @@ def test_evening_reminders_are_sent_once_per_duty(app, alpha, monkeypatch):
     tomorrow_holder = trio[0] if (date(2026, 3, 19) - date(2026, 3, 1)).days % 2 == 0 else trio[1]
     assert [m.to_number for m in messages] == [tomorrow_holder.phone]
     assert "Район alpha" in messages[0].body and "19.03" in messages[0].body
+
+
+def _selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_shifts_import_looks_up_ten_rows_in_as_many_queries_as_three(alpha):
+    places = [alpha, db.session.scalar(db.select(Municipality).where(Municipality.code == "beta"))]
+    phones = [f"+7900555{index:04d}" for index in range(10)]
+    for index, phone in enumerate(phones):
+        make_official(places[index % 2], phone, f"Дежурный {index}")
+    db.session.commit()
+
+    def lookups_for(count: int) -> int:
+        rows = ["municipality;roster;role;phone;starts_at;ends_at;note"]
+        for index in range(count):
+            day = 19 + index
+            code = places[index % 2].code
+            roster = "general" if index % 3 == 0 else ""
+            rows.append(
+                f"{code};{roster};primary;{phones[index]};"
+                f"2026-03-{day}T09:00;2026-03-{day + 1}T09:00;замена {index}"
+            )
+        with counted_statements() as statements:
+            report = import_shifts("\n".join(rows) + "\n", dry_run=True)
+        assert report.errors == [] and report.counts()["create"] == count
+        return len(_selects(statements))
+
+    assert lookups_for(3) == lookups_for(10)
