@@ -37,9 +37,11 @@ def send_shift_reminders() -> int:
 
     gateway = get_gateway()
     sent = 0
-    for place, duty in due_reminders(clock.utcnow()):
-        official = db.session.get(Official, duty.official_id)
-        roster = db.session.get(Roster, duty.roster_id)
+    due = due_reminders(clock.utcnow())
+    officials = _by_id(Official, {duty.official_id for _place, duty in due})
+    rosters = _by_id(Roster, {duty.roster_id for _place, duty in due})
+    for place, duty in due:
+        official, roster = officials[duty.official_id], rosters[duty.roster_id]
         with force_locale("ru"):
             body = _(
                 "Governor's hotline: you are on duty (%(role)s, %(place)s) "
@@ -57,3 +59,10 @@ def send_shift_reminders() -> int:
     db.session.commit()
     log.info("shift reminders checked: %d due", sent)
     return sent
+
+
+def _by_id(model, ids: set[int]) -> dict:
+    """Return the rows of a model with these ids, by id, in one query."""
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(db.select(model).where(model.id.in_(ids)))}

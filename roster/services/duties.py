@@ -15,7 +15,7 @@ from roster.models import (
     Roster,
     Unavailability,
 )
-from roster.services.common import list_municipalities, officials_of, rosters_of
+from roster.services.common import list_municipalities, officials_of
 
 
 def shift_layers(
@@ -179,14 +179,29 @@ def duties_of_municipality(
     municipality: Municipality, since: datetime, until: datetime
 ) -> list[Duty]:
     """Return every covered duty stretch of the municipality's rosters, by start."""
-    roster_ids = [roster.id for roster in rosters_of(municipality)]
-    duties = [
-        duty
-        for rows in effective_duties(roster_ids, since, until).values()
-        for duty in rows
-        if duty.covered
-    ]
-    return sorted(_merge_same_holder(duties), key=lambda duty: (duty.starts_at, duty.role))
+    return duties_of_municipalities([municipality], since, until)[municipality.id]
+
+
+def duties_of_municipalities(
+    municipalities: list[Municipality], since: datetime, until: datetime
+) -> dict[int, list[Duty]]:
+    """Return, by municipality id, every covered duty stretch of its rosters, by start."""
+    place_of = dict(
+        db.session.execute(
+            db.select(Roster.id, Roster.municipality_id).where(
+                Roster.municipality_id.in_([place.id for place in municipalities])
+            )
+        ).all()
+    )
+    found: dict[int, list[Duty]] = {place.id: [] for place in municipalities}
+    for rows in effective_duties(list(place_of), since, until).values():
+        for duty in rows:
+            if duty.covered:
+                found[place_of[duty.roster_id]].append(duty)
+    return {
+        place_id: sorted(_merge_same_holder(duties), key=lambda duty: (duty.starts_at, duty.role))
+        for place_id, duties in found.items()
+    }
 
 
 # --- refusing absent officials ----------------------------------------------------------
@@ -274,17 +289,24 @@ REMINDER_HOUR = 18
 
 
 def due_reminders(now: datetime | None = None) -> list[tuple[Municipality, Duty]]:
-    """Return the duties starting tomorrow in municipalities where it is now evening."""
+    """Return the duties starting tomorrow in municipalities where it is now evening.
+
+    Municipalities whose tomorrow is the same stretch of time are read together.
+    """
     now = now or clock.utcnow()
-    due = []
+    evening: list[tuple[Municipality, tuple[datetime, datetime]]] = []
     for place in list_municipalities():
         zone = ZoneInfo(place.timezone)
         local = now.astimezone(zone)
-        if local.hour < REMINDER_HOUR:
-            continue
-        tomorrow = local.date() + timedelta(days=1)
-        start, end = rules.local_day_bounds(tomorrow, zone)
-        for duty in duties_of_municipality(place, start - timedelta(days=1), end):
-            if start <= duty.starts_at < end:
-                due.append((place, duty))
-    return due
+        if local.hour >= REMINDER_HOUR:
+            evening.append((place, rules.local_day_bounds(local.date() + timedelta(days=1), zone)))
+    duties: dict[int, list[Duty]] = {}
+    for start, end in {bounds for _place, bounds in evening}:
+        places = [place for place, bounds in evening if bounds == (start, end)]
+        duties.update(duties_of_municipalities(places, start - timedelta(days=1), end))
+    return [
+        (place, duty)
+        for place, (start, end) in evening
+        for duty in duties[place.id]
+        if start <= duty.starts_at < end
+    ]

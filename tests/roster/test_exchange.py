@@ -23,6 +23,7 @@ from tests.factories import (
     make_absence,
     make_municipality,
     make_official,
+    make_shift,
     make_trio,
     make_user,
 )
@@ -229,3 +230,26 @@ def test_shifts_import_looks_up_ten_rows_in_as_many_queries_as_three(alpha):
         return len(_selects(statements))
 
     assert lookups_for(3) == lookups_for(10)
+
+
+def test_evening_reminders_read_ten_municipalities_in_as_many_queries_as_three(
+    app, alpha, monkeypatch
+):
+    monkeypatch.setattr("core.clock.now_source", lambda: datetime(2026, 3, 18, 16, tzinfo=UTC))
+    tomorrow = datetime(2026, 3, 19, 6, tzinfo=UTC)  # 09:00 in Moscow
+
+    def statements_for(count: int) -> int:
+        for index in range(_count(DutyShift) // 3, count):
+            place = make_municipality(f"m{index:02d}", f"Район {index:02d}")
+            roster = general_roster(place)
+            trio = make_trio(place, prefix=f"+79{index:02d}12")
+            for role, official in zip(("primary", "backup", "supervisor"), trio, strict=True):
+                make_shift(roster, role, official, tomorrow, tomorrow + timedelta(days=1))
+        db.session.commit()
+        with counted_statements() as statements:
+            jobs.send_shift_reminders()
+        assert _count(OutboundMessage) == 3 * count
+        # each message is looked up by its purpose and recorded: one message, a few statements
+        return len([s for s in statements if "outbound_messages" not in s and "SAVEPOINT" not in s])
+
+    assert statements_for(3) == statements_for(10)
