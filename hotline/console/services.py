@@ -1,6 +1,5 @@
 """What the operator console does: shifts, the queue, calls, appeals, control and search."""
 
-import fnmatch
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,7 +15,6 @@ from hotline import services as hotline_services
 from hotline.models import (
     Appeal,
     AppealStatus,
-    BlockedNumber,
     Call,
     CallOutcome,
     Channel,
@@ -267,11 +265,15 @@ class CallerCard:
     block_review: bool
 
 
-def caller_card(number: str, exclude_call_id: int | None = None) -> CallerCard:
-    """Return what the hotline knows of a number: calls, appeals and the flags on it."""
+def caller_card(call: Call) -> CallerCard:
+    """Return what the hotline knows of the call's number: other calls, appeals and its flags.
+
+    The flags are those the voice flow applies to this call (`refusal_reason`).
+    """
+    number = call.from_number
     calls = db.session.scalars(
         select(Call)
-        .where(Call.from_number == number, Call.id != (exclude_call_id or 0))
+        .where(Call.from_number == number, Call.id != call.id)
         .order_by(Call.created_at.desc())
         .limit(HISTORY_LIMIT)
     ).all()
@@ -281,14 +283,14 @@ def caller_card(number: str, exclude_call_id: int | None = None) -> CallerCard:
         .order_by(Appeal.created_at.desc())
         .limit(HISTORY_LIMIT)
     ).all()
-    patterns = db.session.scalars(select(BlockedNumber.pattern)).all()
+    refusal = hotline_services.refusal_reason(call)
     return CallerCard(
         number=number,
         name=known_caller_name(number),
         calls=calls,
         appeals=appeals,
-        blocked=any(fnmatch.fnmatchcase(number, pattern) for pattern in patterns),
-        rate_limited=is_rate_limited(number),
+        blocked=refusal == "blocked",
+        rate_limited=refusal == "rate-limited",
         block_review=db.session.scalar(
             select(func.count(Event.id)).where(
                 Event.subject_type == "number",
@@ -298,18 +300,6 @@ def caller_card(number: str, exclude_call_id: int | None = None) -> CallerCard:
         )
         > 0,
     )
-
-
-def is_rate_limited(number: str, now: datetime | None = None) -> bool:
-    """Return whether the number called more often than the caller rate limit allows."""
-    from flask import current_app
-
-    limit, window = current_app.config["CALLER_RATE_LIMIT"]
-    since = (now or utcnow()) - timedelta(seconds=window)
-    recent = db.session.scalar(
-        select(func.count(Call.id)).where(Call.from_number == number, Call.created_at >= since)
-    )
-    return recent > limit
 
 
 # --- who is responsible -----------------------------------------------------------------

@@ -237,7 +237,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         "hotline/console/call.html",
         call=call,
         appeal=call.appeal,
-        card=services.caller_card(call.from_number, exclude_call_id=call.id),
+        card=services.caller_card(call),
         form=form,
         wrapup_form=WrapUpForm(),
         municipalities=_municipalities(),

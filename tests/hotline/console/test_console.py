@@ -332,3 +332,28 @@ def test_the_appeal_page_names_who_acted_without_loading_every_user(console, reg
     three, ten = statements_for(3), statements_for(10)
     assert len(three) == len(ten)
     assert not [s for s in ten if "FROM users" in s and "WHERE" not in s]
+
+
+def test_the_caller_card_flags_a_call_as_the_voice_flow_judged_it(app, console, carrier):
+    from hotline.console.services import caller_card
+    from hotline.services import refusal_reason
+
+    app.config["CALLER_RATE_LIMIT"] = (2, 600)
+    first = call_in(carrier)
+    take(console, carrier, first)
+    call_in(carrier)  # waits in the queue
+    third = call_in(carrier)
+    assert third.status == "completed"  # refused: the third call in ten minutes
+    page = f"/console/calls/{stored(first).id}"
+
+    shown = console.get(page).text
+    assert 'id="flag-rate-limited"' not in shown and "Отметок нет." in shown
+    assert caller_card(stored(first)).rate_limited is False  # later calls do not count
+    assert caller_card(stored(third)).rate_limited is True
+    assert refusal_reason(stored(third)) == "rate-limited"
+
+    db.session.add(BlockedNumber(pattern="+7916*"))
+    db.session.commit()
+    shown = console.get(page).text
+    assert 'id="flag-blocked"' in shown
+    assert caller_card(stored(first)).blocked is True
