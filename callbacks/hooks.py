@@ -6,7 +6,6 @@ from callbacks import services, twiml
 from callbacks.models import CallbackAttempt
 from core.extensions import db
 from core.telephony import protect_webhooks
-from hotline.models import Appeal
 
 bp = Blueprint("callback_hooks", __name__)
 protect_webhooks(bp)
@@ -76,26 +75,6 @@ def status(attempt_id: int):
         services.finish_unaccepted_callback(attempt, call_status)
         db.session.commit()
     return Response(status=204)
-
-
-@bp.post("/voice/callbacks/confirm/<int:appeal_id>")
-def confirm_question(appeal_id: int):
-    """Ask the citizen on the phone whether the matter is solved."""
-    appeal = db.session.get(Appeal, appeal_id) or abort(404)
-    answer = absolute_url("callback_hooks.confirm_answer", appeal_id=appeal.id)
-    return _twiml(twiml.confirmation_question(appeal.number, answer))
-
-
-@bp.post("/voice/callbacks/confirm/<int:appeal_id>/answer")
-def confirm_answer(appeal_id: int):
-    """Take the citizen's key: 1 solved, 2 not solved."""
-    appeal = db.session.get(Appeal, appeal_id) or abort(404)
-    digits = request.form.get("Digits", "")
-    if digits not in ("1", "2"):
-        return _twiml(twiml.confirmation_thanks(None))
-    services.answer_confirmation(appeal, digits == "1", "call")
-    db.session.commit()
-    return _twiml(twiml.confirmation_thanks(digits == "1"))
 
 
 @bp.post("/sms/incoming")

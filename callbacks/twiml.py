@@ -1,4 +1,4 @@
-"""TwiML of the click-to-call callback and the citizen's confirmation call (pure functions)."""
+"""TwiML of the click-to-call callback (pure functions)."""
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -60,31 +60,5 @@ def callback_result(answered: bool) -> str:
 def hangup() -> str:
     """End the leg."""
     response = VoiceResponse()
-    response.hangup()
-    return str(response)
-
-
-def confirmation_question(appeal_number: str, answer_url: str) -> str:
-    """Ask the citizen: press 1 if the matter is solved, 2 if not."""
-    response = VoiceResponse()
-    gather = response.gather(num_digits=1, action=answer_url, method="POST", timeout=8)
-    _say(
-        gather,
-        f"Здравствуйте, это горячая линия губернатора. Ваше обращение {appeal_number} "
-        "отмечено как решённое. Нажмите 1, если проблема решена, или 2, если нет.",
-    )
-    response.hangup()
-    return str(response)
-
-
-def confirmation_thanks(solved: bool | None) -> str:
-    """Thank the citizen for the answer."""
-    response = VoiceResponse()
-    if solved is None:
-        _say(response, "Ответ не распознан. Вы можете ответить на SMS: 1 — решено, 2 — нет.")
-    elif solved:
-        _say(response, "Спасибо! Обращение закрыто.")
-    else:
-        _say(response, "Спасибо. Обращение возвращено в работу.")
     response.hangup()
     return str(response)
