@@ -648,15 +648,8 @@ def daily_trend(scope: Scope) -> list[dict]:
 SERVICE_LEVEL_SECONDS = 20
 
 
-def operator_facts_recorded() -> bool:
-    """Return whether calls carry the operator console's queue facts."""
-    return all(hasattr(Call, name) for name in ("queued_at", "operator_answered_at"))
-
-
-def operator_figures(period: Period) -> dict | None:
+def operator_figures(period: Period) -> dict:
     """Return the queue's figures for the period (region's days) in total and per operator."""
-    if not operator_facts_recorded():
-        return None
     start, end = period.bounds(region_tz())
     queued, answered = Call.queued_at, Call.operator_answered_at
     wait = seconds_between(queued, answered)

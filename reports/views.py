@@ -382,8 +382,6 @@ def operators():
     """Show the operators' queue figures: offered, answered, abandoned, speed, handling time."""
     filters = _filters()
     figures = services.operator_figures(filters.period)
-    if figures is None:
-        return _render("reports/operators.html", filters, figures=None)
     figures["total"]["name"] = _("Whole queue")
     if fmt := _format():
         table = exports.operators_table(figures)
