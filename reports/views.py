@@ -88,10 +88,6 @@ def _names(places: list[Municipality]) -> dict:
     return {place.id: {"name": place.name, "timezone": place.timezone} for place in places}
 
 
-def _all_names() -> dict:
-    return _names(list(db.session.scalars(db.select(Municipality))))
-
-
 def _file_name(stem: str, filters: Filters) -> str:
     return f"{stem}-{filters.period.first:%Y%m%d}-{filters.period.last:%Y%m%d}"
 
