@@ -68,9 +68,6 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles
-
     def can_see_municipality(self, municipality_id: int) -> bool:
         """Return whether this user may see the pages of the given municipality."""
         return self.role not in MUNICIPAL_ROLES or self.municipality_id == municipality_id
