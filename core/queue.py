@@ -83,7 +83,7 @@ def _func_path(func) -> str:
     return func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
 
 
-def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwargs) -> None:
+def enqueue_after_commit(func, *args, job_id: str, at=None, **kwargs) -> None:
     """Enqueue `func(*args, **kwargs)` once the current transaction commits (dropped on rollback).
 
     `at` (an aware datetime) schedules the job; `job_id` makes a second enqueue a no-op.
@@ -111,15 +111,14 @@ def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwar
 
 def _enqueue_now(func, args, kwargs, job_id, at) -> None:
     queue = get_queue()
-    if job_id is not None:
-        existing = queue.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=True) not in (
-            "finished",
-            "failed",
-            "canceled",
-            "stopped",
-        ):
-            return
+    existing = queue.fetch_job(job_id)
+    if existing is not None and existing.get_status(refresh=True) not in (
+        "finished",
+        "failed",
+        "canceled",
+        "stopped",
+    ):
+        return
     if at is None:
         queue.enqueue(func, *args, job_id=job_id, **kwargs)
     else:
