@@ -1,11 +1,12 @@
 """Webhooks of the callback flow and incoming SMS (signed by the carrier)."""
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 
 from callbacks import services, twiml
 from callbacks.models import CallbackAttempt
 from core.extensions import db
 from core.telephony import protect_webhooks
+from core.urls import absolute_url
 
 bp = Blueprint("callback_hooks", __name__)
 protect_webhooks(bp)
@@ -13,11 +14,6 @@ protect_webhooks(bp)
 
 def _twiml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """Return the absolute URL the carrier is given (signatures use PUBLIC_BASE_URL)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def _attempt(attempt_id: int) -> CallbackAttempt:

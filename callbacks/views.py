@@ -17,11 +17,11 @@ from callbacks.forms import (
     OutcomeForm,
     PhotoForm,
 )
-from callbacks.hooks import absolute_url
 from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
+from core.urls import absolute_url
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time, timedelta
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,6 +21,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
+from core.urls import absolute_url
 from hotline.console import services
 from hotline.console.forms import (
     URGENCY_LABELS,
@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 CONSOLE_ROLES = ("operator", "admin")
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """Return the absolute URL handed to the carrier (signatures use PUBLIC_BASE_URL)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def _categories() -> list[Category]:

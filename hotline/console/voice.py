@@ -1,9 +1,10 @@
 """Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, request
 
 from core.extensions import db
 from core.telephony import protect_webhooks
+from core.urls import absolute_url
 from hotline import twiml as voice_twiml
 from hotline.console import services, twiml
 from hotline.models import Call
@@ -17,11 +18,6 @@ add_database_fallback(bp, {"console_voice.operator_answered"})
 
 def _twiml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """Return the absolute URL handed to the carrier (signatures use PUBLIC_BASE_URL)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def _load_call(call_id: int) -> Call:
