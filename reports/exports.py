@@ -8,6 +8,7 @@ from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
+from core.downloads import attachment, csv_attachment
 from core.i18n import local_time
 from core.privacy import phone_for_viewer
 
@@ -295,13 +296,13 @@ def operators_table(figures: dict) -> Table:
     return Table(_("Operators"), headers, body)
 
 
-def to_csv(table: Table) -> bytes:
-    """Return a table as CSV (UTF-8 with a byte order mark, so spreadsheets read Cyrillic)."""
+def to_csv(table: Table) -> str:
+    """Return a table as CSV text, an empty cell for a missing value."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.headers)
     writer.writerows([["" if value is None else value for value in row] for row in table.rows])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return out.getvalue()
 
 
 def to_xlsx(tables: list[Table]) -> bytes:
@@ -326,9 +327,5 @@ def to_xlsx(tables: list[Table]) -> bytes:
 def download(tables: list[Table], name: str, fmt: str) -> Response:
     """Answer with the tables as an XLSX workbook, or the first one as CSV."""
     if fmt == "xlsx":
-        body, mimetype, ext = to_xlsx(tables), XLSX, "xlsx"
-    else:
-        body, mimetype, ext = to_csv(tables[0]), "text/csv; charset=utf-8", "csv"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{ext}"'
-    return response
+        return attachment(to_xlsx(tables), f"{name}.xlsx", XLSX)
+    return csv_attachment(to_csv(tables[0]), f"{name}.csv")

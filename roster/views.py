@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 
 from core import clock
 from core.auth import EmptyForm, require_municipality_access, roles_required
+from core.downloads import csv_attachment
 from core.extensions import db
 from core.i18n import local_time
 from core.parsing import parse_day
@@ -395,22 +396,14 @@ def shifts_csv(code: str):
     place = _place(code)
     now = clock.utcnow()
     body = export_shifts(place, now - timedelta(days=1), now + PLANNING_WINDOW)
-    return _csv(body, f"shifts-{place.code}.csv")
+    return csv_attachment(body, f"shifts-{place.code}.csv")
 
 
 @bp.get("/officials.csv")
 @roles_required("admin")
 def officials_csv():
     """Download every official as CSV."""
-    return _csv(export_officials(list_municipalities()), "officials.csv")
-
-
-def _csv(body: str, filename: str) -> Response:
-    return Response(
-        "\ufeff" + body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_attachment(export_officials(list_municipalities()), "officials.csv")
 
 
 @bp.route("/import", methods=["GET", "POST"])
