@@ -29,6 +29,7 @@ from reports.queries import (
     seconds_between,
 )
 from roster.models import Category, Municipality, Official
+from roster.services import visible_municipalities as visible_municipalities
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,6 @@ def parse_filters(args) -> tuple[Period, str | None]:
     if channel is not None and channel not in CHANNELS:
         raise ReportError("channel", "channel")
     return period, channel
-
-
-def visible_municipalities(user: User) -> list[Municipality]:
-    """Return the municipalities a user may report on, by name (a head: their own)."""
-    query = select(Municipality).order_by(Municipality.name)
-    if user.role == "head":
-        query = query.where(Municipality.id == user.municipality_id)
-    return list(db.session.scalars(query))
 
 
 def make_scope(places: list[Municipality], period: Period, channel: str | None = None) -> Scope:

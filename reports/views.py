@@ -8,13 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.auth import require_municipality_access, roles_required
-from core.extensions import db
 from core.parsing import parse_id
 from reports import REPORT_ROLES, exports, services
 from reports.charts import daily_chart
 from reports.queries import Period, Scope
 from roster.models import Municipality
-from roster.services import get_municipality
+from roster.services import get_municipality, list_municipalities
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -323,7 +322,7 @@ def appeals():
 @roles_required(*REPORT_ROLES)
 def ranking():
     """Rank the municipalities by score, with the change since the previous period."""
-    everyone = list(db.session.scalars(db.select(Municipality).order_by(Municipality.name)))
+    everyone = list_municipalities()
     filters = _filters(everyone)
     shown = {place.id for place in services.visible_municipalities(current_user)}
     rows = services.ranking(everyone, filters.scope, shown)

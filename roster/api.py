@@ -27,9 +27,9 @@ from roster.services import (
     add_override,
     get_municipality,
     get_roster,
-    list_municipalities,
     resolve_on_duty,
     upcoming_shifts,
+    visible_municipalities,
 )
 
 #: Longest period one `GET /shifts` may ask for.
@@ -115,10 +115,9 @@ NEW_SHIFT_SCHEMA = obj(
 
 
 def _visible(place: Municipality | None, code: str) -> Municipality:
-    user = g.api_user
     if place is None:
         raise ApiError(404, "not_found", f"no municipality with code {code!r}", "municipality")
-    if user.role in MUNICIPAL_ROLES and user.municipality_id != place.id:
+    if not g.api_user.can_see_municipality(place.id):
         raise ApiError(403, "forbidden", "your token is limited to your own municipality")
     return place
 
@@ -186,12 +185,7 @@ def _shift_json(shift: DutyShift, place: Municipality) -> dict:
 )
 def municipalities():
     """List the municipalities the token may see: code, name, time zone, duty number."""
-    user = g.api_user
-    places = [
-        place
-        for place in list_municipalities()
-        if user.role not in MUNICIPAL_ROLES or place.id == user.municipality_id
-    ]
+    places = visible_municipalities(g.api_user)
     return jsonify(municipalities=[_municipality_json(place) for place in places])
 
 

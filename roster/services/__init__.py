@@ -29,6 +29,7 @@ from roster.services.common import (
     rosters_of,
     shifts_covering,
     upcoming_shifts,
+    visible_municipalities,
 )
 from roster.services.duties import (
     Duty,
@@ -98,5 +99,6 @@ __all__ = [
     "swap_shifts",
     "unavailabilities_of",
     "upcoming_shifts",
+    "visible_municipalities",
     "week_grid",
 ]

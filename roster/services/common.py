@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from core.extensions import db
-from core.models import User
+from core.models import MUNICIPAL_ROLES, User
 from roster import rules
 from roster.models import (
     DUTY_ROLES,
@@ -52,6 +52,14 @@ def get_municipality(code: str) -> Municipality | None:
 def list_municipalities() -> list[Municipality]:
     """Return every municipality, by name."""
     return db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
+
+
+def visible_municipalities(user: User) -> list[Municipality]:
+    """Return the municipalities a user may see, by name (an official or a head: their own)."""
+    query = db.select(Municipality).order_by(Municipality.name)
+    if user.role in MUNICIPAL_ROLES:
+        query = query.where(Municipality.id == user.municipality_id)
+    return list(db.session.scalars(query))
 
 
 def general_roster(municipality: Municipality) -> Roster | None:
