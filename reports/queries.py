@@ -1,7 +1,7 @@
 """SQL building blocks: periods in each municipality's zone, durations and the metric filters."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, or_, true
@@ -11,6 +11,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from callbacks.models import OPEN_STATES, Card
 from core.dbtypes import UTCDateTime
 from hotline.models import CallOutcome, DialAttempt
+from roster.rules import local_day_bounds
 
 #: Longest period a report covers.
 MAX_DAYS = 400
@@ -38,8 +39,8 @@ class Period:
     def bounds(self, tz: str) -> tuple[datetime, datetime]:
         """Return the UTC instants of local midnight before the first and after the last day."""
         zone = ZoneInfo(tz)
-        start = datetime.combine(self.first, time(), zone).astimezone(UTC)
-        end = datetime.combine(self.last + timedelta(days=1), time(), zone).astimezone(UTC)
+        start, _ = local_day_bounds(self.first, zone)
+        _, end = local_day_bounds(self.last, zone)
         return start, end
 
 
