@@ -4,7 +4,9 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 
 from core import clock
 from core.dbtypes import UTCDateTime
@@ -43,8 +45,6 @@ class Card(db.Model):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
     state: Mapped[str] = mapped_column(String(16), default=CardState.NEW)
-    #: The callback deadline passed while the card was still open.
-    overdue: Mapped[bool] = mapped_column(default=False)
     #: Who is told about the card: {"primary": {...}|None, "backup": ..., "supervisor": ...}.
     duty: Mapped[dict] = mapped_column(JSON, default=dict)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
@@ -57,7 +57,8 @@ class Card(db.Model):
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: When the regional managers were told the deadline had passed.
+    #: When the callback deadline passed while the card was still open (the regional managers
+    #: were told then); `overdue` is derived from it.
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -75,6 +76,16 @@ class Card(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        """Whether the callback deadline passed while the card was still open."""
+        return self.overdue_at is not None
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue_expression(cls) -> ColumnElement[bool]:
+        return cls.overdue_at.is_not(None)
 
     def __repr__(self) -> str:
         return (

@@ -134,7 +134,6 @@ def open_card(call: Call, appeal: Appeal) -> Card | None:
         appeal_id=appeal.id,
         municipality_id=appeal.municipality_id,
         state=CardState.NEW,
-        overdue=False,
         duty=duty_from_routing(call.routing),
         opened_at=start,
     )
@@ -303,7 +302,6 @@ def mark_card_overdue(card: Card) -> bool:
     """Flag a card whose callback deadline passed and tell the regional managers."""
     if not card.is_open or card.overdue_at is not None or card.callback_due_at > now():
         return False
-    card.overdue = True
     card.overdue_at = now()
     managers = db.session.scalars(
         select(User.username).where(User.role == "manager", User.active)
@@ -374,7 +372,6 @@ def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> N
     card.municipality_id = place.id
     card.duty = duty_from_routing(resolve_on_duty(place, category, start).as_dict())
     card.state = CardState.NEW
-    card.overdue = False
     card.notified_at = card.reminded_at = card.escalated_at = card.overdue_at = None
     card.acknowledged_at = card.acknowledged_by_id = None
     _card_timing(card, start, due)
@@ -820,7 +817,7 @@ def cards_query(
     if since is not None:
         query = query.where(Card.opened_at >= since)
     if overdue is not None:
-        query = query.where(Card.overdue.is_(overdue))
+        query = query.where(Card.overdue if overdue else ~Card.overdue)
     closed_last = case((Card.state.in_(OPEN_STATES), 0), else_=1)
     return query.order_by(closed_last, Card.callback_due_at, Card.id)
 
