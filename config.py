@@ -36,6 +36,8 @@ VARIABLES = {
     "RECORDING_RETENTION_DAYS": "voice messages are deleted this many days after the call; "
     "default 365",
     "PHOTO_RETENTION_DAYS": "card photos are deleted this many days after upload; default 730",
+    "IDEMPOTENCY_KEY_RETENTION_DAYS": "an API `Idempotency-Key` and its stored answer are "
+    "forgotten this many days after the first request; default 1 (24 hours)",
     "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
 }
@@ -116,6 +118,7 @@ def load_config(environ: dict | None = None) -> dict:
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "RECORDING_RETENTION_DAYS": int(env.get("RECORDING_RETENTION_DAYS", "365")),
         "PHOTO_RETENTION_DAYS": int(env.get("PHOTO_RETENTION_DAYS", "730")),
+        "IDEMPOTENCY_KEY_RETENTION_DAYS": int(env.get("IDEMPOTENCY_KEY_RETENTION_DAYS", "1")),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         "SESSION_COOKIE_SECURE": production,

@@ -37,10 +37,13 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     retention.init_app(app)
 
-    from core.api import api
+    from core.api import api, purge_idempotency_keys
 
     _register_features(app)
     app.register_blueprint(api)
+    retention.add_purger(
+        app, "idempotency keys", purge_idempotency_keys, "IDEMPOTENCY_KEY_RETENTION_DAYS"
+    )
     return app
 
 

@@ -429,6 +429,12 @@ def _free_key(row_id: int) -> None:
     db.session.commit()
 
 
+def purge_idempotency_keys(cutoff: datetime) -> int:
+    """Forget the keys first sent before the cutoff (a repeat then runs anew); return how many."""
+    stmt = db.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
+    return db.session.execute(stmt).rowcount
+
+
 # --- cursors --------------------------------------------------------------------------------
 
 

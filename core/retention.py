@@ -1,4 +1,4 @@
-"""Retention: personal data that is kept only for a while, deleted by `purge` and a daily job."""
+"""Retention: data that is kept only for a while, deleted by `purge` and a daily job."""
 
 import logging
 from collections.abc import Callable
@@ -40,14 +40,14 @@ def purge_expired(now: datetime | None = None) -> dict[str, int]:
 
 
 def purge_job() -> None:
-    """Daily: delete recordings and photos past their retention."""
+    """Daily: delete recordings, photos and idempotency keys past their retention."""
     purge_expired()
     db.session.commit()
 
 
 @click.command("purge")
 def purge_command():
-    """Delete voice recordings and photos past their retention now."""
+    """Delete voice recordings, photos and idempotency keys past their retention now."""
     counts = purge_expired()
     db.session.commit()
     for label, count in counts.items():

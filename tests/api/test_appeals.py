@@ -5,6 +5,7 @@ from datetime import timedelta
 from callbacks.models import AppealTracking
 from core.clock import utcnow
 from core.extensions import db
+from core.retention import purge_expired
 from hotline.models import Appeal
 from tests.api.conftest import make_card, make_missed_cards
 from tests.conftest import counted_statements
@@ -104,6 +105,20 @@ def test_a_refused_request_does_not_use_up_its_key(client, world):
     assert _create(client, world, key="k-3").status_code == 201
     too_long = _create(client, world, key="x" * 201)
     assert too_long.status_code == 400
+
+
+def test_a_key_is_forgotten_by_the_purge_after_24_hours(client, world):
+    first = _create(client, world, key="k-day")
+    assert first.status_code == 201
+    sent = utcnow()
+    assert purge_expired(sent + timedelta(hours=23))["idempotency keys"] == 0
+    db.session.commit()
+    assert _create(client, world, key="k-day").headers["Idempotent-Replayed"] == "true"
+    assert purge_expired(sent + timedelta(hours=25))["idempotency keys"] == 1
+    db.session.commit()
+    again = _create(client, world, key="k-day")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert again.json["number"] != first.json["number"]
 
 
 def test_listing_is_scoped_and_filtered(client, world):
