@@ -126,9 +126,9 @@ def effective_duties(
     return result
 
 
-def duties_of_official(official: Official, since: datetime, until: datetime) -> list[Duty]:
-    """Return the stretches an official really is on duty over [since, until), by start."""
-    roster_ids = list(
+def _rosters_with_shifts_of(official: Official, since: datetime, until: datetime) -> list[int]:
+    """Return the ids of the rosters where the official has a shift row overlapping the span."""
+    return list(
         db.session.scalars(
             db.select(DutyShift.roster_id)
             .where(
@@ -139,6 +139,11 @@ def duties_of_official(official: Official, since: datetime, until: datetime) -> 
             .distinct()
         )
     )
+
+
+def duties_of_official(official: Official, since: datetime, until: datetime) -> list[Duty]:
+    """Return the stretches an official really is on duty over [since, until), by start."""
+    roster_ids = _rosters_with_shifts_of(official, since, until)
     duties = [
         duty
         for rows in effective_duties(roster_ids, since, until).values()
@@ -209,17 +214,7 @@ def duties_of_municipalities(
 
 def duties_of_official_planned(official: Official, since: datetime, until: datetime) -> list[Duty]:
     """Return the stretches the official is planned for over [since, until), absent or not."""
-    roster_ids = list(
-        db.session.scalars(
-            db.select(DutyShift.roster_id)
-            .where(
-                DutyShift.official_id == official.id,
-                DutyShift.starts_at < until,
-                DutyShift.ends_at > since,
-            )
-            .distinct()
-        )
-    )
+    roster_ids = _rosters_with_shifts_of(official, since, until)
     return sorted(
         (
             duty
