@@ -20,7 +20,7 @@ from core.api import (
 from core.extensions import db
 from hotline.api_appeals import APPEAL_SCHEMA, appeal_as_dict, visible_appeal
 from hotline.models import Call
-from roster.services import get_municipality
+from roster.api import filtered_municipality
 
 CARD_ROLES = ("official", "head", "operator", "manager", "admin")
 #: Roles that may close an appeal without the citizen's confirmation.
@@ -191,12 +191,7 @@ def list_cards():
     user = g.api_user
     municipality_id = None
     if request.args.get("municipality"):
-        place = get_municipality(request.args["municipality"])
-        if place is None:
-            raise ApiError(404, "not_found", "no such municipality", "municipality")
-        if not user.can_see_municipality(place.id):
-            raise ApiError(403, "forbidden", "the municipality is not yours", "municipality")
-        municipality_id = place.id
+        municipality_id = filtered_municipality(request.args["municipality"]).id
     state = request.args.get("state")
     if state and state not in set(CardState):
         raise ApiError(400, "invalid", f"state is one of {', '.join(CardState)}", "state")

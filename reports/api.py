@@ -4,7 +4,7 @@ from flask import g, jsonify, request
 
 from core.api import ApiError, api, obj, operation, query, text, token_required
 from reports import REPORT_ROLES, services
-from roster.services import get_municipality
+from roster.api import filtered_municipality
 
 ERRORS = {
     "date": "give the date as YYYY-MM-DD",
@@ -54,12 +54,7 @@ def missed_calls_report():
         raise ApiError(400, "invalid", ERRORS[error.code], error.field) from None
     places = services.visible_municipalities(g.api_user)
     if request.args.get("municipality"):
-        place = get_municipality(request.args["municipality"])
-        if place is None:
-            raise ApiError(404, "not_found", "no such municipality", "municipality")
-        if not g.api_user.can_see_municipality(place.id):
-            raise ApiError(403, "forbidden", "the municipality is not yours", "municipality")
-        places = [place]
+        places = [filtered_municipality(request.args["municipality"])]
     report = services.missed_call_report(places, services.make_scope(places, period, channel))
     return jsonify(
         period={"from": period.first.isoformat(), "to": period.last.isoformat()},

@@ -122,6 +122,16 @@ def _visible(place: Municipality | None, code: str) -> Municipality:
     return place
 
 
+def filtered_municipality(code: str) -> Municipality:
+    """Return the municipality a `municipality` filter names: 404 if none, 403 if not the user's."""
+    place = get_municipality(code)
+    if place is None:
+        raise ApiError(404, "not_found", "no such municipality", "municipality")
+    if not g.api_user.can_see_municipality(place.id):
+        raise ApiError(403, "forbidden", "the municipality is not yours", "municipality")
+    return place
+
+
 def _moment(name: str, place: Municipality, default: datetime | None = None) -> datetime:
     raw = (
         request.args.get(name) if request.method == "GET" else (request.get_json() or {}).get(name)
