@@ -291,22 +291,28 @@ def countdown(due, moment) -> str:
     return text if seconds >= 0 else _("overdue by") + " " + text
 
 
+def card_state_labels() -> dict[str, str]:
+    """Return the translated names of the card states."""
+    return {
+        "new": _("new"),
+        "acknowledged": _("acknowledged"),
+        "called_back": _("called back"),
+        "closed": _("closed"),
+    }
+
+
+def duty_role_labels() -> dict[str, str]:
+    """Return the translated names of the duty roles, in lower case for running text."""
+    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
+
+
 @bp.app_context_processor
 def cabinet_labels() -> dict:
     """Give the cabinet templates the translated names of states, roles and events."""
     return {
         "countdown": countdown,
-        "state_labels": {
-            "new": _("new"),
-            "acknowledged": _("acknowledged"),
-            "called_back": _("called back"),
-            "closed": _("closed"),
-        },
-        "role_labels": {
-            "primary": _("primary"),
-            "backup": _("backup"),
-            "supervisor": _("supervisor"),
-        },
+        "state_labels": card_state_labels(),
+        "role_labels": duty_role_labels(),
         "attempt_labels": {
             "accepted": _("accepted"),
             "no-answer": _("no answer"),

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
 from core.parsing import parse_id
 from reports import REPORT_ROLES, exports, services
@@ -89,21 +90,6 @@ def _names(places: list[Municipality]) -> dict:
 
 def _file_name(stem: str, filters: Filters) -> str:
     return f"{stem}-{filters.period.first:%Y%m%d}-{filters.period.last:%Y%m%d}"
-
-
-def role_labels() -> dict:
-    """Return the translated names of the duty roles."""
-    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
-
-
-def state_labels() -> dict:
-    """Return the translated names of the card states."""
-    return {
-        "new": _("new"),
-        "acknowledged": _("acknowledged"),
-        "called_back": _("called back"),
-        "closed": _("closed"),
-    }
 
 
 def definitions() -> list[tuple[str, str]]:
@@ -237,7 +223,7 @@ def municipality(code: str):
     if fmt := _format():
         tables = [
             exports.report_table(report),
-            exports.officials_table(place.name, officials, role_labels()),
+            exports.officials_table(place.name, officials, duty_role_labels()),
         ]
         return exports.download(tables, _file_name(f"officials-{place.code}", filters), fmt)
     return _render(
@@ -263,7 +249,7 @@ def calls():
         abort(404)
     names = _names(filters.places)
     if fmt := _format():
-        table = exports.calls_table(listing, names, role_labels())
+        table = exports.calls_table(listing, names, duty_role_labels())
         return exports.download([table], _file_name("calls", filters), fmt)
     return _render(
         "reports/calls.html",
@@ -288,7 +274,7 @@ def cards():
         abort(404)
     names = _names(filters.places)
     if fmt := _format():
-        table = exports.cards_table(listing, names, state_labels())
+        table = exports.cards_table(listing, names, card_state_labels())
         return exports.download([table], _file_name("cards", filters), fmt)
     return _render("reports/cards.html", filters, listing=listing, names=names, metric=metric)
 
