@@ -20,7 +20,7 @@ from callbacks.models import (
 from core import clock
 from core.events import record_event
 from core.extensions import db
-from core.models import Event, User
+from core.models import MUNICIPAL_ROLES, Event, User
 from core.parsing import parse_id
 from core.queue import enqueue_after_commit
 from core.telephony import get_gateway
@@ -806,7 +806,7 @@ def cards_query(
             joinedload(Card.municipality),
         )
     )
-    if user.role in ("official", "head"):
+    if user.role in MUNICIPAL_ROLES:
         query = query.where(Card.municipality_id == user.municipality_id)
     if municipality_id is not None:
         query = query.where(Card.municipality_id == municipality_id)
