@@ -110,10 +110,10 @@ STEPS = [
     ),
     (
         "cards",
-        "INSERT INTO cards (call_id, appeal_id, municipality_id, state, overdue, duty, "
+        "INSERT INTO cards (call_id, appeal_id, municipality_id, state, duty, "
         "opened_at, callback_due_at, remind_at, escalate_at, called_back_at) "
         "SELECT c.id, c.id, c.municipality_id, "
-        "CASE WHEN c.id % 50 = 0 THEN 'new' ELSE 'called_back' END, false, '{}', "
+        "CASE WHEN c.id % 50 = 0 THEN 'new' ELSE 'called_back' END, '{}', "
         "c.chain_started_at + interval '1 min', c.chain_started_at + interval '481 min', "
         "c.chain_started_at + interval '16 min', c.chain_started_at + interval '241 min', "
         "CASE WHEN c.id % 50 = 0 THEN NULL "
