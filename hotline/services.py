@@ -1,12 +1,11 @@
 """The voice flow: calls, the voice menu, the duty chain and appeals born from calls."""
 
-import fnmatch
 import logging
 import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, update
+from sqlalchemy import func, literal, update
 from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
@@ -37,18 +36,22 @@ DEFAULT_CALLBACK_MINUTES = 480
 DEFAULT_RESOLUTION_DAYS = 30
 #: Twilio statuses after which a call is over.
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+#: What the voice flow reads of a call besides its row, loaded with it.
+_WITH_CHAIN = (joinedload(Call.attempts), joinedload(Call.appeal))
 
 
 def find_call(call_sid: str) -> Call | None:
-    """Return the call with this CallSid."""
-    return db.session.scalar(db.select(Call).where(Call.call_sid == call_sid))
+    """Return the call with this CallSid, its dial attempts and appeal (one query)."""
+    return (
+        db.session.scalars(db.select(Call).options(*_WITH_CHAIN).where(Call.call_sid == call_sid))
+        .unique()
+        .first()
+    )
 
 
 def load_call(call_id: int) -> Call | None:
     """Return the call with its dial attempts and appeal, in one query (every chain webhook)."""
-    return db.session.get(
-        Call, call_id, options=[joinedload(Call.attempts), joinedload(Call.appeal)]
-    )
+    return db.session.get(Call, call_id, options=_WITH_CHAIN)
 
 
 def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
@@ -103,17 +106,21 @@ def municipality_by_duty_number(number: str) -> Municipality | None:
 
 def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
     """Return `blocked` or `rate-limited` when the caller gets a polite refusal, else None."""
-    patterns = db.session.scalars(db.select(BlockedNumber.pattern)).all()
-    if any(fnmatch.fnmatchcase(call.from_number, pattern) for pattern in patterns):
-        return "blocked"
     limit, window = current_app.config["CALLER_RATE_LIMIT"]
     since = (now or utcnow()) - timedelta(seconds=window)
-    recent = db.session.scalar(
-        db.select(func.count(Call.id)).where(
-            Call.from_number == call.from_number, Call.created_at >= since, Call.id <= call.id
-        )
+    # the pattern's wildcards `*` and `?` are LIKE's `%` and `_`
+    like_pattern = func.replace(func.replace(BlockedNumber.pattern, "*", "%"), "?", "_")
+    blocked = db.select(BlockedNumber.id).where(literal(call.from_number).like(like_pattern))
+    recent = db.select(func.count(Call.id)).where(
+        Call.from_number == call.from_number, Call.created_at >= since, Call.id <= call.id
     )
-    return "rate-limited" if recent > limit else None
+    with db.session.no_autoflush:  # the call is stored; its pending event changes nothing here
+        is_blocked, recent_calls = db.session.execute(
+            db.select(blocked.exists(), recent.scalar_subquery())
+        ).one()
+    if is_blocked:
+        return "blocked"
+    return "rate-limited" if recent_calls > limit else None
 
 
 def refuse_call(call: Call, reason: str) -> None:
@@ -260,7 +267,8 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
     if call.chain_started_at is not None:  # a retried webhook: the chain already started
         return call.appeal
     now = utcnow()
-    on_duty = resolve_on_duty(municipality, category, now)
+    with db.session.no_autoflush:  # the roster is read, nothing pending belongs to it
+        on_duty = resolve_on_duty(municipality, category, now)
     chain = [
         {
             "role": slot.role,

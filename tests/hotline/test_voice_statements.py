@@ -59,6 +59,7 @@ def test_each_step_of_a_duty_chain_stays_within_its_statement_budget(counting_ca
     # the call, the key press and its event, the call's outcome, the appeal and its event
     assert statements["/voice/chain/N/N/accept"] == [6]
     assert statements["/voice/status"] == [2]
-    # who calls, the duty number, the refusal checks, who is on duty, the call, the appeal,
-    # the first attempt and their events
-    assert statements["/voice/incoming"] == [13]
+    # the duty number, the call, the refusal checks, who is on duty, the call's routing, the
+    # appeal and its number, the first attempt and the events (one statement for the first
+    # two where the database returns the ids of several new rows at once)
+    assert statements["/voice/incoming"] == [11 if db.engine.dialect.name == "postgresql" else 12]
