@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
 from sqlalchemy import JSON, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -109,33 +110,43 @@ def enqueue_after_commit(func, *args, job_id: str, at=None, **kwargs) -> None:
     pending.append((func, args, kwargs, job_id, at, key))
 
 
-def _enqueue_now(func, args, kwargs, job_id, at) -> None:
+#: A job in one of these states may be enqueued again under its id; any other is waiting or runs.
+ENDED_JOB_STATES = ("finished", "failed", "canceled", "stopped")
+
+
+def _enqueue_all(jobs: list[tuple]) -> None:
+    """Enqueue (func, args, kwargs, job_id, at) jobs in two round trips, except waiting ones."""
     queue = get_queue()
-    existing = queue.fetch_job(job_id)
-    if existing is not None and existing.get_status(refresh=True) not in (
-        "finished",
-        "failed",
-        "canceled",
-        "stopped",
-    ):
-        return
-    if at is None:
-        queue.enqueue(func, *args, job_id=job_id, **kwargs)
-    else:
-        queue.enqueue_at(at, func, *args, job_id=job_id, **kwargs)
+    found = Job.fetch_many([job[3] for job in jobs], queue.connection, queue.serializer)
+    with queue.connection.pipeline() as pipe:
+        pipe.multi()
+        for (func, args, kwargs, job_id, at), existing in zip(jobs, found, strict=True):
+            if existing is not None and existing.get_status(refresh=False) not in ENDED_JOB_STATES:
+                continue
+            status = JobStatus.QUEUED if at is None else JobStatus.SCHEDULED
+            job = queue.create_job(func, args=args, kwargs=kwargs, job_id=job_id, status=status)
+            if at is None:
+                queue.enqueue_job(job, pipeline=pipe)
+            else:
+                queue.schedule_job(job, at, pipeline=pipe)
+        pipe.execute()
+
+
+def _enqueue_now(func, args, kwargs, job_id, at) -> None:
+    _enqueue_all([(func, args, kwargs, job_id, at)])
 
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
-    delivered = []
-    for func, args, kwargs, job_id, at, key in session.info.pop(PENDING_JOBS, []):
-        try:
-            _enqueue_now(func, args, kwargs, job_id, at)
-        except Exception:  # Redis down: the outbox row stays for `relay_outbox`.
-            log.exception("could not enqueue %s", _func_path(func))
-        else:
-            if key is not None:
-                delivered.append(key)
+    pending = session.info.pop(PENDING_JOBS, [])
+    if not pending:
+        return
+    try:
+        _enqueue_all([job[:5] for job in pending])
+    except Exception:  # Redis down: the outbox rows stay for `relay_outbox`.
+        log.exception("could not enqueue %s", ", ".join(_func_path(job[0]) for job in pending))
+        return
+    delivered = [job[5] for job in pending if job[5] is not None]
     if delivered:
         try:
             with session.get_bind().begin() as conn:

@@ -10,10 +10,17 @@ from datetime import timedelta
 import pytest
 
 from config import BASE_DIR
+from core.clock import utcnow
 from core.extensions import db
 from core.jobs import record_worker_heartbeat
 from core.models import Event
-from core.queue import enqueue_after_commit, get_queue, redis_connection, redis_url_of
+from core.queue import (
+    OutboxJob,
+    enqueue_after_commit,
+    get_queue,
+    redis_connection,
+    redis_url_of,
+)
 
 
 def test_job_is_enqueued_only_after_commit(app):
@@ -35,6 +42,35 @@ def test_same_job_id_is_not_enqueued_twice(app):
         enqueue_after_commit(record_worker_heartbeat, "c", job_id="beat-c")
         db.session.commit()
     assert get_queue().job_ids == ["beat-c"]
+
+
+def test_one_commit_enqueues_new_and_scheduled_jobs_and_skips_a_waiting_one(app):
+    enqueue_after_commit(record_worker_heartbeat, "d", job_id="beat-d")
+    db.session.commit()
+    later = utcnow() + timedelta(hours=1)
+
+    enqueue_after_commit(record_worker_heartbeat, "d", job_id="beat-d")  # still waiting
+    enqueue_after_commit(record_worker_heartbeat, "e", job_id="beat-e")
+    enqueue_after_commit(record_worker_heartbeat, "f", job_id="beat-f", at=later)
+    db.session.commit()
+
+    queue = get_queue()
+    assert queue.job_ids == ["beat-d", "beat-e"]
+    assert queue.scheduled_job_registry.get_job_ids() == ["beat-f"]
+    assert list(queue.fetch_job("beat-e").args) == ["e"]
+    assert db.session.scalar(db.select(db.func.count(OutboxJob.key))) == 0
+
+
+def test_a_finished_job_id_is_enqueued_again(app):
+    enqueue_after_commit(record_worker_heartbeat, "g", job_id="beat-g")
+    db.session.commit()
+    get_queue().fetch_job("beat-g").set_status("finished")
+    get_queue().remove("beat-g")
+
+    enqueue_after_commit(record_worker_heartbeat, "g", job_id="beat-g")
+    db.session.commit()
+
+    assert get_queue().job_ids == ["beat-g"]
 
 
 def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
