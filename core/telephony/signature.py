@@ -5,11 +5,13 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from core.extensions import csrf
+from core.extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+#: Names of the blueprints the carrier posts to.
+_CARRIER_BLUEPRINTS: set[str] = set()
 
 
 def sign(url: str, params: dict, auth_token: str) -> str:
@@ -42,8 +44,15 @@ def _require_signature() -> Response | None:
     return Response("Invalid or missing X-Twilio-Signature\n", 403, mimetype="text/plain")
 
 
+@limiter.request_filter
+def _from_the_carrier() -> bool:
+    """Twilio posts every call from a few addresses: a limit by address must never refuse it."""
+    return request.blueprint in _CARRIER_BLUEPRINTS
+
+
 def protect_webhooks(blueprint: Blueprint) -> Blueprint:
-    """Refuse (403) every request to `blueprint` without a valid Twilio signature; exempt CSRF."""
+    """Refuse unsigned requests to `blueprint` (403); exempt it from CSRF and limits by address."""
     csrf.exempt(blueprint)
+    _CARRIER_BLUEPRINTS.add(blueprint.name)
     blueprint.before_request(_require_signature)
     return blueprint

@@ -4,7 +4,7 @@ import pytest
 from flask import Blueprint, request
 from sqlalchemy import func, select
 
-from core.extensions import db
+from core.extensions import db, limiter
 from core.models import Event
 from core.telephony import protect_webhooks, sign
 
@@ -22,6 +22,7 @@ def hooks(app):
     bp = Blueprint("sig_test_hooks", __name__)
 
     @bp.route("/voice/test-sig", methods=["GET", "POST"])
+    @limiter.limit("2/minute")
     def hook():
         """Record that the webhook ran."""
         params = request.form if request.method == "POST" else request.args
@@ -127,3 +128,24 @@ def test_protected_blueprint_needs_no_csrf_token(hooks, client):
     )
 
     assert response.status_code == 200
+
+
+def test_a_limit_by_address_never_refuses_the_carrier(hooks, client):
+    plain = Blueprint("sig_test_plain", __name__)
+
+    @plain.get("/test-limited")
+    @limiter.limit("2/minute")
+    def limited():
+        """A page with the same limit, not posted to by the carrier."""
+        return "ok"
+
+    hooks.register_blueprint(plain)
+    signed = {"X-Twilio-Signature": sign(URL, PARAMS, TOKEN)}
+
+    webhook_answers = [
+        client.post("/voice/test-sig", data=PARAMS, headers=signed) for _ in range(4)
+    ]
+    page_answers = [client.get("/test-limited") for _ in range(3)]
+
+    assert [answer.status_code for answer in webhook_answers] == [200] * 4
+    assert [answer.status_code for answer in page_answers] == [200, 200, 429]
