@@ -40,13 +40,12 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _WITH_CHAIN = (joinedload(Call.attempts), joinedload(Call.appeal))
 
 
-def find_call(call_sid: str) -> Call | None:
-    """Return the call with this CallSid, its dial attempts and appeal (one query)."""
-    return (
-        db.session.scalars(db.select(Call).options(*_WITH_CHAIN).where(Call.call_sid == call_sid))
-        .unique()
-        .first()
-    )
+def find_call(call_sid: str, *, with_chain: bool = False) -> Call | None:
+    """Return the call with this CallSid (`with_chain`: and its attempts and appeal, joined)."""
+    query = db.select(Call).where(Call.call_sid == call_sid)
+    if with_chain:
+        query = query.options(*_WITH_CHAIN)
+    return db.session.scalars(query).unique().first()
 
 
 def load_call(call_id: int) -> Call | None:

@@ -176,7 +176,7 @@ def choose_municipality():
 @bp.post("/menu/category")
 def choose_category():
     """Take the caller's topic and start the duty chain."""
-    call = services.find_call(request.form["CallSid"]) or abort(404)
+    call = services.find_call(request.form["CallSid"], with_chain=True) or abort(404)
     if call.municipality_id is None:
         document = _municipality_menu()
     else:
