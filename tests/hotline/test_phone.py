@@ -42,3 +42,10 @@ def test_web_phone_explains_a_bad_number(client, region):
     )
     assert "Формат: +7XXXXXXXXXX." in result.text
     assert db.session.scalar(db.select(db.func.count(Call.id))) == 0
+
+
+def test_web_phone_button_says_call_as_an_action(client, region):
+    make_user("olga", "operator")
+    login(client, "olga")
+    page = client.get("/phone/")
+    assert '<button type="submit">Позвонить</button>' in page.text
