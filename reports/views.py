@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 
 from callbacks.views import card_state_labels, duty_role_labels
@@ -337,7 +338,11 @@ def heatmap():
 
 
 def _heat_labels() -> dict:
-    return {"all": _("All appeals"), "missed": _("Missed"), "overdue": _("Overdue")}
+    return {
+        "all": _("All appeals"),
+        "missed": _("Missed"),
+        "overdue": pgettext("report list", "Overdue"),
+    }
 
 
 @bp.app_template_filter("report_pct")
@@ -397,28 +402,28 @@ def report_labels() -> dict:
         },
         "metric_labels": {
             "routed": _("routed to the chain"),
-            "accepted": _("accepted"),
+            "accepted": pgettext("report list", "accepted"),
             "accepted_primary": _("accepted by primary"),
             "accepted_backup": _("accepted by backup"),
             "accepted_supervisor": _("accepted by supervisor"),
-            "rung": _("official rung"),
+            "rung": pgettext("report list", "official rung"),
             "not_accepted": _("not accepted by the official"),
-            "missed": _("missed"),
+            "missed": pgettext("report list", "missed"),
             "called_back": _("called back"),
             "in_time": _("called back within the deadline"),
-            "late": _("overdue"),
+            "late": pgettext("report list", "overdue"),
             "overdue_now": _("overdue now"),
         },
         "outcome_labels": {
             "connected": _("connected"),
-            "missed": _("missed"),
+            "missed": pgettext("call outcome", "missed"),
             "abandoned": _("abandoned"),
             "refused": _("refused"),
         },
         "appeal_kind_labels": {
             "all": _("all appeals"),
-            "missed": _("missed"),
-            "overdue": _("overdue"),
+            "missed": pgettext("report list", "missed"),
+            "overdue": pgettext("report list", "overdue"),
             "reopened": _("reopened by citizens"),
         },
     }

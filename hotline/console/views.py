@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -486,7 +487,7 @@ def console_labels() -> dict:
         },
         "call_outcomes": {
             "connected": _("connected"),
-            "missed": _("missed"),
+            "missed": pgettext("call outcome", "missed"),
             "abandoned": _("abandoned"),
             "refused": _("refused"),
             "handled": _("handled by the operator"),

@@ -153,3 +153,16 @@ def test_exports_mask_callers_numbers_for_roles_that_do_not_call_citizens(
     text = client.get("/reports/calls", query_string=query).data.decode("utf-8-sig")
     assert ("+7916000" in text) is not masked
     assert ("+7916*****" in text) is masked
+
+
+def test_lists_are_named_in_the_plural_and_each_call_by_its_outcome(history, client):
+    """A report names its lists in the plural, and each call by its own outcome."""
+    login(client, "manager")
+    alpha = WEEK | {"municipality": "alpha"}
+    backup = {"official": history.trios["alpha"]["backup"].id, "role": "backup"}
+    missed = client.get("/reports/calls", query_string=alpha | backup | {"metric": "missed"}).text
+    assert "<h1>Звонки: пропущенные · резервный</h1>" in missed and "<td>пропущен</td>" in missed
+    accepted = client.get("/reports/calls", query_string=alpha | {"metric": "accepted"}).text
+    assert "<h1>Звонки: принятые</h1>" in accepted
+    late = client.get("/reports/cards", query_string=alpha | {"metric": "late"}).text
+    assert "<h1>Карточки: просроченные</h1>" in late

@@ -1,8 +1,11 @@
 """The console through the test client and the simulated carrier."""
 
+from datetime import timedelta
+
 import pytest
 
 from callbacks.models import AppealTracking, Card
+from core.clock import utcnow
 from core.events import timeline
 from core.extensions import db
 from core.telephony.sim import answers_and_presses
@@ -357,3 +360,29 @@ def test_the_caller_card_flags_a_call_as_the_voice_flow_judged_it(app, console, 
     shown = console.get(page).text
     assert 'id="flag-blocked"' in shown
     assert caller_card(stored(first)).blocked is True
+
+
+def test_the_console_names_a_missed_call_and_an_overdue_appeal_in_its_own_words(
+    console, carrier, region
+):
+    """Words the reports and the cabinet use in another sense read right in the console."""
+    sim_call = call_in(carrier)
+    take(console, carrier, sim_call)
+    call = stored(sim_call)
+    post(
+        console,
+        f"/console/calls/{call.id}/appeal",
+        {**appeal_data(region), "action": "connect"},
+        page=f"/console/calls/{call.id}",
+    )
+    carrier.run_pending()
+    call = stored(sim_call)
+    assert call.outcome == "missed" and call.appeal.status == "missed"
+    assert "<title>Звонок +7" in console.get(f"/console/calls/{call.id}").text
+    progress = console.get(f"/console/calls/{call.id}/progress").text
+    assert '<span id="appeal-status">пропущено</span>' in progress
+    assert 'Звонок: <span id="call-outcome">пропущен</span>' in progress
+    call.appeal.resolution_due_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    control = console.get("/console/control?scope=mine").text
+    assert '<span class="gap">просрочено</span>' in control
