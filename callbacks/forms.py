@@ -1,6 +1,7 @@
 """Forms of the cabinet."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
@@ -17,7 +18,9 @@ RESOLUTION_LABELS = {
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    text = TextAreaField(
+        lazy_pgettext("card", "Note"), validators=[DataRequired(), Length(max=2000)]
+    )
     restricted = BooleanField(_l("Only for the municipality's staff and the regional managers"))
 
 

@@ -369,3 +369,20 @@ def test_the_card_page_names_who_acted_without_loading_every_user(client, region
 
 def _notes(card: Card) -> list:
     return [e for e in timeline("card", card.id) if e.verb == "card.note"]
+
+
+def test_the_cabinet_and_the_card_use_their_own_words(client, region, clock):
+    """Words the reports and the roster use in another sense read right in the cabinet."""
+    card = miss_call(client)
+    db.session.get(Card, card.id).overdue_at = clock.now
+    db.session.commit()
+    login(client, "head_a")
+    cabinet = client.get("/cabinet/").text
+    assert ">За сутки</option>" in cabinet and "<label>Просрочка" in cabinet
+    assert '<strong class="gap">просрочена</strong>' in cabinet
+    page = f"/cabinet/cards/{card.id}"
+    text = client.get(page).text
+    assert '<label for="text">Заметка</label>' in text
+    assert "· пропущено</td>" in text and "пропущенные" not in text
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    assert "<h2>Результат</h2>" in client.get(page).text
