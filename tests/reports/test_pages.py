@@ -26,6 +26,8 @@ def test_manager_reads_the_weekly_report_by_default(history, client):
     assert page.status_code == 200
     text = page.text
     assert "02.03.2026 – 08.03.2026" in text
+    assert '<label>С <input type="date" name="from"' in text
+    assert '<label>По <input type="date" name="to"' in text
     for place in (history.alpha, history.beta, history.gamma):
         assert f'data-municipality="{place.code}"' in text
     assert "<svg" in text and "series-missed" in text

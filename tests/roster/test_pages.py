@@ -194,3 +194,15 @@ def test_swap_and_unavailability_pages(app, region):
     assert trio[0].full_name in listing.text
     grid = admin.get("/roster/alpha")
     assert "stretch absent" in grid.text or "stretch now absent" in grid.text
+
+
+def test_roster_pages_keep_their_own_words_for_slots_ends_and_notes(app, region):
+    """Words the cabinet and the reports use in another sense read right on the roster pages."""
+    admin = _signed_in(app, "admin")
+    week = admin.get("/roster/alpha").text
+    assert "<h2>Сейчас дежурят</h2>" in week and "Никто не дежурит в этой роли" in week
+    assert "<thead><tr><th>Роль</th>" in week
+    absences = admin.get("/roster/alpha/unavailability").text
+    assert '<label for="ends_on">Последний день</label>' in absences
+    assert '<label for="note">Примечание</label>' in absences
+    assert "<th>С</th><th>До</th>" in absences
