@@ -97,12 +97,15 @@ class TwilioGateway(Gateway):
             self.client.recordings(match.group(1)).delete()
 
     def _deliver(self, message: OutboundMessage) -> None:
+        """Create the message with the Messages resource; refused or unreachable: mark it failed."""
         try:
             sent = self.client.messages.create(
                 to=message.to_number, from_=self.from_number, body=message.body
             )
-        except TwilioRestException as error:
-            log.warning("Twilio refused the SMS to %s: %s", message.to_number, error.msg)
+        except (TwilioException, requests.RequestException) as error:
+            log.warning(
+                "Twilio did not take the SMS to %s: %s", message.to_number, describe_error(error)
+            )
             message.status = "failed"
             return
         message.provider_sid = sent.sid

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import requests
 from redis import Redis
 from rq.job import Job
 
@@ -20,6 +21,7 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import OutboxJob, get_queue, redis_connection, redis_url_of
 from tests.callbacks.conftest import miss_call, work
+from tests.conftest import RecordingHttpClient, use_twilio
 
 
 def bodies(number: str) -> list[str]:
@@ -205,3 +207,16 @@ def test_checkins_follow_the_urgency_and_record_on_the_timeline(app, client, reg
     sweep()
     work(app)
     assert db.session.get(AppealTracking, appeal.id).checkins == 1
+
+
+def test_sms_to_an_unreachable_twilio_are_recorded_failed_and_the_jobs_finish(
+    app, client, region, clock
+):
+    card = miss_call(client)
+    use_twilio(app, RecordingHttpClient(error=requests.ConnectionError("connection refused")))
+    work(app)
+    for number in [official.phone for official in region.a.values()] + [card.appeal.caller_number]:
+        assert db.session.scalars(
+            db.select(OutboundMessage.status).where(OutboundMessage.to_number == number)
+        ).all() == ["failed"]
+    assert get_queue().failed_job_registry.count == 0

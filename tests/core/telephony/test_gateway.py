@@ -3,6 +3,7 @@
 import pytest
 import requests
 from sqlalchemy import func, select
+from twilio.base.exceptions import TwilioException
 
 from core.extensions import db
 from core.models import OutboundMessage
@@ -95,6 +96,27 @@ def test_send_sms_refused_by_twilio_is_recorded_as_failed(app):
     message = gateway.send_sms("+7000", "text", purpose="appeal:2")
 
     assert (message.status, message.provider_sid) == ("failed", None)
+
+
+@pytest.mark.parametrize(
+    "make_client",
+    [
+        failing_twilio,
+        lambda: RecordingHttpClient(error=requests.ConnectionError("connection refused")),
+        lambda: RecordingHttpClient(error=TwilioException("the HTTP client gave up")),
+    ],
+    ids=["server-error", "unreachable", "client-error"],
+)
+def test_send_sms_twilio_did_not_take_is_recorded_as_failed(app, make_client, caplog):
+    http_client = make_client()
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=http_client)
+
+    message = gateway.send_sms("+79161234567", "text", purpose="appeal:3")
+
+    assert (message.status, message.provider_sid) == ("failed", None)
+    assert _messages() == 1 and len(http_client.requests) == 1
+    [warning] = [r for r in caplog.records if r.name == "core.telephony.twilio_gateway"]
+    assert "+79161234567" in warning.getMessage() and "\033" not in warning.getMessage()
 
 
 def test_a_committed_purpose_is_not_sent_again(app, twilio_gateway, recorder):
