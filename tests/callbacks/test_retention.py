@@ -2,14 +2,19 @@
 
 from datetime import timedelta
 
+import requests
+
 from callbacks.models import CardPhoto
 from callbacks.services import photo_path, save_photo
 from core.events import timeline
 from core.extensions import db
 from core.models import User
+from core.retention import purge_expired, purge_job
 from hotline.models import Appeal
 from tests.callbacks.conftest import miss_call
+from tests.conftest import TWILIO_ACCOUNT, RecordingHttpClient, use_twilio
 
+TWILIO_API = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_ACCOUNT}"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -42,3 +47,49 @@ def test_purge_deletes_old_voice_messages_and_photos_only(app, client, region, c
     assert "card.photo-deleted" in [e.verb for e in timeline("card", old_card.id)]
     assert runner.invoke(args=["purge"]).output.count(": 0 deleted") == 3
     assert timedelta(days=app.config["PHOTO_RETENTION_DAYS"]) < timedelta(days=800)
+
+
+class TwilioFailingFor(RecordingHttpClient):
+    """Twilio deletes every recording but one, which it cannot be reached for."""
+
+    def __init__(self, failing_sid: str) -> None:
+        super().__init__(status=204, body={})
+        self.failing_sid = failing_sid
+
+    def request(self, method, uri, *args, **kwargs):
+        failing = self.failing_sid in uri
+        self.error = requests.ConnectionError("connection reset") if failing else None
+        return super().request(method, uri, *args, **kwargs)
+
+
+def test_a_recording_the_carrier_fails_to_delete_is_kept_for_the_next_run(
+    app, client, region, clock, caplog
+):
+    sids = [f"RE{digit * 32}" for digit in "123"]
+    appeals = []
+    for index, sid in enumerate(sids):
+        card = miss_call(client, f"CA{index}", from_=f"+7916000000{index}")
+        appeal = db.session.get(Appeal, card.appeal_id)
+        appeal.recording_url = f"{TWILIO_API}/Recordings/{sid}"
+        db.session.commit()
+        appeals.append(appeal)
+    old_photo = save_photo(card, "before", PNG, db.session.get(User, region.head_a.id))
+    db.session.commit()
+    clock.advance(days=800)
+    twilio = TwilioFailingFor(sids[1])
+    use_twilio(app, twilio)
+
+    purge_job()
+
+    assert [r["method"] for r in twilio.requests] == ["DELETE"] * 3
+    db.session.expire_all()
+    assert [a.recording_url is None for a in appeals] == [True, False, True]
+    assert not photo_path(old_photo).exists()  # the other purges ran
+    kept = [r.getMessage() for r in caplog.records if r.name == "hotline.retention"]
+    assert any(appeals[1].number in line for line in kept)
+    assert "voice messages kept for the next run: 1 of 3" in kept
+
+    use_twilio(app, RecordingHttpClient(status=204, body={}))
+    assert purge_expired()["voice messages"] == 1
+    db.session.expire_all()
+    assert appeals[1].recording_url is None
