@@ -1,5 +1,6 @@
 """gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`."""
 
+import gc
 import os
 import shutil
 import tempfile
@@ -30,6 +31,13 @@ def on_starting(server):
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+
+
+def pre_fork(server, worker):
+    """Hide the preloaded app from the garbage collector before forking a worker."""
+    # Forked workers keep sharing its memory, and their full collections walk only what they
+    # allocate themselves: a collection over the whole app paused every thread for ~50 ms.
+    gc.freeze()
 
 
 def child_exit(server, worker):
