@@ -3,12 +3,15 @@
 The simulated carrier drives complete calls (duty numbers and the governor's line, officials
 who accept, let voicemail pick up, do not answer, are busy or unreachable) at rising
 concurrency, and in the same run a bare Flask endpoint on the same server gives the baseline.
-Prints calls/s, webhook p50/p99 and the ratio of webhook throughput to the bare endpoint's.
+Prints calls/s, webhook p50/p99 and the ratio of webhook throughput to the bare endpoint's,
+and the CPU time each webhook and each bare request cost the server, PostgreSQL and the load
+generator (read from /proc), which is what the ratio comes from on a shared machine.
 
     .venv/bin/python bench/webhook_bench.py [--database-url URL] [--levels 1,10,25,50]
 """
 
 import argparse
+import multiprocessing
 import os
 import random
 import socket
@@ -37,6 +40,8 @@ from core.telephony.sim.transport import HttpTransport  # noqa: E402
 
 AUTH_TOKEN = "bench-auth-token"
 GOVERNOR_LINE = "+74872000000"
+#: Webhooks in an average call of the mix: paced calls arrive spread over one call's length.
+CALL_WEBHOOKS = 6.7
 
 
 class TimedTransport(HttpTransport):
@@ -61,6 +66,34 @@ class TimedTransport(HttpTransport):
         with self._durations_lock:
             self.durations.append(time.perf_counter() - started)
         return answer
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """Return the CPU seconds used so far by the server, PostgreSQL and this load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    generator = {os.getpid()} | {child.pid for child in multiprocessing.active_children()}
+    used = {"server": 0.0, "postgres": 0.0, "generator": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                name, fields = stat.read().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = fields.split()
+        parent, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if name.endswith("(postgres"):
+            used["postgres"] += seconds
+        elif server_pid in (int(pid), parent):
+            used["server"] += seconds
+        elif int(pid) in generator:
+            used["generator"] += seconds
+    return used
+
+
+def cpu_per_request(before: dict, after: dict, requests_done: int) -> str:
+    """Format the CPU milliseconds each request cost every part of the machine."""
+    parts = (f"{part} {(after[part] - before[part]) / requests_done * 1000:.2f}" for part in after)
+    return ", ".join(parts)
 
 
 def free_port() -> int:
@@ -135,17 +168,25 @@ def drive(job: tuple) -> tuple[int, list[float]]:
     """In a client process: place calls from several threads; return calls and durations."""
     base_url, phones, duty_numbers, pace, first_thread, threads, seconds = job
     carrier = build_carrier(base_url, phones, pace)
-    calls = run_calls(carrier, duty_numbers, threads, seconds, first_thread)
+    ramp = min(CALL_WEBHOOKS * pace, seconds / 2)
+    calls = run_calls(carrier, duty_numbers, threads, seconds, first_thread, ramp)
     return calls, carrier.transport.durations
 
 
-def run_calls(carrier, duty_numbers, concurrency: int, seconds: float, first: int = 0) -> int:
-    """Place calls from `concurrency` threads for `seconds`; return how many completed."""
+def run_calls(
+    carrier, duty_numbers, concurrency: int, seconds: float, first: int = 0, ramp: float = 0.0
+) -> int:
+    """Place calls from `concurrency` threads for `seconds`; return how many completed.
+
+    With `ramp` > 0 each thread places its first call at a random moment of the first `ramp`
+    seconds, so calls arrive spread out as live ones do, not all in the same instant.
+    """
     done = []
     stop_at = time.monotonic() + seconds
 
     def caller(thread_index: int) -> None:
         rng = random.Random(thread_index)
+        time.sleep(rng.uniform(0, ramp))
         count = 0
         while time.monotonic() < stop_at:
             number = f"+7916{thread_index:03d}{count:04d}"
@@ -209,6 +250,7 @@ def main() -> None:
         help="mean seconds between a call's webhooks (0: back to back)",
     )
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
         "--clients", type=int, default=4, help="client processes sharing the simulated calls"
     )
@@ -235,16 +277,16 @@ def main() -> None:
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
             "--threads",
-            "4",
-            "--no-control-socket",
-            "--preload",
-            "--keep-alive",
-            "75",
+            str(args.threads),
+            "--access-logfile",
+            "/dev/null",
             "--log-level",
             "warning",
             "bench.bench_wsgi:app",
@@ -258,8 +300,9 @@ def main() -> None:
             warm = [(base_url, phones, duty_numbers, 0.0, i * 4, 4, 6) for i in range(args.clients)]
             list(pool.map(drive, warm))  # warm every worker: imports, statement caches
             print(
-                f"gunicorn {args.workers} workers x 4 threads, PostgreSQL, {len(duty_numbers)} "
-                f"municipalities, {len(phones)} officials; {args.clients} client processes; "
+                f"gunicorn {args.workers} workers x {args.threads} threads "
+                f"(deploy/gunicorn.conf.py), PostgreSQL, {len(duty_numbers)} municipalities, "
+                f"{len(phones)} officials; {args.clients} client processes; "
                 f"pace {args.pace} s between a call's webhooks"
             )
             print(
@@ -275,18 +318,29 @@ def main() -> None:
                     for i, share in enumerate(shares)
                     if share
                 ]
+                before = cpu_seconds(server.pid)
                 started = time.perf_counter()
                 results = list(pool.map(drive, jobs))
                 elapsed = time.perf_counter() - started
+                after = cpu_seconds(server.pid)
                 calls = sum(count for count, _ in results)
                 durations = [value for _, values in results for value in values]
-                bare = run_bare(base_url, level, args.seconds / 2) / (args.seconds / 2)
+                bare_requests = run_bare(base_url, level, args.seconds / 2)
+                after_bare = cpu_seconds(server.pid)
+                bare = bare_requests / (args.seconds / 2)
                 webhooks_per_s = len(durations) / elapsed
                 print(
                     f"{level:>6} {calls / elapsed:>8.1f} {webhooks_per_s:>11.1f} "
                     f"{percentile(durations, 0.5) * 1000:>7.1f} "
                     f"{percentile(durations, 0.99) * 1000:>7.1f} {max(durations) * 1000:>7.1f} "
                     f"{bare:>11.1f} {webhooks_per_s / bare:>6.2f}"
+                )
+                print(
+                    f"{'':>6} CPU ms per webhook: {cpu_per_request(before, after, len(durations))}"
+                )
+                print(
+                    f"{'':>6} CPU ms per bare request: "
+                    f"{cpu_per_request(after, after_bare, bare_requests)}"
                 )
     finally:
         server.terminate()
