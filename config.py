@@ -98,9 +98,7 @@ def load_config(environ: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}"
         ),
-        #: Most recently used connections first, so the spare ones sit idle and are pinged
-        #: before use (core.database) while busy ones are not.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_use_lifo": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "EMBEDDED_REDIS_DB": str(instance / "redis.db"),
         "TELEPHONY": env.get("TELEPHONY", "sim"),

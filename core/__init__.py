@@ -24,9 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
 
-    from core import auth, cli, database, health, i18n, logs, metrics, retention, security, views
+    from core import auth, cli, health, i18n, logs, metrics, retention, security, views
 
-    database.init_app(app)
     logs.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
