@@ -24,7 +24,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
 
-    from core import auth, cli, health, i18n, logs, metrics, retention, security, views
+    from core import (
+        auth,
+        cli,
+        health,
+        i18n,
+        logs,
+        metrics,
+        retention,
+        security,
+        telephony,
+        views,
+    )
 
     logs.init_app(app)
     security.init_app(app)
@@ -35,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     health.init_app(app)
     cli.init_app(app)
     retention.init_app(app)
+    telephony.init_app(app)
 
     from core.api import api, purge_idempotency_keys
 

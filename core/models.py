@@ -129,10 +129,25 @@ def _refuse_event_change(mapper, connection, target):
     raise RuntimeError("events are append-only")
 
 
+#: `OutboundMessage.status` of an SMS the carrier did not take that waits for another attempt.
+SMS_RETRYING = "retrying"
+#: `OutboundMessage.status` of an SMS refused for good, or not taken by its last attempt.
+SMS_FAILED = "failed"
+
+
 class OutboundMessage(db.Model):
     """An SMS the system sent (or, with the simulated carrier, recorded)."""
 
     __tablename__ = "outbound_messages"
+    __table_args__ = (
+        #: The retry sweep looks for due messages every minute; only waiting ones are indexed.
+        Index(
+            "ix_outbound_messages_next_attempt_at",
+            "next_attempt_at",
+            sqlite_where=db.text("next_attempt_at IS NOT NULL"),
+            postgresql_where=db.text("next_attempt_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -145,9 +160,33 @@ class OutboundMessage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     #: What the message is about, e.g. `appeal:123`, so a job sent twice is noticed.
     purpose: Mapped[str | None] = mapped_column(String(80), unique=True)
+    #: Times the message was handed to the carrier, the first one included.
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: When the next attempt is due; set only while the status is `retrying`.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the carrier answered the last attempt that failed, in one line.
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def retrying(self) -> bool:
+        """The carrier has not taken the message yet; another attempt will follow."""
+        return self.status == SMS_RETRYING
+
+    @property
+    def failed(self) -> bool:
+        """The message was refused for good or its last attempt failed: it will not go out."""
+        return self.status == SMS_FAILED
+
+    @property
+    def taken(self) -> bool:
+        """The carrier took the message (it may still be on its way to the phone)."""
+        return not (self.retrying or self.failed)
 
     def __repr__(self) -> str:
-        return f"<OutboundMessage {self.to_number} {self.status}>"
+        return (
+            f"<OutboundMessage {self.to_number} {self.status} attempts={self.attempts}"
+            f" purpose={self.purpose!r}>"
+        )
 
 
 class IdempotencyKey(db.Model):

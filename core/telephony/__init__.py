@@ -1,7 +1,8 @@
 """Telephony: the gateway for outbound actions, the webhook signature check, the simulated carrier.
 
 `get_gateway()` returns the gateway chosen by `TELEPHONY` (`sim` by default, or `twilio`);
-a carrier that refuses or cannot be reached raises `CarrierError`;
+a carrier that refuses or cannot be reached raises `CarrierError`; an SMS it does not take
+for a passing reason is tried again by `core.telephony.jobs` (a periodic sweep re-finds due ones);
 `protect_webhooks(bp)` makes a blueprint refuse requests without a valid `X-Twilio-Signature`.
 The simulated carrier lives in `core.telephony.sim`.
 """
@@ -9,9 +10,10 @@ The simulated carrier lives in `core.telephony.sim`.
 from flask import Flask, current_app
 
 from core.telephony.gateway import CarrierError, Gateway
+from core.telephony.jobs import sweep_sms_retries
 from core.telephony.signature import protect_webhooks, sign
 
-__all__ = ["CarrierError", "Gateway", "get_gateway", "protect_webhooks", "sign"]
+__all__ = ["CarrierError", "Gateway", "get_gateway", "init_app", "protect_webhooks", "sign"]
 
 EXTENSION_KEY = "telephony.gateway"
 
@@ -41,3 +43,9 @@ def _build_gateway(app: Flask) -> Gateway:
 
         return SimGateway(app)
     raise RuntimeError(f"TELEPHONY must be `sim` or `twilio`, not {kind!r}")
+
+
+def init_app(app: Flask) -> None:
+    from core.schedule import add_periodic
+
+    add_periodic(app, sweep_sms_retries, interval=60)

@@ -1,21 +1,43 @@
 """The telephony gateway interface: outbound calls, SMS, redirects and hang-ups."""
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import utcnow
 from core.extensions import db
-from core.models import OutboundMessage
+from core.models import SMS_FAILED, SMS_RETRYING, OutboundMessage
+from core.queue import enqueue_after_commit
+from core.telephony.jobs import retry_job_id, retry_sms
 
 log = logging.getLogger(__name__)
 
 #: Call progress events requested for outbound calls (both gateways ask for the same).
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
 
+#: Waits before the second, third, ... attempt of an SMS the carrier did not take for a
+#: passing reason (unreachable, overloaded); the attempt after the last wait is the last one.
+SMS_RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=60),
+)
+SMS_MAX_ATTEMPTS = len(SMS_RETRY_DELAYS) + 1
+
 
 class CarrierError(Exception):
     """The carrier refused a request or could not be reached: the call action did not happen."""
+
+
+class SmsNotTaken(Exception):
+    """The carrier did not take an SMS; `permanent` when sending it again cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 class Gateway:
@@ -52,13 +74,22 @@ class Gateway:
         raise NotImplementedError
 
     def send_sms(self, to: str, body: str, *, purpose: str | None = None) -> OutboundMessage:
-        """Send an SMS once per `purpose` and record it; flush, never commit."""
+        """Send an SMS once per `purpose` and record it; flush, never commit.
+
+        A message the carrier does not take for a passing reason waits for a retry, enqueued
+        when the caller commits; one it refuses for good is failed.
+        """
         if purpose is not None:
             existing = _message_for(purpose)
             if existing is not None:
                 return existing
         message = OutboundMessage(
-            to_number=to, body=body, carrier=self.carrier, purpose=purpose, status="queued"
+            to_number=to,
+            body=body,
+            carrier=self.carrier,
+            purpose=purpose,
+            status="queued",
+            attempts=1,
         )
         try:
             with db.session.begin_nested():
@@ -69,13 +100,88 @@ class Gateway:
             if existing is None:
                 raise
             return existing
-        self._deliver(message)
-        db.session.flush()
-        log.info("sms %s to %s: %s", message.provider_sid, to, message.status)
+        self._attempt(message)
         return message
 
+    def resend_sms(self, message: OutboundMessage) -> bool:
+        """Make the due next attempt of an SMS waiting for a retry; flush, never commit.
+
+        Sends nothing and returns False when the message is not waiting, not due yet, or
+        another worker has already taken this attempt.
+        """
+        if not message.retrying or message.next_attempt_at > utcnow():
+            return False
+        claimed = db.session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message.id,
+                OutboundMessage.status == SMS_RETRYING,
+                OutboundMessage.attempts == message.attempts,
+            )
+            .values(attempts=message.attempts + 1, status="queued", next_attempt_at=None)
+        )
+        if claimed.rowcount != 1:
+            return False
+        message.carrier = self.carrier
+        self._attempt(message)
+        return True
+
+    def _attempt(self, message: OutboundMessage) -> None:
+        """Hand the message to the carrier; when it is not taken, schedule a retry or give up."""
+        try:
+            self._deliver(message)
+        except SmsNotTaken as error:
+            self._not_taken(message, error)
+        else:
+            log.info(
+                "sms %s to %s: %s (attempt %d)",
+                message.provider_sid,
+                message.to_number,
+                message.status,
+                message.attempts,
+            )
+        db.session.flush()
+        if message.retrying:
+            enqueue_after_commit(
+                retry_sms,
+                message.id,
+                job_id=retry_job_id(message.id, message.attempts + 1),
+                at=message.next_attempt_at,
+            )
+
+    def _not_taken(self, message: OutboundMessage, error: SmsNotTaken) -> None:
+        """Record why the carrier did not take the message, and whether it is tried again."""
+        message.provider_sid = None
+        message.last_error = str(error)[:300]
+        if error.permanent or message.attempts >= SMS_MAX_ATTEMPTS:
+            message.status, message.next_attempt_at = SMS_FAILED, None
+            why = "refused for good" if error.permanent else "last attempt"
+            log.warning(
+                "%s did not take the sms to %s (attempt %d, %s): %s",
+                self.carrier,
+                message.to_number,
+                message.attempts,
+                why,
+                message.last_error,
+            )
+            return
+        message.status = SMS_RETRYING
+        message.next_attempt_at = utcnow() + SMS_RETRY_DELAYS[message.attempts - 1]
+        log.warning(
+            "%s did not take the sms to %s (attempt %d of %d, next at %s): %s",
+            self.carrier,
+            message.to_number,
+            message.attempts,
+            SMS_MAX_ATTEMPTS,
+            message.next_attempt_at.isoformat(timespec="seconds"),
+            message.last_error,
+        )
+
     def _deliver(self, message: OutboundMessage) -> None:
-        """Hand a recorded message to the carrier and set its status and provider id."""
+        """Hand a recorded message to the carrier and set its status and provider id.
+
+        Raises `SmsNotTaken` when the carrier refuses the message or cannot be reached.
+        """
         raise NotImplementedError
 
 

@@ -11,7 +11,7 @@ from twilio.http import HttpClient
 from twilio.rest import Client
 
 from core.models import OutboundMessage
-from core.telephony.gateway import STATUS_CALLBACK_EVENTS, CarrierError, Gateway
+from core.telephony.gateway import STATUS_CALLBACK_EVENTS, CarrierError, Gateway, SmsNotTaken
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +97,22 @@ class TwilioGateway(Gateway):
             self.client.recordings(match.group(1)).delete()
 
     def _deliver(self, message: OutboundMessage) -> None:
-        """Create the message with the Messages resource; refused or unreachable: mark it failed."""
+        """Create the message with the Messages resource; `SmsNotTaken` when Twilio did not."""
         try:
             sent = self.client.messages.create(
                 to=message.to_number, from_=self.from_number, body=message.body
             )
         except (TwilioException, requests.RequestException) as error:
-            log.warning(
-                "Twilio did not take the SMS to %s: %s", message.to_number, describe_error(error)
-            )
-            message.status = "failed"
-            return
+            raise SmsNotTaken(describe_error(error), permanent=is_refusal(error)) from error
         message.provider_sid = sent.sid
         message.status = sent.status or "queued"
+
+
+def is_refusal(error: Exception) -> bool:
+    """Tell whether Twilio refused a request for good (a 4xx answer such as 21211 "invalid To").
+
+    Network failures, 5xx answers and 429 (too many requests) pass: trying again may work.
+    """
+    if not isinstance(error, TwilioRestException) or error.status is None:
+        return False
+    return 400 <= error.status < 500 and error.status != 429

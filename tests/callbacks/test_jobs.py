@@ -20,6 +20,7 @@ from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import OutboxJob, get_queue, redis_connection, redis_url_of
+from core.telephony.jobs import sweep_sms_retries
 from tests.callbacks.conftest import miss_call, work
 from tests.conftest import RecordingHttpClient, use_twilio
 
@@ -209,14 +210,27 @@ def test_checkins_follow_the_urgency_and_record_on_the_timeline(app, client, reg
     assert db.session.get(AppealTracking, appeal.id).checkins == 1
 
 
-def test_sms_to_an_unreachable_twilio_are_recorded_failed_and_the_jobs_finish(
-    app, client, region, clock
-):
+def test_sms_twilio_could_not_be_reached_for_go_out_once_it_is_back(app, client, region, clock):
     card = miss_call(client)
+    numbers = [official.phone for official in region.a.values()] + [card.appeal.caller_number]
+
+    def statuses() -> list[list[str]]:
+        return [
+            db.session.scalars(
+                db.select(OutboundMessage.status).where(OutboundMessage.to_number == number)
+            ).all()
+            for number in numbers
+        ]
+
     use_twilio(app, RecordingHttpClient(error=requests.ConnectionError("connection refused")))
     work(app)
-    for number in [official.phone for official in region.a.values()] + [card.appeal.caller_number]:
-        assert db.session.scalars(
-            db.select(OutboundMessage.status).where(OutboundMessage.to_number == number)
-        ).all() == ["failed"]
+    assert statuses() == [["retrying"]] * 4
     assert get_queue().failed_job_registry.count == 0
+    assert db.session.get(Card, card.id).notified_at is not None
+
+    back = use_twilio(app, RecordingHttpClient())
+    clock.advance(minutes=1, seconds=1)
+    sweep_sms_retries()
+    work(app)
+    assert statuses() == [["queued"]] * 4
+    assert sorted(r["data"]["To"] for r in back.client.http_client.requests) == sorted(numbers)

@@ -96,6 +96,7 @@ def test_send_sms_refused_by_twilio_is_recorded_as_failed(app):
     message = gateway.send_sms("+7000", "text", purpose="appeal:2")
 
     assert (message.status, message.provider_sid) == ("failed", None)
+    assert message.next_attempt_at is None and "21211" in message.last_error
 
 
 @pytest.mark.parametrize(
@@ -107,15 +108,15 @@ def test_send_sms_refused_by_twilio_is_recorded_as_failed(app):
     ],
     ids=["server-error", "unreachable", "client-error"],
 )
-def test_send_sms_twilio_did_not_take_is_recorded_as_failed(app, make_client, caplog):
+def test_send_sms_twilio_did_not_take_waits_for_a_retry(app, make_client, caplog):
     http_client = make_client()
     gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=http_client)
 
     message = gateway.send_sms("+79161234567", "text", purpose="appeal:3")
 
-    assert (message.status, message.provider_sid) == ("failed", None)
+    assert (message.status, message.provider_sid) == ("retrying", None)
     assert _messages() == 1 and len(http_client.requests) == 1
-    [warning] = [r for r in caplog.records if r.name == "core.telephony.twilio_gateway"]
+    [warning] = [r for r in caplog.records if r.name.startswith("core.telephony")]
     assert "+79161234567" in warning.getMessage() and "\033" not in warning.getMessage()
 
 

@@ -1,0 +1,177 @@
+"""SMS retries: a message Twilio did not take is tried again with backoff, a refused one is not."""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import update
+
+import core.clock
+from core.extensions import db
+from core.models import OutboundMessage
+from core.queue import get_queue, redis_connection
+from core.telephony import get_gateway
+from core.telephony.jobs import retry_sms, sweep_sms_retries
+from tests.callbacks.conftest import Clock, work
+from tests.conftest import RecordingHttpClient, failing_twilio, use_twilio
+
+CITIZEN = "+79161234567"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    moving = Clock()
+    monkeypatch.setattr(core.clock, "now_source", moving)
+    return moving
+
+
+def send(purpose: str = "appeal-registered:1") -> int:
+    """Send the citizen an SMS through the app's gateway and commit; return the message id."""
+    message = get_gateway().send_sms(CITIZEN, "Обращение 25-0001 зарегистрировано", purpose=purpose)
+    db.session.commit()
+    return message.id
+
+
+def stored(message_id: int) -> OutboundMessage:
+    db.session.expire_all()
+    return db.session.get(OutboundMessage, message_id)
+
+
+def scheduled_jobs() -> list[str]:
+    return get_queue().scheduled_job_registry.get_job_ids()
+
+
+def messages_posted(http_client: RecordingHttpClient) -> int:
+    return sum(request["url"].endswith("/Messages.json") for request in http_client.requests)
+
+
+@pytest.mark.parametrize(
+    "down",
+    [
+        failing_twilio,
+        lambda: RecordingHttpClient(429, {"code": 20429, "message": "Too Many Requests"}),
+        lambda: RecordingHttpClient(error=requests.ConnectionError("connection refused")),
+    ],
+    ids=["server-error", "too-many-requests", "unreachable"],
+)
+def test_an_sms_twilio_did_not_take_goes_out_on_the_retry(app, clock, down):
+    use_twilio(app, down())
+    message_id = send()
+
+    message = stored(message_id)
+    assert (message.status, message.attempts, message.provider_sid) == ("retrying", 1, None)
+    assert message.next_attempt_at == clock.now + timedelta(minutes=1)
+    assert message.last_error
+    assert scheduled_jobs() == [f"sms-{message_id}-attempt-2"]
+
+    working = use_twilio(app, RecordingHttpClient()).client.http_client
+    work(app)  # the retry is not due yet
+    assert messages_posted(working) == 0 and stored(message_id).status == "retrying"
+
+    clock.advance(minutes=1, seconds=1)
+    assert sweep_sms_retries() == 1  # moves the scheduled job forward
+    work(app)
+    message = stored(message_id)
+    assert messages_posted(working) == 1
+    assert working.requests[0]["data"]["To"] == CITIZEN
+    assert (message.status, message.attempts) == ("queued", 2)
+    assert message.provider_sid.startswith("SM") and message.next_attempt_at is None
+    assert message.taken
+
+    clock.advance(hours=2)
+    assert sweep_sms_retries() == 0
+    work(app)
+    assert messages_posted(working) == 1
+
+
+@pytest.mark.parametrize(
+    "code, text",
+    [
+        (21211, "Invalid 'To' Phone Number"),
+        (21610, "Attempt to send to unsubscribed recipient"),
+        (21614, "'To' number is not a valid mobile number"),
+    ],
+)
+def test_a_message_twilio_refuses_for_good_is_not_tried_again(app, clock, code, text):
+    refusing = RecordingHttpClient(400, {"code": code, "message": text, "status": 400})
+    use_twilio(app, refusing)
+    message_id = send()
+
+    message = stored(message_id)
+    assert (message.status, message.attempts, message.next_attempt_at) == ("failed", 1, None)
+    assert str(code) in message.last_error
+    assert message.failed and not message.taken
+    assert scheduled_jobs() == [] and get_queue().count == 0
+
+    clock.advance(hours=3)
+    assert sweep_sms_retries() == 0
+    work(app)
+    assert messages_posted(refusing) == 1
+
+
+def test_the_sweep_finds_a_due_retry_whose_job_was_lost(app, clock):
+    use_twilio(app, failing_twilio())
+    message_id = send()
+    redis_connection().flushdb()  # Redis lost the scheduled retry
+    working = use_twilio(app, RecordingHttpClient()).client.http_client
+
+    clock.advance(seconds=59)
+    assert sweep_sms_retries() == 0  # not due yet
+    clock.advance(seconds=2)
+    assert sweep_sms_retries() == 1
+    assert sweep_sms_retries() == 0  # its job waits in the queue: not enqueued twice
+    work(app)
+
+    assert messages_posted(working) == 1
+    assert stored(message_id).status == "queued"
+
+
+def test_a_retry_job_that_runs_twice_sends_the_message_once(app, clock):
+    use_twilio(app, failing_twilio())
+    message_id = send()
+    working = use_twilio(app, RecordingHttpClient()).client.http_client
+    clock.advance(minutes=2)
+
+    retry_sms(message_id)
+    retry_sms(message_id)
+
+    assert messages_posted(working) == 1
+    assert stored(message_id).attempts == 2
+
+
+def test_a_worker_that_read_the_message_before_another_sent_it_does_not_send_it(app, clock):
+    use_twilio(app, failing_twilio())
+    message_id = send()
+    working = use_twilio(app, RecordingHttpClient()).client.http_client
+    clock.advance(minutes=2)
+    message = db.session.get(OutboundMessage, message_id)  # this worker read it as due...
+    with db.engine.begin() as conn:  # ...while another worker made the same attempt
+        conn.execute(
+            update(OutboundMessage.__table__)
+            .where(OutboundMessage.__table__.c.id == message_id)
+            .values(attempts=2, status="queued", next_attempt_at=None, provider_sid="SM" + "e" * 32)
+        )
+
+    assert get_gateway().resend_sms(message) is False
+    assert messages_posted(working) == 0
+
+
+def test_an_sms_twilio_never_takes_fails_after_the_last_attempt(app, clock):
+    down = failing_twilio()
+    use_twilio(app, down)
+    message_id = send()
+
+    waits = []
+    while (message := stored(message_id)).retrying:
+        waits.append(message.next_attempt_at - clock.now)
+        clock.now = message.next_attempt_at
+        assert sweep_sms_retries() == 1
+        work(app)
+
+    assert waits == [timedelta(minutes=minutes) for minutes in (1, 5, 15, 60)]
+    assert (message.status, message.attempts, message.next_attempt_at) == ("failed", 5, None)
+    assert "500" in message.last_error
+    assert messages_posted(down) == 5
+    clock.advance(days=1)
+    assert sweep_sms_retries() == 0
+    assert get_queue().count == 0 and scheduled_jobs() == []
