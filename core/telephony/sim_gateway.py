@@ -7,7 +7,7 @@ import requests
 from flask import Flask
 
 from core.models import OutboundMessage
-from core.telephony.gateway import CarrierError, Gateway
+from core.telephony.gateway import CarrierError, Gateway, SmsNotTaken
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class SimGateway(Gateway):
             log.warning("no simulated carrier is attached: hang-up of %s dropped", call_sid)
 
     def _deliver(self, message: OutboundMessage) -> None:
+        """Hand the SMS to the simulated carrier; `SmsNotTaken` when it cannot be reached."""
         message.provider_sid = new_sid("SM")
-        message.status = "sent"
         sms = {
             "to": message.to_number,
             "body": message.body,
@@ -108,4 +108,5 @@ class SimGateway(Gateway):
             try:
                 self._post("/sms", sms)
             except CarrierError as error:
-                log.warning("the simulated carrier did not take the SMS: %s", error)
+                raise SmsNotTaken(str(error), permanent=False) from error
+        message.status = "sent"

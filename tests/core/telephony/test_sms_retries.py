@@ -12,8 +12,9 @@ from core.models import OutboundMessage
 from core.queue import get_queue, redis_connection
 from core.telephony import get_gateway
 from core.telephony.jobs import retry_sms, sweep_sms_retries
+from core.telephony.sim import SimCarrier
 from tests.callbacks.conftest import Clock, work
-from tests.conftest import RecordingHttpClient, failing_twilio, use_twilio
+from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio, use_twilio
 
 CITIZEN = "+79161234567"
 
@@ -82,6 +83,22 @@ def test_an_sms_twilio_did_not_take_goes_out_on_the_retry(app, clock, down):
     assert sweep_sms_retries() == 0
     work(app)
     assert messages_posted(working) == 1
+
+
+def test_an_sms_the_simulated_carrier_did_not_take_goes_out_on_the_retry(app, clock):
+    with carrier_down(app, "sim"):
+        message_id = send()
+    assert stored(message_id).status == "retrying"
+    carrier = SimCarrier.in_process(app)
+
+    clock.advance(minutes=1, seconds=1)
+    sweep_sms_retries()
+    work(app)
+
+    assert carrier.sms_to(CITIZEN) == ["Обращение 25-0001 зарегистрировано"]
+    message = stored(message_id)
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert carrier.messages[0].sid == message.provider_sid
 
 
 @pytest.mark.parametrize(
