@@ -20,7 +20,7 @@ from callbacks.models import (
 from core import clock
 from core.events import record_event
 from core.extensions import db
-from core.models import MUNICIPAL_ROLES, Event, User
+from core.models import MUNICIPAL_ROLES, Event, OutboundMessage, User
 from core.parsing import parse_id
 from core.queue import enqueue_after_commit
 from core.telephony import get_gateway
@@ -828,6 +828,38 @@ def get_visible_card(user: User, card_id: int) -> Card | None:
     if card is None or not user.can_see_municipality(card.municipality_id):
         return None
     return card
+
+
+def card_messages(card: Card) -> list[OutboundMessage]:
+    """Return the SMS about a card and its appeal, oldest first, each with its delivery state.
+
+    They are looked up by the numbers they went to (the citizen, the duty the card has and the
+    one the call rang, the assignee), so the page reads the indexed rows of those numbers only.
+    """
+    appeal = card.appeal
+    phones = {appeal.caller_number}
+    for slots in (card.duty or {}, card.call.routing or {}):
+        phones.update((slots.get(role) or {}).get("phone") for role in DUTY_ROLES)
+    if appeal.assignee_id:
+        phones.add(
+            db.session.scalar(select(Official.phone).where(Official.id == appeal.assignee_id))
+        )
+    phones.discard(None)
+    if not phones:
+        return []
+    return db.session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.to_number.in_(sorted(phones)),
+            or_(
+                OutboundMessage.purpose.like(f"card:{card.id}:%"),
+                OutboundMessage.purpose == f"appeal-registered:{appeal.id}",
+                OutboundMessage.purpose.like(f"confirm:{appeal.id}:%"),
+                OutboundMessage.purpose.like(f"checkin:{appeal.id}:%"),
+            ),
+        )
+        .order_by(OutboundMessage.created_at, OutboundMessage.id)
+    ).all()
 
 
 def card_timeline(card: Card, viewer: User) -> list[Event]:

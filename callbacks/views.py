@@ -21,6 +21,7 @@ from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
+from core.telephony.gateway import SMS_MAX_ATTEMPTS
 from core.urls import absolute_url
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
@@ -137,6 +138,8 @@ def _render_card(card, **forms):
         else None,
         tracking=db.session.get(AppealTracking, card.appeal_id),
         timeline=services.card_timeline(card, current_user),
+        messages=services.card_messages(card),
+        sms_attempts=SMS_MAX_ATTEMPTS,
         now=services.now(),
         note_form=forms.get("note_form") or NoteForm(),
         forward_form=forward,

@@ -10,10 +10,18 @@ from callbacks.models import AppealTracking, CallbackAttempt, Card
 from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
+from core.telephony.jobs import sweep_sms_retries
 from core.telephony.sim import answers_and_presses, no_answer
 from tests import factories
 from tests.callbacks.conftest import CITIZEN, miss_call, work
-from tests.conftest import carrier_down, counted_statements, csrf_token, login
+from tests.conftest import (
+    RecordingHttpClient,
+    carrier_down,
+    counted_statements,
+    csrf_token,
+    login,
+    use_twilio,
+)
 from tests.hotline.conftest import twilio_post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -49,6 +57,58 @@ def test_card_page_shows_caller_duty_attempts_and_timeline(client, region, clock
     assert CITIZEN in page and "Первов Пётр" in page and "Главный Глеб" in page
     assert page.count("не ответил") == 3
     assert "карточка открыта" in page and "никто не принял звонок" in page
+
+
+class TwilioByNumber(RecordingHttpClient):
+    """Twilio that refuses SMS to some numbers for good, fails to others, and takes the rest."""
+
+    def __init__(self, refused: str, failing: str) -> None:
+        super().__init__()
+        self.refused, self.failing = refused, failing
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
+        to = (data or {}).get("To")
+        self.status, self.body = 201, None
+        if to == self.refused:
+            self.status, self.body = 400, {"code": 21610, "message": "Unsubscribed recipient"}
+        elif to == self.failing:
+            self.status, self.body = 500, {"code": 20500, "message": "Internal Server Error"}
+        return super().request(method, uri, params, data, headers, auth, **kwargs)
+
+
+def sms_states(page: str) -> list[str]:
+    return re.findall(r'data-sms="([a-z]+)"', page)
+
+
+def sms_rows(page: str, status: str) -> list[str]:
+    return re.findall(rf'data-sms="{status}">(.*?)</tr>', page, re.S)
+
+
+def test_card_page_shows_which_sms_went_out_wait_for_a_retry_or_failed(app, client, region, clock):
+    card = miss_call(client)
+    miss_call(client, "CA2", from_="+79160000002")  # another card of the same duty
+    backup = region.a["backup"].phone
+    use_twilio(app, TwilioByNumber(refused=CITIZEN, failing=backup))
+    work(app)
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+
+    assert sorted(sms_states(page)) == ["failed", "queued", "queued", "retrying"]
+    assert "ещё не отправлено: попытка 2 из 5 в" in page and "HTTP 500 20500" in page
+    assert "не отправлено: оператор связи отказал" in page and "HTTP 400 21610" in page
+    assert all(
+        "отправлено" in row and "не отправлено" not in row for row in sms_rows(page, "queued")
+    )
+    assert "+79160000002" not in page
+
+    for _attempt in range(4):
+        clock.advance(hours=1, seconds=1)
+        sweep_sms_retries()
+        work(app)
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    assert sorted(sms_states(page)) == ["failed", "failed", "queued", "queued"]
+    assert "не отправлено: все попытки не удались" in page
+    assert "ещё не отправлено" not in page
 
 
 def test_acknowledge_note_and_forward(app, client, region, clock):
