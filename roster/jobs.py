@@ -1,6 +1,7 @@
 """Roster jobs: extend rotations, check gaps, remind officials of tomorrow's duty."""
 
 import logging
+from collections import Counter
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -8,6 +9,7 @@ from flask_babel import gettext as _
 from core import clock
 from core.extensions import db
 from core.i18n import local_time
+from core.models import SMS_FAILED, SMS_RETRYING
 from roster.models import Municipality, Official, Roster
 from roster.services import check_gaps, due_reminders, extend_rotations, role_label
 
@@ -32,11 +34,15 @@ def refresh_all_rosters() -> None:
 
 
 def send_shift_reminders() -> int:
-    """Text every official whose duty starts tomorrow, once, in the evening before."""
+    """Text every official whose duty starts tomorrow, once, in the evening before.
+
+    Return how many of the due reminders the carrier took; one waiting for a retry or failed
+    is not counted.
+    """
     from core.telephony import get_gateway
 
     gateway = get_gateway()
-    sent = 0
+    states = Counter()
     due = due_reminders(clock.utcnow())
     officials = _by_id(Official, {duty.official_id for _place, duty in due})
     rosters = _by_id(Roster, {duty.roster_id for _place, duty in due})
@@ -54,11 +60,17 @@ def send_shift_reminders() -> int:
         purpose = (
             f"shift-reminder:{official.id}:{roster.id}:{duty.role}:{duty.starts_at:%Y%m%dT%H%M}Z"
         )
-        gateway.send_sms(official.phone, body, purpose=purpose)
-        sent += 1
+        message = gateway.send_sms(official.phone, body, purpose=purpose)
+        states["sent" if message.taken else message.status] += 1
     db.session.commit()
-    log.info("shift reminders checked: %d due", sent)
-    return sent
+    log.info(
+        "shift reminders: %d due, %d sent, %d waiting for a retry, %d failed",
+        len(due),
+        states["sent"],
+        states[SMS_RETRYING],
+        states[SMS_FAILED],
+    )
+    return states["sent"]
 
 
 def _by_id(model, ids: set[int]) -> dict:
