@@ -1,4 +1,4 @@
-"""The telephony gateway interface: outbound calls, SMS, redirects and hang-ups."""
+"""The telephony gateway interface: outbound calls, SMS, redirects, hang-ups and call status."""
 
 import logging
 from datetime import timedelta
@@ -67,6 +67,12 @@ class Gateway:
 
     def hangup(self, call_sid: str) -> None:
         """End a live call."""
+        raise NotImplementedError
+
+    def call_status(self, call_sid: str) -> str:
+        """Return the carrier's CallStatus of a call: `queued`, `ringing`, `in-progress`,
+        `completed`, `busy`, `failed`, `no-answer` or `canceled`.
+        """
         raise NotImplementedError
 
     def delete_recording(self, recording_url: str) -> None:

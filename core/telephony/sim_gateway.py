@@ -32,13 +32,17 @@ class SimGateway(Gateway):
 
     def _post(self, path: str, payload: dict) -> dict:
         """POST to the carrier's control endpoint; `CarrierError` when it fails or refuses."""
+        return self._request("POST", path, payload)
+
+    def _request(self, method: str, path: str, payload: dict | None = None) -> dict:
+        """Send a request to the carrier's control endpoint; `CarrierError` when it fails."""
         try:
-            response = requests.post(self.carrier_url + path, json=payload, timeout=10)
+            response = requests.request(method, self.carrier_url + path, json=payload, timeout=10)
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as error:
-            log.warning("the simulated carrier did not take %s: %s", path, error)
-            raise CarrierError(f"simulated carrier: {path} failed: {error}") from error
+            log.warning("the simulated carrier did not take %s %s: %s", method, path, error)
+            raise CarrierError(f"simulated carrier: {method} {path} failed: {error}") from error
 
     def place_call(
         self,
@@ -77,6 +81,20 @@ class SimGateway(Gateway):
             self._post(f"/calls/{call_sid}/redirect", {"url": url})
         else:
             log.warning("no simulated carrier is attached: redirect of %s dropped", call_sid)
+
+    def call_status(self, call_sid: str) -> str:
+        """Ask the simulated carrier for the call's status; `CarrierError` if it cannot tell."""
+        from core.telephony.sim.carrier import SimCarrierError  # the carrier imports this module
+
+        carrier = self._attached()
+        if carrier is not None:
+            try:
+                return carrier.call_status(call_sid)
+            except SimCarrierError as error:
+                raise CarrierError(f"simulated carrier: {error}") from error
+        if self.carrier_url:
+            return self._request("GET", f"/calls/{call_sid}")["status"]
+        raise CarrierError(f"no simulated carrier is attached: status of {call_sid} unknown")
 
     def delete_recording(self, recording_url: str) -> None:
         """The simulated carrier keeps no audio: there is nothing to delete."""

@@ -88,6 +88,11 @@ class TwilioGateway(Gateway):
         with carrier_errors(f"hang-up of {call_sid}"):
             self.client.calls(call_sid).update(status="completed")
 
+    def call_status(self, call_sid: str) -> str:
+        """Return the call's status as Twilio has it (`calls(sid).fetch().status`)."""
+        with carrier_errors(f"status of {call_sid}"):
+            return str(self.client.calls(call_sid).fetch().status)
+
     def delete_recording(self, recording_url: str) -> None:
         """Delete the recording the URL names (`recordings(sid).delete()`)."""
         match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)

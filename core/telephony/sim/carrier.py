@@ -219,6 +219,10 @@ class SimCarrier(QueueSwitch):
         """Accept a request to end a live call."""
         self._queue_action(("hangup", call_sid, None))
 
+    def call_status(self, call_sid: str) -> str:
+        """Return the CallStatus of the call or leg (`SimCarrierError` when unknown)."""
+        return self.call(call_sid).status
+
     def receive_sms(
         self, to: str, body: str, from_: str | None = None, sid: str | None = None
     ) -> None:

@@ -2,7 +2,8 @@
 
 The sim gateway POSTs JSON here when `SIM_CARRIER_URL` is set: `/calls` (place a call),
 `/calls/<sid>/redirect`, `/calls/<sid>/hangup` and `/sms`. `GET /calls/<sid>` returns a call's
-status and what was said on it. Requests are carried out on threads of their own.
+status and what was said on it (404 for a call the carrier does not know). Requests are
+carried out on threads of their own.
 """
 
 import json
@@ -56,7 +57,8 @@ def _dispatch(carrier: SimCarrier, method: str, parts: list[str], payload: dict)
             return 200, {"sid": parts[1]}
     if method == "GET" and len(parts) == 2 and parts[0] == "calls":
         call = carrier.call(parts[1])
-        return 200, {"sid": call.sid, "status": call.status, "said": call.transcript.said}
+        status = carrier.call_status(call.sid)
+        return 200, {"sid": call.sid, "status": status, "said": call.transcript.said}
     return 404, {"error": "unknown control request"}
 
 

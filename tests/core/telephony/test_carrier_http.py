@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 from core.extensions import db
 from core.models import OutboundMessage
+from core.telephony import CarrierError, get_gateway
 from core.telephony.sim import (
     CallerScript,
     ControlServer,
@@ -97,6 +98,10 @@ def test_gateway_in_the_app_reaches_the_carrier_through_its_control_endpoint(app
         ["1"],
     )
     assert carrier.sms_to(CITIZEN) == ["Вам перезвонят."]
+    gateway = get_gateway()
+    assert gateway.call_status(outbound.sid) == "completed"
+    with pytest.raises(CarrierError, match="404"):
+        gateway.call_status("CA-unknown")
     message = db.session.scalar(select(OutboundMessage))
     assert (message.carrier, message.status) == ("sim", "sent")
     assert carrier.messages[0].sid == message.provider_sid

@@ -8,6 +8,7 @@ from twilio.base.exceptions import TwilioException
 from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony import CarrierError, get_gateway
+from core.telephony.sim import SimCarrier
 from core.telephony.sim_gateway import SimGateway
 from core.telephony.twilio_gateway import TwilioGateway
 from tests.conftest import TWILIO_ACCOUNT as ACCOUNT
@@ -66,6 +67,24 @@ def test_redirect_and_hangup_update_the_call(twilio_gateway, recorder):
     assert redirect["data"] == {"Url": "https://hotline.example/voice/chain/3", "Method": "POST"}
     assert (hangup["method"], hangup["url"]) == ("POST", f"{API}/Calls/{CALL_SID}.json")
     assert hangup["data"] == {"Status": "completed"}
+
+
+def test_call_status_fetches_the_call():
+    recorder = RecordingHttpClient(200, {"sid": CALL_SID, "status": "no-answer"})
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=recorder)
+    assert gateway.call_status(CALL_SID) == "no-answer"
+    assert [(r["method"], r["url"]) for r in recorder.requests] == [
+        ("GET", f"{API}/Calls/{CALL_SID}.json")
+    ]
+
+
+def test_sim_call_status_follows_the_simulated_call(app):
+    carrier = SimCarrier.in_process(app)
+    gateway = get_gateway()
+    sim_call = carrier.incoming_call("+79161234567", "+74872000000")
+    assert sim_call.ended and gateway.call_status(sim_call.sid) == sim_call.status
+    with pytest.raises(CarrierError, match="no call CA-unknown"):
+        gateway.call_status("CA-unknown")
 
 
 def _messages() -> int:
@@ -184,6 +203,7 @@ def test_every_twilio_call_action_fails_with_a_carrier_error(http_client):
         lambda: gateway.redirect_call(CALL_SID, "https://hotline.example/voice/y"),
         lambda: gateway.hangup(CALL_SID),
         lambda: gateway.delete_recording(f"{API}/Recordings/RE{'c' * 32}"),
+        lambda: gateway.call_status(CALL_SID),
     ]
     for action in actions:
         with pytest.raises(CarrierError) as caught:
@@ -207,6 +227,8 @@ def test_an_unreachable_simulated_carrier_is_a_carrier_error(app):
             gateway.redirect_call(CALL_SID, "https://hotline.example/voice/y")
         with pytest.raises(CarrierError):
             gateway.hangup(CALL_SID)
+        with pytest.raises(CarrierError):
+            gateway.call_status(CALL_SID)
         message = gateway.send_sms("+79161234567", "text", purpose="appeal:9")
         assert (message.status, message.provider_sid) == ("retrying", None)
     assert get_gateway() is not gateway
