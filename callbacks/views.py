@@ -335,6 +335,7 @@ def cabinet_labels() -> dict:
         "event_labels": {
             "call.received": _("call received"),
             "call.carrier-error": _("the telephone network failed"),
+            "call.finalised-from-carrier": _("finalised from the carrier's status"),
             "chain.started": _("duty chain started"),
             "attempt.key-pressed": _("official pressed the key"),
             "attempt.finished": _("official rung"),

@@ -9,13 +9,16 @@ from core.retention import add_purger
 
 
 def init_app(app: Flask) -> None:
+    from core.schedule import add_periodic
     from hotline import api, api_appeals, open311, phone, voice  # noqa: F401  (api adds routes)
+    from hotline.jobs import reconcile_calls
     from hotline.metrics import call_metrics
     from hotline.retention import purge_recordings
 
     app.register_blueprint(voice.bp)
     add_metrics(app, call_metrics)
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
+    add_periodic(app, reconcile_calls, interval=60)
     app.register_blueprint(phone.bp)
     open311.init_app(app)
     from hotline.console import views as console_views

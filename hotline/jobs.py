@@ -1,9 +1,26 @@
 """Hotline jobs."""
 
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from core.clock import utcnow
 from core.extensions import db
-from core.telephony import get_gateway
-from hotline.models import Appeal
+from core.telephony import CarrierError, get_gateway
+from hotline.models import Appeal, Call, DialAttempt
 from hotline.prompts import prompt
+
+log = logging.getLogger(__name__)
+
+#: A call still not ended this long after it came in has lost its end: longer than any
+#: duty chain with a voice message.
+UNFINISHED_CALL_AGE = timedelta(minutes=15)
+#: An official rung this long ago with no dial result is looked at (left alone while the call
+#: is live: an accepted conversation may last).
+UNFINISHED_ATTEMPT_AGE = timedelta(minutes=5)
+#: Calls one reconciliation sweep asks the carrier about, newest first.
+RECONCILE_BATCH = 200
 
 
 def send_registration_sms(appeal_id: int) -> None:
@@ -17,3 +34,50 @@ def send_registration_sms(appeal_id: int) -> None:
         purpose=f"appeal-registered:{appeal.id}",
     )
     db.session.commit()
+
+
+def unfinished_calls(now: datetime | None = None) -> list[tuple[int, str]]:
+    """Return (id, CallSid) of the calls that should be over by now but are not finished."""
+    now = now or utcnow()
+    stale_attempts = select(DialAttempt.call_id).where(
+        DialAttempt.outcome.is_(None), DialAttempt.started_at < now - UNFINISHED_ATTEMPT_AGE
+    )
+    query = (
+        select(Call.id, Call.call_sid)
+        .where(
+            or_(
+                (Call.ended_at.is_(None)) & (Call.created_at < now - UNFINISHED_CALL_AGE),
+                Call.id.in_(stale_attempts),
+            )
+        )
+        .order_by(Call.id.desc())
+        .limit(RECONCILE_BATCH)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def reconcile_calls() -> int:
+    """Finish the calls whose end was lost, from the status the carrier reports for each.
+
+    A call the carrier reports live is left alone; one it cannot tell about waits for the
+    next sweep. Returns how many calls were finished.
+    """
+    from hotline.services import finalise_from_carrier, lock_call
+
+    due = unfinished_calls()
+    db.session.commit()
+    gateway = get_gateway()
+    finalised = 0
+    for call_id, call_sid in due:
+        try:
+            status = gateway.call_status(call_sid)
+        except CarrierError as error:
+            log.warning("call %s left for the next sweep: %s", call_sid, error)
+            continue
+        call = lock_call(call_id)
+        if call is not None and finalise_from_carrier(call, status):
+            finalised += 1
+        db.session.commit()
+    if finalised:
+        log.info("call reconciliation: %d calls finalised from the carrier's status", finalised)
+    return finalised

@@ -58,6 +58,13 @@ class Call(db.Model):
         Index("ix_calls_queued_waiting", "queued_at", "operator_id", "ended_at"),
         #: The reports select calls by when their chain started.
         Index("ix_calls_chain_started_at", "chain_started_at"),
+        #: The reconciliation sweep finds calls never ended.
+        Index(
+            "ix_calls_not_ended",
+            "created_at",
+            sqlite_where=db.text("ended_at IS NULL"),
+            postgresql_where=db.text("ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +122,13 @@ class DialAttempt(db.Model):
             "accepted_at",
             sqlite_where=db.text("accepted_at IS NOT NULL"),
             postgresql_where=db.text("accepted_at IS NOT NULL"),
+        ),
+        #: The reconciliation sweep finds officials rung with no dial result.
+        Index(
+            "ix_dial_attempts_unfinished",
+            "started_at",
+            sqlite_where=db.text("outcome IS NULL"),
+            postgresql_where=db.text("outcome IS NULL"),
         ),
     )
 

@@ -53,6 +53,18 @@ def load_call(call_id: int) -> Call | None:
     return db.session.get(Call, call_id, options=_WITH_CHAIN)
 
 
+def lock_call(call_id: int) -> Call | None:
+    """Return the call with its attempts and appeal as stored now, its row locked until commit."""
+    query = (
+        db.select(Call)
+        .where(Call.id == call_id)
+        .options(*_WITH_CHAIN)
+        .with_for_update(of=Call)
+        .execution_options(populate_existing=True)
+    )
+    return db.session.scalars(query).unique().first()
+
+
 def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
     """Return the municipality's and the topic's names an official hears about this call."""
     row = db.session.execute(
@@ -496,6 +508,37 @@ def finalise_ended_call(call: Call) -> None:
         if attempt.outcome is None:
             finish_attempt(attempt, None, None, None, outcome=AttemptOutcome.CALLER_HUNG_UP)
     exhaust_chain(call)
+
+
+def finalise_from_carrier(call: Call, carrier_status: str) -> bool:
+    """Finish a call whose end was never recorded, from the status the carrier reports now.
+
+    The call is closed as the completed status callback would have closed it, and an attempt
+    whose dial result never came is closed too. Returns False, changing nothing, when the
+    carrier reports the call live or nothing is left open.
+    """
+    if carrier_status not in FINAL_STATUSES:
+        return False
+    open_attempts = [attempt for attempt in call.attempts if attempt.outcome is None]
+    if call.ended_at is not None and call.outcome is not None and not open_attempts:
+        return False
+    if call.ended_at is None:
+        apply_status(call, carrier_status, None)
+    else:
+        finalise_ended_call(call)
+    for attempt in open_attempts:
+        outcome = AttemptOutcome.ACCEPTED if attempt.key_pressed else AttemptOutcome.CALLER_HUNG_UP
+        finish_attempt(attempt, None, None, None, outcome=outcome)
+    record_event(
+        "call",
+        call.id,
+        "call.finalised-from-carrier",
+        {"status": carrier_status, "outcome": call.outcome},
+        actor_label="system",
+    )
+    log.info("call %s finalised from the carrier's status %s", call.call_sid, carrier_status)
+    db.session.flush()
+    return True
 
 
 def set_appeal_status(

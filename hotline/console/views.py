@@ -501,6 +501,7 @@ def console_labels() -> dict:
             "call.wrapped-up": _("call wrapped up"),
             "call.carrier-error": _("the telephone network failed"),
             "call.handled": _("call ended after the operator"),
+            "call.finalised-from-carrier": _("finalised from the carrier's status"),
             "chain.started": _("duty chain started"),
             "attempt.key-pressed": _("official pressed the key"),
             "attempt.finished": _("official rung"),
