@@ -223,6 +223,24 @@ class RecordingHttpClient(HttpClient):
         return Response(self.status, json.dumps(body))
 
 
+class TwilioByNumber(RecordingHttpClient):
+    """Twilio that refuses SMS to one number for good, fails to another and takes the rest."""
+
+    def __init__(
+        self,
+        refused: str,
+        failing: str,
+        refusal: tuple[int, dict] = (400, {"code": 21211, "message": "Invalid 'To' Phone Number"}),
+        failure: tuple[int, dict] = (503, {"code": 20503, "message": "Service Unavailable"}),
+    ) -> None:
+        super().__init__()
+        self.answers = {refused: refusal, failing: failure}
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
+        self.status, self.body = self.answers.get((data or {}).get("To"), (201, None))
+        return super().request(method, uri, params, data, headers, auth, **kwargs)
+
+
 def use_twilio(app, http_client: HttpClient) -> TwilioGateway:
     """Make the app speak to Twilio through `http_client` (nothing leaves the machine)."""
     gateway = TwilioGateway(TWILIO_ACCOUNT, "secret", "+74872000000", http_client=http_client)

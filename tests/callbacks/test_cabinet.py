@@ -15,7 +15,7 @@ from core.telephony.sim import answers_and_presses, no_answer
 from tests import factories
 from tests.callbacks.conftest import CITIZEN, miss_call, work
 from tests.conftest import (
-    RecordingHttpClient,
+    TwilioByNumber,
     carrier_down,
     counted_statements,
     csrf_token,
@@ -59,23 +59,6 @@ def test_card_page_shows_caller_duty_attempts_and_timeline(client, region, clock
     assert "карточка открыта" in page and "никто не принял звонок" in page
 
 
-class TwilioByNumber(RecordingHttpClient):
-    """Twilio that refuses SMS to some numbers for good, fails to others, and takes the rest."""
-
-    def __init__(self, refused: str, failing: str) -> None:
-        super().__init__()
-        self.refused, self.failing = refused, failing
-
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
-        to = (data or {}).get("To")
-        self.status, self.body = 201, None
-        if to == self.refused:
-            self.status, self.body = 400, {"code": 21610, "message": "Unsubscribed recipient"}
-        elif to == self.failing:
-            self.status, self.body = 500, {"code": 20500, "message": "Internal Server Error"}
-        return super().request(method, uri, params, data, headers, auth, **kwargs)
-
-
 def sms_states(page: str) -> list[str]:
     return re.findall(r'data-sms="([a-z]+)"', page)
 
@@ -88,7 +71,15 @@ def test_card_page_shows_which_sms_went_out_wait_for_a_retry_or_failed(app, clie
     card = miss_call(client)
     miss_call(client, "CA2", from_="+79160000002")  # another card of the same duty
     backup = region.a["backup"].phone
-    use_twilio(app, TwilioByNumber(refused=CITIZEN, failing=backup))
+    use_twilio(
+        app,
+        TwilioByNumber(
+            refused=CITIZEN,
+            failing=backup,
+            refusal=(400, {"code": 21610, "message": "Unsubscribed recipient"}),
+            failure=(500, {"code": 20500, "message": "Internal Server Error"}),
+        ),
+    )
     work(app)
     login(client, "head_a")
     page = client.get(f"/cabinet/cards/{card.id}").text

@@ -18,7 +18,7 @@ from roster.services import (
     import_shifts,
     save_rotation,
 )
-from tests.conftest import RecordingHttpClient, counted_statements, csrf_token, login, use_twilio
+from tests.conftest import TwilioByNumber, counted_statements, csrf_token, login, use_twilio
 from tests.factories import (
     make_absence,
     make_municipality,
@@ -201,23 +201,6 @@ def test_evening_reminders_are_sent_once_per_duty(app, alpha, monkeypatch):
     tomorrow_holder = trio[0] if (date(2026, 3, 19) - date(2026, 3, 1)).days % 2 == 0 else trio[1]
     assert [m.to_number for m in messages] == [tomorrow_holder.phone]
     assert "Район alpha" in messages[0].body and "19.03" in messages[0].body
-
-
-class TwilioByNumber(RecordingHttpClient):
-    """Twilio that refuses SMS to one number for good, fails to another and takes the rest."""
-
-    def __init__(self, refused: str, failing: str) -> None:
-        super().__init__()
-        self.refused, self.failing = refused, failing
-
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
-        to = (data or {}).get("To")
-        self.status, self.body = 201, None
-        if to == self.refused:
-            self.status, self.body = 400, {"code": 21211, "message": "Invalid 'To' Phone Number"}
-        elif to == self.failing:
-            self.status, self.body = 503, {"code": 20503, "message": "Service Unavailable"}
-        return super().request(method, uri, params, data, headers, auth, **kwargs)
 
 
 def test_evening_reminders_count_only_the_sms_the_carrier_took(app, alpha, monkeypatch, caplog):
