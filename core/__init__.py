@@ -4,6 +4,7 @@ from flask import Flask
 
 from config import BASE_DIR, load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate
+from core.parsing import IdConverter
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -16,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=settings["INSTANCE_DIR"],
     )
     app.config.update(settings)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

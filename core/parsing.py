@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
 #: Dates outside these years are refused: no appeal or shift is that old or that far ahead,
@@ -39,3 +40,11 @@ def year_in_range(form, field) -> None:
             check_year(field.data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: an id beyond INTEGER's range matches no route (404), never a 500."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)

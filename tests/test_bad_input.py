@@ -72,3 +72,18 @@ def test_a_nul_character_in_a_form_is_a_400_not_a_database_error(client):
     )
     assert response.status_code == 400
     assert client.get("/login", query_string={"next": "/\x00"}).status_code == 400
+
+
+def test_an_id_beyond_the_database_range_in_a_path_is_not_found(app, client):
+    make_user("olga", "operator")
+    make_user("mary", "manager")
+    login(client, "olga")
+    manager = app.test_client()
+    login(manager, "mary")
+    huge = "9" * 20
+
+    assert client.get(f"/console/calls/{huge}").status_code == 404
+    assert client.get(f"/console/calls/{huge}/progress").status_code == 404
+    assert manager.get(f"/cabinet/cards/{huge}").status_code == 404
+    assert manager.get(f"/api/v1/cards/{huge}").status_code == 404
+    assert client.get("/console/calls/2147483647").status_code == 404  # the largest id: looked up
