@@ -6,23 +6,15 @@ from callbacks import services, twiml
 from callbacks.models import CallbackAttempt
 from core.extensions import db
 from core.telephony import protect_webhooks
+from core.telephony.webhooks import form_int, twiml_response
 from core.urls import absolute_url
 
 bp = Blueprint("callback_hooks", __name__)
 protect_webhooks(bp)
 
 
-def _twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
-
-
 def _attempt(attempt_id: int) -> CallbackAttempt:
     return db.session.get(CallbackAttempt, attempt_id) or abort(404)
-
-
-def _form_int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @bp.post("/voice/callbacks/<int:attempt_id>/whisper")
@@ -31,7 +23,7 @@ def whisper(attempt_id: int):
     attempt = _attempt(attempt_id)
     topic = services.appeal_topic(attempt.card.appeal)
     accept = absolute_url("callback_hooks.accept", attempt_id=attempt.id)
-    return _twiml(twiml.callback_whisper(attempt.card_id, topic, accept))
+    return twiml_response(twiml.callback_whisper(attempt.card_id, topic, accept))
 
 
 @bp.post("/voice/callbacks/<int:attempt_id>/accept")
@@ -40,7 +32,7 @@ def accept(attempt_id: int):
     attempt = _attempt(attempt_id)
     if services.record_callback_key(attempt, request.form.get("Digits", "")):
         db.session.commit()
-        return _twiml(
+        return twiml_response(
             twiml.dial_citizen(
                 attempt.citizen_number,
                 current_app.config["TWILIO_NUMBER"],
@@ -48,7 +40,7 @@ def accept(attempt_id: int):
             )
         )
     db.session.commit()
-    return _twiml(twiml.hangup())
+    return twiml_response(twiml.hangup())
 
 
 @bp.post("/voice/callbacks/<int:attempt_id>/result")
@@ -56,10 +48,10 @@ def result(attempt_id: int):
     """Record how the citizen's leg ended; only a bridged call counts as a callback."""
     attempt = _attempt(attempt_id)
     outcome = services.finish_callback(
-        attempt, request.form.get("DialCallStatus"), _form_int("DialCallDuration")
+        attempt, request.form.get("DialCallStatus"), form_int("DialCallDuration")
     )
     db.session.commit()
-    return _twiml(twiml.callback_result(outcome == "answered"))
+    return twiml_response(twiml.callback_result(outcome == "answered"))
 
 
 @bp.post("/voice/callbacks/<int:attempt_id>/status")
@@ -78,4 +70,4 @@ def sms_incoming():
     """Apply an incoming SMS: a citizen's confirmation or an official's status reply."""
     services.take_incoming_sms(request.form.get("From", ""), request.form.get("Body", ""))
     db.session.commit()
-    return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return twiml_response('<?xml version="1.0" encoding="UTF-8"?><Response/>')

@@ -2,11 +2,13 @@
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.extensions import db
 from core.telephony.signature import protect_webhooks
+from core.telephony.webhooks import form_int, twiml_response
+from core.urls import absolute_url
 from hotline import services, twiml
 from hotline.models import Call, CallOutcome
 from hotline.prompts import prompt, spoken_number
@@ -23,26 +25,12 @@ MENU_ATTEMPTS = 3
 REFUSAL_PROMPTS = {"blocked": "blocked", "rate-limited": "rate_limited"}
 
 
-def _twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
-
-
-def _url(endpoint: str, **values) -> str:
-    """Absolute URL the carrier posts to (signatures are computed over PUBLIC_BASE_URL)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
-
-
-def _form_int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _load_call(call_id: int) -> Call:
     return services.load_call(call_id) or abort(404)
 
 
-def _fallback_twiml() -> Response:
-    return _twiml(
+def _fallbacktwiml_response() -> Response:
+    return twiml_response(
         twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
     )
 
@@ -55,8 +43,8 @@ def add_database_fallback(blueprint: Blueprint, called_leg_endpoints: set[str]) 
         log.error("voice webhook %s failed on the database: %s", request.path, error)
         db.session.rollback()
         if request.endpoint in called_leg_endpoints:
-            return _twiml(twiml.hangup())
-        return _fallback_twiml()
+            return twiml_response(twiml.hangup())
+        return _fallbacktwiml_response()
 
     blueprint.register_error_handler(SQLAlchemyError, database_unavailable)
 
@@ -67,7 +55,7 @@ add_database_fallback(bp, {"voice.whisper", "voice.accept"})
 @bp.post("/fallback")
 def fallback():
     """Answer Twilio's fallback URL with TwiML that needs no database."""
-    return _fallback_twiml()
+    return _fallbacktwiml_response()
 
 
 @bp.post("/incoming")
@@ -81,26 +69,26 @@ def incoming():
         if reason:
             services.refuse_call(call, reason)
             db.session.commit()
-            return _twiml(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
+            return twiml_response(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
     if call.entry == "duty-number":
         document = _start_chain(call, duty_place, None)
     elif services.operators_on_shift():
         services.enter_operators_queue(call)
         document = twiml.enqueue_for_operators(
-            prompt("greeting"), _url("voice.queue_wait"), _url("voice.queue_done")
+            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
         )
     else:
         document = _municipality_menu(greeting=prompt("greeting"))
     db.session.commit()
-    return _twiml(document)
+    return twiml_response(document)
 
 
 @bp.post("/queue/wait")
 def queue_wait():
     """Tell a waiting caller their place in the operators' queue."""
-    position = _form_int("QueuePosition") or 1
-    return _twiml(
-        twiml.queue_wait(prompt("queue_wait", position=position), _url("voice.queue_skip"))
+    position = form_int("QueuePosition") or 1
+    return twiml_response(
+        twiml.queue_wait(prompt("queue_wait", position=position), absolute_url("voice.queue_skip"))
     )
 
 
@@ -108,7 +96,7 @@ def queue_wait():
 def queue_skip():
     """`*` while waiting: leave the queue for the voice menu."""
     if request.form.get("Digits") == "*":
-        return _twiml(twiml.leave_queue())
+        return twiml_response(twiml.leave_queue())
     return queue_wait()
 
 
@@ -120,8 +108,8 @@ def queue_done():
         if call is not None:
             services.leave_operators_queue(call)
             db.session.commit()
-        return _twiml(_municipality_menu())
-    return _twiml(twiml.hangup())
+        return twiml_response(_municipality_menu())
+    return twiml_response(twiml.hangup())
 
 
 def _municipality_menu(greeting: str | None = None, apology: str | None = None) -> str:
@@ -129,7 +117,7 @@ def _municipality_menu(greeting: str | None = None, apology: str | None = None) 
     return twiml.menu(
         prompt("menu_municipality"),
         [prompt("menu_municipality_item", code=code, name=place.name) for code, place in entries],
-        _url("voice.choose_municipality"),
+        absolute_url("voice.choose_municipality"),
         digits=2,
         greeting=greeting,
         apology=apology,
@@ -143,7 +131,7 @@ def _category_menu(apology: str | None = None) -> str:
     return twiml.menu(
         prompt("menu_category"),
         [*items, prompt("menu_category_other")],
-        _url("voice.choose_category"),
+        absolute_url("voice.choose_category"),
         digits=1,
         hints=[],
         apology=apology,
@@ -170,7 +158,7 @@ def choose_municipality():
         call.menu_retries = 0
         document = _category_menu()
     db.session.commit()
-    return _twiml(document)
+    return twiml_response(document)
 
 
 @bp.post("/menu/category")
@@ -187,7 +175,7 @@ def choose_category():
         else:
             document = _menu_retry(call, _category_menu)
     db.session.commit()
-    return _twiml(document)
+    return twiml_response(document)
 
 
 def _start_chain(call: Call, place: Municipality, category: Category | None) -> str:
@@ -204,8 +192,8 @@ def _ring(call: Call, position: int, intro: str | None = None) -> str:
         intro,
         attempt.phone,
         current_app.config["TWILIO_NUMBER"],
-        _url("voice.whisper", call_id=call.id, position=position),
-        _url("voice.dial_result", call_id=call.id, position=position),
+        absolute_url("voice.whisper", call_id=call.id, position=position),
+        absolute_url("voice.dial_result", call_id=call.id, position=position),
     )
 
 
@@ -213,7 +201,7 @@ def _exhausted(call: Call) -> str:
     services.exhaust_chain(call)
     return twiml.offer_voice_message(
         prompt("exhausted", number=spoken_number(call.appeal.number)),
-        _url("voice.recording", call_id=call.id),
+        absolute_url("voice.recording", call_id=call.id),
         prompt("recorded"),
     )
 
@@ -225,7 +213,7 @@ def connect_appeal(call_id: int):
     appeal = call.appeal or abort(404)
     document = _start_chain(call, appeal.municipality, appeal.category)
     db.session.commit()
-    return _twiml(document)
+    return twiml_response(document)
 
 
 @bp.post("/chain/<int:call_id>/<int:position>/whisper")
@@ -233,7 +221,9 @@ def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1."""
     municipality, topic = services.whisper_subject(call_id) or abort(404)
     text = prompt("whisper", municipality=municipality, topic=topic or "общий вопрос")
-    return _twiml(twiml.whisper(text, _url("voice.accept", call_id=call_id, position=position)))
+    return twiml_response(
+        twiml.whisper(text, absolute_url("voice.accept", call_id=call_id, position=position))
+    )
 
 
 @bp.post("/chain/<int:call_id>/<int:position>/accept")
@@ -246,9 +236,9 @@ def accept(call_id: int, position: int):
     ):
         services.connect_call(call, attempt)
         db.session.commit()
-        return _twiml(twiml.bridge())
+        return twiml_response(twiml.bridge())
     db.session.commit()
-    return _twiml(twiml.hangup())
+    return twiml_response(twiml.hangup())
 
 
 @bp.post("/chain/<int:call_id>/<int:position>/result")
@@ -259,7 +249,7 @@ def dial_result(call_id: int, position: int):
     services.finish_attempt(
         attempt,
         request.form.get("DialCallStatus", "failed"),
-        _form_int("DialCallDuration"),
+        form_int("DialCallDuration"),
         request.form.get("DialCallSid"),
     )
     if attempt.key_pressed:
@@ -271,7 +261,7 @@ def dial_result(call_id: int, position: int):
     else:
         document = _ring(call, position + 1)
     db.session.commit()
-    return _twiml(document)
+    return twiml_response(document)
 
 
 @bp.post("/calls/<int:call_id>/recording")
@@ -279,9 +269,9 @@ def recording(call_id: int):
     """Keep the caller's voice message with the appeal."""
     call = _load_call(call_id)
     if request.form.get("RecordingUrl"):
-        services.store_recording(call, request.form["RecordingUrl"], _form_int("RecordingDuration"))
+        services.store_recording(call, request.form["RecordingUrl"], form_int("RecordingDuration"))
     db.session.commit()
-    return _twiml(twiml.say_and_hangup(prompt("recorded")))
+    return twiml_response(twiml.say_and_hangup(prompt("recorded")))
 
 
 @bp.post("/status")
@@ -289,6 +279,6 @@ def status():
     """Apply a call status callback (late, repeated and reordered ones are tolerated)."""
     call = services.find_call(request.form.get("CallSid", ""))
     if call is not None:
-        services.apply_status(call, request.form.get("CallStatus", ""), _form_int("SequenceNumber"))
+        services.apply_status(call, request.form.get("CallStatus", ""), form_int("SequenceNumber"))
         db.session.commit()
     return Response(status=204)

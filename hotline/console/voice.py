@@ -1,9 +1,10 @@
 """Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, abort, request
 
 from core.extensions import db
 from core.telephony import protect_webhooks
+from core.telephony.webhooks import twiml_response
 from core.urls import absolute_url
 from hotline import twiml as voice_twiml
 from hotline.console import services, twiml
@@ -14,10 +15,6 @@ from hotline.voice import add_database_fallback
 bp = Blueprint("console_voice", __name__, url_prefix="/voice/console")
 protect_webhooks(bp)
 add_database_fallback(bp, {"console_voice.operator_answered"})
-
-
-def _twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
 
 
 def _load_call(call_id: int) -> Call:
@@ -38,8 +35,8 @@ def dial_operator(call_id: int):
     if endpoint is None:  # the operator went off shift meanwhile
         services.return_to_queue(call, "no-shift")
         db.session.commit()
-        return _twiml(_back_to_queue())
-    return _twiml(
+        return twiml_response(_back_to_queue())
+    return twiml_response(
         twiml.dial_operator(
             endpoint,
             call.from_number,
@@ -55,7 +52,7 @@ def operator_answered(call_id: int):
     call = _load_call(call_id)
     services.mark_operator_answered(call)
     db.session.commit()
-    return _twiml(twiml.operator_answered())
+    return twiml_response(twiml.operator_answered())
 
 
 @bp.post("/calls/<int:call_id>/operator/result")
@@ -63,26 +60,26 @@ def operator_result(call_id: int):
     """After the operator's leg: hold the caller for the operator, or queue them again."""
     call = _load_call(call_id)
     if call.operator_answered_at is not None:
-        return _twiml(
+        return twiml_response(
             twiml.hold(
                 absolute_url("console_voice.hold_wait"), absolute_url("console_voice.hold_done")
             )
         )
     services.return_to_queue(call, request.form.get("DialCallStatus", "failed"))
     db.session.commit()
-    return _twiml(_back_to_queue())
+    return twiml_response(_back_to_queue())
 
 
 @bp.post("/hold/wait")
 def hold_wait():
     """What a caller on hold hears."""
-    return _twiml(twiml.hold_wait())
+    return twiml_response(twiml.hold_wait())
 
 
 @bp.post("/hold/done")
 def hold_done():
     """The caller left the hold queue without being moved on: end the call."""
-    return _twiml(voice_twiml.hangup())
+    return twiml_response(voice_twiml.hangup())
 
 
 @bp.post("/calls/<int:call_id>/registered")
@@ -90,11 +87,11 @@ def registered(call_id: int):
     """Tell the caller their appeal's number and say goodbye."""
     call = _load_call(call_id)
     appeal = call.appeal or abort(404)
-    return _twiml(twiml.registered(spoken_number(appeal.number)))
+    return twiml_response(twiml.registered(spoken_number(appeal.number)))
 
 
 @bp.post("/calls/<int:call_id>/goodbye")
 def goodbye(call_id: int):
     """Thank the caller and hang up (the operator wrapped the call up)."""
     _load_call(call_id)
-    return _twiml(twiml.goodbye())
+    return twiml_response(twiml.goodbye())
