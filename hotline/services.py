@@ -136,7 +136,7 @@ def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
 
 def refuse_call(call: Call, reason: str) -> None:
     """Mark the call refused and note why."""
-    if _set_outcome(call, CallOutcome.REFUSED):
+    if set_call_outcome(call, CallOutcome.REFUSED):
         record_event("call", call.id, "call.refused", {"reason": reason}, actor_label="system")
 
 
@@ -407,11 +407,6 @@ def finish_attempt(
 
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
-    return _set_outcome(call, outcome)
-
-
-def _set_outcome(call: Call, outcome: str) -> bool:
-    """Set the call's outcome if it has none yet; return whether this request set it."""
     changed = db.session.execute(
         update(Call)
         .where(Call.id == call.id, Call.outcome.is_(None))
@@ -423,7 +418,7 @@ def _set_outcome(call: Call, outcome: str) -> bool:
 
 def connect_call(call: Call, attempt: DialAttempt) -> None:
     """The official accepted: the appeal is in their hands."""
-    if not _set_outcome(call, CallOutcome.CONNECTED):
+    if not set_call_outcome(call, CallOutcome.CONNECTED):
         return
     appeal = call.appeal
     bind_log_context(appeal=appeal.number)
@@ -440,7 +435,7 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
 
 def exhaust_chain(call: Call) -> Appeal | None:
     """Nobody accepted: the appeal is missed and a card is opened (once per call)."""
-    if not _set_outcome(call, CallOutcome.MISSED):
+    if not set_call_outcome(call, CallOutcome.MISSED):
         return None
     appeal = call.appeal
     bind_log_context(appeal=appeal.number)
@@ -497,11 +492,11 @@ def finalise_ended_call(call: Call) -> None:
     if call.outcome is not None:
         return
     if call.appeal is None and call.operator_answered_at is not None:
-        if _set_outcome(call, CallOutcome.HANDLED):
+        if set_call_outcome(call, CallOutcome.HANDLED):
             record_event("call", call.id, "call.handled", actor_label="carrier")
         return
     if call.appeal is None:
-        if _set_outcome(call, CallOutcome.ABANDONED):
+        if set_call_outcome(call, CallOutcome.ABANDONED):
             record_event("call", call.id, "call.abandoned", actor_label="carrier")
         return
     for attempt in call.attempts:
