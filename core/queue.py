@@ -132,10 +132,6 @@ def _enqueue_all(jobs: list[tuple]) -> None:
         pipe.execute()
 
 
-def _enqueue_now(func, args, kwargs, job_id, at) -> None:
-    _enqueue_all([(func, args, kwargs, job_id, at)])
-
-
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     pending = session.info.pop(PENDING_JOBS, [])
@@ -164,18 +160,18 @@ def relay_outbox(grace_seconds: int = 30, batch: int = 1000) -> int:
         .order_by(OutboxJob.created_at)
         .limit(batch)
     ).all()
-    relayed = 0
+    if not rows:
+        return 0
     try:
-        for row in rows:
-            _enqueue_now(row.func, tuple(row.args), row.kwargs, row.job_id, row.at)
-            db.session.delete(row)
-            relayed += 1
-    except Exception:
-        log.exception("outbox relay stopped after %d jobs", relayed)
+        _enqueue_all([(row.func, tuple(row.args), row.kwargs, row.job_id, row.at) for row in rows])
+    except Exception:  # Redis still down: the rows wait for the next relay
+        log.exception("outbox relay could not enqueue %d jobs", len(rows))
+        db.session.rollback()
+        return 0
+    db.session.execute(delete(OutboxJob).where(OutboxJob.key.in_([row.key for row in rows])))
     db.session.commit()
-    if relayed:
-        log.info("outbox relay enqueued %d jobs", relayed)
-    return relayed
+    log.info("outbox relay enqueued %d jobs", len(rows))
+    return len(rows)
 
 
 def enqueue_due(func, *args, job_id: str, **kwargs) -> bool:
