@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, literal, update
+from sqlalchemy import String, bindparam, func, update
 from sqlalchemy.orm import joinedload
 
 from core.clock import utcnow
@@ -38,19 +38,21 @@ DEFAULT_RESOLUTION_DAYS = 30
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 #: What the voice flow reads of a call besides its row, loaded with it.
 _WITH_CHAIN = (joinedload(Call.attempts), joinedload(Call.appeal))
+# The statements every webhook runs are built once: building one costs more than running it.
+_CALL_BY_SID = db.select(Call).where(Call.call_sid == bindparam("call_sid"))
+_CALL_BY_SID_WITH_CHAIN = _CALL_BY_SID.options(*_WITH_CHAIN)
+_CALL_WITH_CHAIN = db.select(Call).where(Call.id == bindparam("call_id")).options(*_WITH_CHAIN)
 
 
 def find_call(call_sid: str, *, with_chain: bool = False) -> Call | None:
     """Return the call with this CallSid (`with_chain`: and its attempts and appeal, joined)."""
-    query = db.select(Call).where(Call.call_sid == call_sid)
-    if with_chain:
-        query = query.options(*_WITH_CHAIN)
-    return db.session.scalars(query).unique().first()
+    query = _CALL_BY_SID_WITH_CHAIN if with_chain else _CALL_BY_SID
+    return db.session.scalars(query, {"call_sid": call_sid}).unique().first()
 
 
 def load_call(call_id: int) -> Call | None:
     """Return the call with its dial attempts and appeal, in one query (every chain webhook)."""
-    return db.session.get(Call, call_id, options=_WITH_CHAIN)
+    return db.session.scalars(_CALL_WITH_CHAIN, {"call_id": call_id}).unique().first()
 
 
 def lock_call(call_id: int) -> Call | None:
@@ -65,15 +67,19 @@ def lock_call(call_id: int) -> Call | None:
     return db.session.scalars(query).unique().first()
 
 
+#: Built once: the municipality's and the topic's names for a whisper.
+_WHISPER_SUBJECT = (
+    db.select(Municipality.name, Category.name)
+    .select_from(Call)
+    .join(Municipality, Municipality.id == Call.municipality_id)
+    .outerjoin(Category, Category.id == Call.category_id)
+    .where(Call.id == bindparam("call_id"))
+)
+
+
 def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
     """Return the municipality's and the topic's names an official hears about this call."""
-    row = db.session.execute(
-        db.select(Municipality.name, Category.name)
-        .select_from(Call)
-        .join(Municipality, Municipality.id == Call.municipality_id)
-        .outerjoin(Category, Category.id == Call.category_id)
-        .where(Call.id == call_id)
-    ).first()
+    row = db.session.execute(_WHISPER_SUBJECT, {"call_id": call_id}).first()
     return tuple(row) if row else None
 
 
@@ -110,24 +116,37 @@ def record_incoming_call(
     return call, duty_place
 
 
+_MUNICIPALITY_BY_DUTY_NUMBER = db.select(Municipality).where(
+    Municipality.duty_number == bindparam("number")
+)
+
+
 def municipality_by_duty_number(number: str) -> Municipality | None:
     """Return the municipality whose own duty number this is."""
-    return db.session.scalar(db.select(Municipality).where(Municipality.duty_number == number))
+    return db.session.scalar(_MUNICIPALITY_BY_DUTY_NUMBER, {"number": number})
+
+
+# the pattern's wildcards `*` and `?` are LIKE's `%` and `_`
+_BLOCKED = db.select(BlockedNumber.id).where(
+    bindparam("from_number", type_=String).like(
+        func.replace(func.replace(BlockedNumber.pattern, "*", "%"), "?", "_")
+    )
+)
+_RECENT_CALLS = db.select(func.count(Call.id)).where(
+    Call.from_number == bindparam("from_number"),
+    Call.created_at >= bindparam("since"),
+    Call.id <= bindparam("call_id"),
+)
+_REFUSAL_FACTS = db.select(_BLOCKED.exists(), _RECENT_CALLS.scalar_subquery())
 
 
 def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
     """Return `blocked` or `rate-limited` when the caller gets a polite refusal, else None."""
     limit, window = current_app.config["CALLER_RATE_LIMIT"]
     since = (now or utcnow()) - timedelta(seconds=window)
-    # the pattern's wildcards `*` and `?` are LIKE's `%` and `_`
-    like_pattern = func.replace(func.replace(BlockedNumber.pattern, "*", "%"), "?", "_")
-    blocked = db.select(BlockedNumber.id).where(literal(call.from_number).like(like_pattern))
-    recent = db.select(func.count(Call.id)).where(
-        Call.from_number == call.from_number, Call.created_at >= since, Call.id <= call.id
-    )
     with db.session.no_autoflush:  # the call is stored; its pending event changes nothing here
         is_blocked, recent_calls = db.session.execute(
-            db.select(blocked.exists(), recent.scalar_subquery())
+            _REFUSAL_FACTS, {"from_number": call.from_number, "since": since, "call_id": call.id}
         ).one()
     if is_blocked:
         return "blocked"
@@ -368,6 +387,20 @@ def _attempt_outcome(attempt: DialAttempt, dial_status: str) -> str:
     return AttemptOutcome.NOT_ACCEPTED  # answered (voicemail or a person) without the key
 
 
+_FINISH_ATTEMPT = (
+    update(DialAttempt)
+    .where(DialAttempt.id == bindparam("attempt_id"), DialAttempt.outcome.is_(None))
+    .values(
+        outcome=bindparam("new_outcome"),
+        dial_call_status=bindparam("status"),
+        dial_call_duration=bindparam("duration"),
+        dial_call_sid=bindparam("sid"),
+        ended_at=bindparam("ended_at"),
+    )
+    .execution_options(synchronize_session="fetch")
+)
+
+
 def finish_attempt(
     attempt: DialAttempt,
     dial_status: str | None,
@@ -378,16 +411,15 @@ def finish_attempt(
     """Record the Dial result once; return False when it was already recorded (a retry)."""
     outcome = outcome or _attempt_outcome(attempt, dial_status)
     changed = db.session.execute(
-        update(DialAttempt)
-        .where(DialAttempt.id == attempt.id, DialAttempt.outcome.is_(None))
-        .values(
-            outcome=outcome,
-            dial_call_status=dial_status,
-            dial_call_duration=duration,
-            dial_call_sid=attempt.dial_call_sid or dial_call_sid,
-            ended_at=utcnow(),
-        )
-        .execution_options(synchronize_session="fetch")
+        _FINISH_ATTEMPT,
+        {
+            "attempt_id": attempt.id,
+            "new_outcome": outcome,
+            "status": dial_status,
+            "duration": duration,
+            "sid": attempt.dial_call_sid or dial_call_sid,
+            "ended_at": utcnow(),
+        },
     ).rowcount
     if changed:
         record_event(
@@ -405,13 +437,18 @@ def finish_attempt(
     return bool(changed)
 
 
+_SET_CALL_OUTCOME = (
+    update(Call)
+    .where(Call.id == bindparam("call_id"), Call.outcome.is_(None))
+    .values(outcome=bindparam("new_outcome"))
+    .execution_options(synchronize_session="fetch")
+)
+
+
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
     changed = db.session.execute(
-        update(Call)
-        .where(Call.id == call.id, Call.outcome.is_(None))
-        .values(outcome=outcome)
-        .execution_options(synchronize_session="fetch")
+        _SET_CALL_OUTCOME, {"call_id": call.id, "new_outcome": outcome}
     ).rowcount
     return bool(changed)
 
