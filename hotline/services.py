@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, bindparam, func, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
 from core.events import record_event
@@ -387,18 +388,35 @@ def _attempt_outcome(attempt: DialAttempt, dial_status: str) -> str:
     return AttemptOutcome.NOT_ACCEPTED  # answered (voicemail or a person) without the key
 
 
-_FINISH_ATTEMPT = (
-    update(DialAttempt)
-    .where(DialAttempt.id == bindparam("attempt_id"), DialAttempt.outcome.is_(None))
-    .values(
-        outcome=bindparam("new_outcome"),
-        dial_call_status=bindparam("status"),
-        dial_call_duration=bindparam("duration"),
-        dial_call_sid=bindparam("sid"),
-        ended_at=bindparam("ended_at"),
+# The guarded updates below are plain table statements: an ORM update would synchronise the
+# session, which costs more than the statement. The loaded object is given the stored values
+# instead, so the commit does not write them again.
+_attempts, _calls = DialAttempt.__table__, Call.__table__
+
+
+def _guarded_update(table, columns: tuple[str, ...]):
+    """UPDATE one row by `row_id` while its outcome is unset, setting `new_<column>` values."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.outcome.is_(None))
+        .values({column: bindparam(f"new_{column}") for column in columns})
     )
-    .execution_options(synchronize_session="fetch")
+
+
+_FINISH_ATTEMPT = _guarded_update(
+    _attempts, ("outcome", "dial_call_status", "dial_call_duration", "dial_call_sid", "ended_at")
 )
+_SET_CALL_OUTCOME = _guarded_update(_calls, ("outcome",))
+
+
+def _update_once(row, statement, **values) -> bool:
+    """Run a guarded update of a stored row; when it applied, give the loaded row the values."""
+    params = {"row_id": row.id, **{f"new_{key}": value for key, value in values.items()}}
+    if not db.session.execute(statement, params).rowcount:
+        return False
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+    return True
 
 
 def finish_attempt(
@@ -410,17 +428,15 @@ def finish_attempt(
 ) -> bool:
     """Record the Dial result once; return False when it was already recorded (a retry)."""
     outcome = outcome or _attempt_outcome(attempt, dial_status)
-    changed = db.session.execute(
+    changed = _update_once(
+        attempt,
         _FINISH_ATTEMPT,
-        {
-            "attempt_id": attempt.id,
-            "new_outcome": outcome,
-            "status": dial_status,
-            "duration": duration,
-            "sid": attempt.dial_call_sid or dial_call_sid,
-            "ended_at": utcnow(),
-        },
-    ).rowcount
+        outcome=outcome,
+        dial_call_status=dial_status,
+        dial_call_duration=duration,
+        dial_call_sid=attempt.dial_call_sid or dial_call_sid,
+        ended_at=utcnow(),
+    )
     if changed:
         record_event(
             "call",
@@ -434,23 +450,12 @@ def finish_attempt(
             },
             actor_label="carrier",
         )
-    return bool(changed)
-
-
-_SET_CALL_OUTCOME = (
-    update(Call)
-    .where(Call.id == bindparam("call_id"), Call.outcome.is_(None))
-    .values(outcome=bindparam("new_outcome"))
-    .execution_options(synchronize_session="fetch")
-)
+    return changed
 
 
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
-    changed = db.session.execute(
-        _SET_CALL_OUTCOME, {"call_id": call.id, "new_outcome": outcome}
-    ).rowcount
-    return bool(changed)
+    return _update_once(call, _SET_CALL_OUTCOME, outcome=outcome)
 
 
 def connect_call(call: Call, attempt: DialAttempt) -> None:
