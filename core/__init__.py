@@ -35,12 +35,14 @@ def create_app(config: dict | None = None) -> Flask:
         metrics,
         retention,
         security,
+        sessions,
         telephony,
         views,
     )
 
     logs.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
     metrics.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

@@ -1,10 +1,8 @@
 """Writing the audit timeline."""
 
-from flask import has_request_context
-from flask_login import current_user
-
 from core.extensions import db
 from core.models import Event, User
+from core.sessions import signed_in_user
 
 
 def record_event(
@@ -16,13 +14,8 @@ def record_event(
     actor_label: str | None = None,
 ) -> Event:
     """Append an event to a subject's timeline; the actor defaults to the logged-in user."""
-    if (
-        actor is None
-        and actor_label is None
-        and has_request_context()
-        and current_user.is_authenticated
-    ):
-        actor = current_user._get_current_object()
+    if actor is None and actor_label is None:
+        actor = signed_in_user()
     entry = Event(
         subject_type=subject_type,
         subject_id=str(subject_id),

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf.csrf import CSRFError
 
 from core.auth import EmptyForm
 from core.nav import visible_nav
+from core.sessions import signed_in_user
 
 bp = Blueprint("core", __name__)
 
@@ -66,6 +67,6 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def no_cache_for_users(response):
-        if current_user and current_user.is_authenticated:
+        if signed_in_user() is not None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

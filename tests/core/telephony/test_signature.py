@@ -55,16 +55,26 @@ def test_valid_signature_runs_the_view(hooks, client):
     [
         {},
         {"X-Twilio-Signature": "forged"},
+        {"X-Twilio-Signature": "подделка"},
         {"X-Twilio-Signature": sign(URL, PARAMS, "another-token")},
         {"X-Twilio-Signature": sign("http://localhost/voice/test-sig", PARAMS, TOKEN)},
     ],
-    ids=["missing", "garbage", "wrong-token", "signed-for-request-host"],
+    ids=["missing", "garbage", "not-ascii", "wrong-token", "signed-for-request-host"],
 )
 def test_missing_or_invalid_signature_is_refused_and_nothing_written(hooks, client, headers):
     response = client.post("/voice/test-sig", data=PARAMS, headers=headers)
 
     assert response.status_code == 403
     assert _events() == 0
+
+
+def test_signature_over_the_url_with_its_default_port_is_accepted(hooks, client):
+    signed = sign("https://hotline.example.org:443/voice/test-sig", PARAMS, TOKEN)
+
+    response = client.post("/voice/test-sig", data=PARAMS, headers={"X-Twilio-Signature": signed})
+
+    assert response.status_code == 200
+    assert _events() == 1
 
 
 def test_tampered_parameters_are_refused(hooks, client):
