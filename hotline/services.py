@@ -563,7 +563,9 @@ def finalise_from_carrier(call: Call, carrier_status: str) -> bool:
         apply_status(call, carrier_status, None)
     else:
         finalise_ended_call(call)
-    for attempt in open_attempts:
+    for attempt in call.attempts:
+        if attempt.outcome is not None:  # closed above, by the call's end
+            continue
         outcome = AttemptOutcome.ACCEPTED if attempt.key_pressed else AttemptOutcome.CALLER_HUNG_UP
         finish_attempt(attempt, None, None, None, outcome=outcome)
     record_event(
