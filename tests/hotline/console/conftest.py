@@ -68,6 +68,21 @@ def take(client, carrier, sim_call):
     return response
 
 
+def taken_call(client, carrier, number: str = CITIZEN):
+    """A citizen calls and the operator takes the call; return the carrier's and the stored call."""
+    sim_call = call_in(carrier, number)
+    take(client, carrier, sim_call)
+    return sim_call, stored(sim_call)
+
+
+def submit_appeal(client, call: Call, region, action: str, **changes):
+    """Submit the appeal form from the call's page with `action` (connect or register)."""
+    page = f"/console/calls/{call.id}"
+    return post(
+        client, f"{page}/appeal", {**appeal_data(region, **changes), "action": action}, page
+    )
+
+
 def appeal_data(region, **changes) -> dict:
     data = {
         "municipality": region.place.name,

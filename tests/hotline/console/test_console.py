@@ -17,11 +17,12 @@ from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
     OPERATOR_PHONE,
-    appeal_data,
     call_in,
     post,
     stored,
+    submit_appeal,
     take,
+    taken_call,
 )
 
 
@@ -60,15 +61,8 @@ def test_connect_now_sends_the_caller_into_the_chain_and_shows_the_attempts(
     console, carrier, region
 ):
     carrier.phone(region.primary.phone, answers_and_presses("1"))
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
-    response = post(
-        console,
-        f"/console/calls/{call.id}/appeal",
-        {**appeal_data(region), "action": "connect"},
-        page=f"/console/calls/{call.id}",
-    )
+    sim_call, call = taken_call(console, carrier)
+    response = submit_appeal(console, call, region, "connect")
     assert response.status_code == 302
     carrier.run_pending()
     call = stored(sim_call)
@@ -80,15 +74,8 @@ def test_connect_now_sends_the_caller_into_the_chain_and_shows_the_attempts(
 
 
 def test_register_only_sends_the_appeal_and_the_sms(app, console, carrier, region):
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
-    post(
-        console,
-        f"/console/calls/{call.id}/appeal",
-        {**appeal_data(region), "action": "register"},
-        page=f"/console/calls/{call.id}",
-    )
+    sim_call, call = taken_call(console, carrier)
+    submit_appeal(console, call, region, "register")
     carrier.run_pending()
     call = stored(sim_call)
     appeal = call.appeal
@@ -106,14 +93,9 @@ def test_register_only_sends_the_appeal_and_the_sms(app, console, carrier, regio
 
 
 def test_field_errors_for_bad_phone_and_missing_municipality(console, carrier, region):
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
-    response = post(
-        console,
-        f"/console/calls/{call.id}/appeal",
-        {**appeal_data(region, municipality="", callback_number="12345"), "action": "connect"},
-        page=f"/console/calls/{call.id}",
+    _, call = taken_call(console, carrier)
+    response = submit_appeal(
+        console, call, region, "connect", municipality="", callback_number="12345"
     )
     assert response.status_code == 400
     assert 'id="municipality-error"' in response.text
@@ -122,9 +104,7 @@ def test_field_errors_for_bad_phone_and_missing_municipality(console, carrier, r
 
 
 def test_wrap_up_abusive_marks_the_number_for_review(console, carrier, region):
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
+    sim_call, call = taken_call(console, carrier)
     post(
         console,
         f"/console/calls/{call.id}/wrap-up",
@@ -172,15 +152,8 @@ def test_every_action_is_on_the_appeal_timeline_with_the_operators_name(
     console, carrier, region, operator
 ):
     carrier.phone(region.primary.phone, answers_and_presses("1"))
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
-    post(
-        console,
-        f"/console/calls/{call.id}/appeal",
-        {**appeal_data(region), "action": "connect"},
-        page=f"/console/calls/{call.id}",
-    )
+    sim_call, call = taken_call(console, carrier)
+    submit_appeal(console, call, region, "connect")
     carrier.run_pending()
     appeal = stored(sim_call).appeal
     post(
@@ -230,14 +203,10 @@ def test_a_carrier_error_on_connect_now_keeps_the_appeal_and_the_operator_tries_
     app, console, carrier, region, kind
 ):
     carrier.phone(region.primary.phone, answers_and_presses("1"))
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
+    sim_call, call = taken_call(console, carrier)
     page = f"/console/calls/{call.id}"
     with carrier_down(app, kind) as twilio:
-        response = post(
-            console, f"{page}/appeal", {**appeal_data(region), "action": "connect"}, page
-        )
+        response = submit_appeal(console, call, region, "connect")
     assert response.status_code == 302 and response.location == page
     if twilio is not None:
         assert twilio.requests[0]["data"]["Url"].endswith(f"/voice/calls/{call.id}/connect")
@@ -285,9 +254,7 @@ def test_a_carrier_error_on_taking_a_call_puts_it_back_in_the_queue(app, console
 def test_a_carrier_error_on_wrap_up_or_register_only_tells_the_operator(
     app, console, carrier, region
 ):
-    first = call_in(carrier)
-    take(console, carrier, first)
-    call = stored(first)
+    first, call = taken_call(console, carrier)
     page = f"/console/calls/{call.id}"
     with carrier_down(app, "twilio"):
         post(console, f"{page}/wrap-up", {"code": "info"}, page)
@@ -296,12 +263,10 @@ def test_a_carrier_error_on_wrap_up_or_register_only_tells_the_operator(
     assert call.wrapup_code == "info" and call.wrapped_up_at is not None
     assert [e.data["action"] for e in _carrier_errors(call)] == ["goodbye"]
 
-    second = call_in(carrier, "+79160000002")
-    take(console, carrier, second)
-    call = stored(second)
+    second, call = taken_call(console, carrier, "+79160000002")
     page = f"/console/calls/{call.id}"
     with carrier_down(app, "twilio"):
-        post(console, f"{page}/appeal", {**appeal_data(region), "action": "register"}, page)
+        submit_appeal(console, call, region, "register")
     call = stored(second)
     assert call.appeal.status == "in_work" and call.outcome == "handled"
     assert "сообщите номер сами" in console.get(page).text
@@ -342,12 +307,11 @@ def test_the_caller_card_flags_a_call_as_the_voice_flow_judged_it(app, console, 
     from hotline.services import refusal_reason
 
     app.config["CALLER_RATE_LIMIT"] = (2, 600)
-    first = call_in(carrier)
-    take(console, carrier, first)
+    first, call = taken_call(console, carrier)
     call_in(carrier)  # waits in the queue
     third = call_in(carrier)
     assert third.status == "completed"  # refused: the third call in ten minutes
-    page = f"/console/calls/{stored(first).id}"
+    page = f"/console/calls/{call.id}"
 
     shown = console.get(page).text
     assert 'id="flag-rate-limited"' not in shown and "Отметок нет." in shown
@@ -366,15 +330,8 @@ def test_the_console_names_a_missed_call_and_an_overdue_appeal_in_its_own_words(
     console, carrier, region
 ):
     """Words the reports and the cabinet use in another sense read right in the console."""
-    sim_call = call_in(carrier)
-    take(console, carrier, sim_call)
-    call = stored(sim_call)
-    post(
-        console,
-        f"/console/calls/{call.id}/appeal",
-        {**appeal_data(region), "action": "connect"},
-        page=f"/console/calls/{call.id}",
-    )
+    sim_call, call = taken_call(console, carrier)
+    submit_appeal(console, call, region, "connect")
     carrier.run_pending()
     call = stored(sim_call)
     assert call.outcome == "missed" and call.appeal.status == "missed"
