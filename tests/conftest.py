@@ -302,3 +302,23 @@ def counted_statements():
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def statements_naming_actors(client, url: str, add_actor) -> tuple[list[str], list[str]]:
+    """Return the SQL statements of a page showing three people's actions, then ten people's.
+
+    `add_actor(index)` records one more person's action and returns the name the page must
+    show; each counted load follows an uncounted one, and the page must name everyone so far.
+    """
+    names: list[str] = []
+    loads: list[list[str]] = []
+    for count in (3, 10):
+        while len(names) < count:
+            names.append(add_actor(len(names)))
+            db.session.commit()
+        client.get(url)
+        with counted_statements() as statements:
+            text = client.get(url).text
+        assert all(name in text for name in names)
+        loads.append(statements)
+    return loads[0], loads[1]

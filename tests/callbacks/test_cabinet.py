@@ -20,6 +20,7 @@ from tests.conftest import (
     counted_statements,
     csrf_token,
     login,
+    statements_naming_actors,
     use_twilio,
 )
 from tests.hotline.conftest import twilio_post
@@ -401,25 +402,15 @@ def test_the_card_page_names_who_acted_without_loading_every_user(client, region
     login(client, "head_a")
     page = f"/cabinet/cards/{card.id}"
 
-    def statements_for(count: int) -> list[str]:
-        for index in range(len(_notes(card)), count):
-            clerk = factories.make_user(f"clerk{index}", "official", region.alpha)
-            clerk.full_name = f"Писарев {index}"
-            add_card_note(db.session.get(Card, card.id), f"Заметка {index}", clerk)
-            db.session.commit()
-        client.get(page)
-        with counted_statements() as statements:
-            text = client.get(page).text
-        assert all(f"Писарев {index}" in text for index in range(count))
-        return statements
+    def note_by(index: int) -> str:
+        clerk = factories.make_user(f"clerk{index}", "official", region.alpha)
+        clerk.full_name = f"Писарев {index}"
+        add_card_note(db.session.get(Card, card.id), f"Заметка {index}", clerk)
+        return clerk.full_name
 
-    three, ten = statements_for(3), statements_for(10)
+    three, ten = statements_naming_actors(client, page, note_by)
     assert len(three) == len(ten)
     assert not [s for s in ten if "FROM users" in s and "WHERE" not in s]
-
-
-def _notes(card: Card) -> list:
-    return [e for e in timeline("card", card.id) if e.verb == "card.note"]
 
 
 def test_the_cabinet_and_the_card_use_their_own_words(client, region, clock):

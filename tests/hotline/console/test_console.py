@@ -12,7 +12,7 @@ from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal, BlockedNumber, OperatorShift
 from hotline.prompts import spoken_number
 from tests.callbacks.conftest import work
-from tests.conftest import carrier_down, counted_statements, login
+from tests.conftest import carrier_down, login, statements_naming_actors
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
@@ -285,19 +285,13 @@ def test_the_appeal_page_names_who_acted_without_loading_every_user(console, reg
         make_user(f"bystander{index}", "official", region.place)
     page = f"/console/appeals/{appeal.id}"
 
-    def statements_for(count: int) -> list[str]:
-        for index in range(len(timeline("appeal", appeal.id)) - 1, count):
-            operator = make_user(f"operator{index}", "operator")
-            operator.full_name = f"Операторова {index}"
-            log_control_call(db.session.get(Appeal, appeal.id), f"Звонок {index}", operator)
-            db.session.commit()
-        console.get(page)
-        with counted_statements() as statements:
-            text = console.get(page).text
-        assert all(f"Операторова {index}" in text for index in range(count))
-        return statements
+    def control_call_by(index: int) -> str:
+        operator = make_user(f"operator{index}", "operator")
+        operator.full_name = f"Операторова {index}"
+        log_control_call(db.session.get(Appeal, appeal.id), f"Звонок {index}", operator)
+        return operator.full_name
 
-    three, ten = statements_for(3), statements_for(10)
+    three, ten = statements_naming_actors(console, page, control_call_by)
     assert len(three) == len(ten)
     assert not [s for s in ten if "FROM users" in s and "WHERE" not in s]
 
