@@ -40,10 +40,12 @@ class History:
         category=None,
         address: str | None = None,
         channel: str = "phone",
-        called_back_after: timedelta | None = None,
-        callback_by=None,
+        called_back: tuple[str, int] | None = None,
     ) -> SimpleNamespace:
-        """A call routed to the chain at a local time; `accept` = (role, seconds) or None."""
+        """A call routed to the chain at a local time; `accept` = (role, seconds) or None.
+
+        A missed call's card may be `called_back` = (role, minutes after it opened) by the trio.
+        """
         self.count += 1
         start = local(place, when)
         call = Call(
@@ -101,29 +103,35 @@ class History:
                 call_id=call.id,
                 appeal_id=appeal.id,
                 municipality_id=place.id,
-                state="called_back" if called_back_after else "new",
+                state="called_back" if called_back else "new",
                 duty={},
                 opened_at=opened,
                 callback_due_at=opened + timedelta(minutes=minutes),
                 remind_at=opened + timedelta(minutes=15),
                 escalate_at=opened + timedelta(minutes=minutes / 2),
-                called_back_at=opened + called_back_after if called_back_after else None,
+                called_back_at=opened + timedelta(minutes=called_back[1]) if called_back else None,
             )
             db.session.add(card)
             db.session.flush()
-            if called_back_after:
-                db.session.add(
-                    CallbackAttempt(
-                        card_id=card.id,
-                        official_id=callback_by.id,
-                        official_phone=callback_by.phone,
-                        citizen_number=call.from_number,
-                        started_at=card.called_back_at - timedelta(seconds=40),
-                        outcome="answered",
-                    )
-                )
+        made = SimpleNamespace(call=call, appeal=appeal, card=card)
+        if called_back:
+            started = card.called_back_at - timedelta(seconds=40)
+            self.callback(made, trio[called_back[0]], started, "answered")
         db.session.flush()
-        return SimpleNamespace(call=call, appeal=appeal, card=card)
+        return made
+
+    def callback(self, missed: SimpleNamespace, official, started_at: datetime, outcome: str):
+        """A callback attempt by an official on a missed call's card."""
+        db.session.add(
+            CallbackAttempt(
+                card_id=missed.card.id,
+                official_id=official.id,
+                official_phone=official.phone,
+                citizen_number=missed.call.from_number,
+                started_at=started_at,
+                outcome=outcome,
+            )
+        )
 
     def event(self, place, appeal, verb: str, when: str) -> None:
         """An appeal event at a local time."""
@@ -168,37 +176,12 @@ def history(app, fixed_now):
     a1 = h.call(alpha, "2026-03-02T00:00:00", a, ("primary", 10), roads, lenina)
     a2 = h.call(alpha, "2026-03-03T10:00:00", a, ("backup", 30), roads, lenina + " ")
     a3 = h.call(alpha, "2026-03-04T11:00:00", a, ("supervisor", 50), water, "ул. Мира, 5")
-    a4 = h.call(
-        alpha,
-        "2026-03-05T12:00:00",
-        a,
-        None,
-        roads,
-        lenina,
-        called_back_after=timedelta(hours=2),
-        callback_by=a["primary"],
-    )
+    a4 = h.call(alpha, "2026-03-05T12:00:00", a, None, roads, lenina, called_back=("primary", 120))
     a5 = h.call(
-        alpha,
-        "2026-03-06T13:00:00",
-        a,
-        None,
-        water,
-        "ул. Мира, 5",
-        called_back_after=timedelta(hours=10),
-        callback_by=a["backup"],
+        alpha, "2026-03-06T13:00:00", a, None, water, "ул. Мира, 5", called_back=("backup", 600)
     )
     a6 = h.call(alpha, "2026-03-08T23:59:59", a, None)
-    db.session.add(
-        CallbackAttempt(
-            card_id=a6.card.id,
-            official_id=a["supervisor"].id,
-            official_phone=a["supervisor"].phone,
-            citizen_number=a6.call.from_number,
-            started_at=a6.card.opened_at + timedelta(hours=1),
-            outcome="no-answer",
-        )
-    )
+    h.callback(a6, a["supervisor"], a6.card.opened_at + timedelta(hours=1), "no-answer")
     # Alpha, around the week
     h.call(alpha, "2026-03-01T23:59:59", a, ("primary", 5), roads)
     h.call(alpha, "2026-02-28T10:00:00", a, None, roads)  # still open: overdue now
@@ -211,24 +194,10 @@ def history(app, fixed_now):
     # Beta (UTC+5): 00:30 local on Monday is Sunday evening in Moscow
     b1 = h.call(beta, "2026-03-02T00:30:00", b, ("primary", 20), water)
     b2 = h.call(
-        beta,
-        "2026-03-04T15:00:00",
-        b,
-        None,
-        roads,
-        "ул. Гагарина, 3",
-        called_back_after=timedelta(minutes=30),
-        callback_by=b["primary"],
+        beta, "2026-03-04T15:00:00", b, None, roads, "ул. Гагарина, 3", called_back=("primary", 30)
     )
     b3 = h.call(
-        beta,
-        "2026-03-06T09:00:00",
-        b,
-        None,
-        water,
-        "ул. Гагарина, 3",
-        called_back_after=timedelta(minutes=60),
-        callback_by=b["backup"],
+        beta, "2026-03-06T09:00:00", b, None, water, "ул. Гагарина, 3", called_back=("backup", 60)
     )
     h.call(beta, "2026-03-09T00:30:00", b, None, roads)  # next week locally, open: overdue now
     h.call(beta, "2026-02-24T10:00:00", b, ("primary", 15), roads)
@@ -236,24 +205,8 @@ def history(app, fixed_now):
     # Gamma (UTC+2): 23:30 local on Sunday is Monday in Moscow
     g1 = h.call(gamma, "2026-03-07T10:00:00", g, None, roads, "пр. Мира, 7")
     g2 = h.call(gamma, "2026-03-07T11:00:00", g, ("backup", 40), roads, channel="operator")
-    g3 = h.call(
-        gamma,
-        "2026-03-08T23:30:00",
-        g,
-        None,
-        water,
-        called_back_after=timedelta(minutes=60),
-        callback_by=g["primary"],
-    )
-    h.call(
-        gamma,
-        "2026-02-26T10:00:00",
-        g,
-        None,
-        roads,
-        called_back_after=timedelta(hours=9),
-        callback_by=g["primary"],
-    )
+    g3 = h.call(gamma, "2026-03-08T23:30:00", g, None, water, called_back=("primary", 60))
+    h.call(gamma, "2026-02-26T10:00:00", g, None, roads, called_back=("primary", 540))
     h.event(gamma, g1.appeal, "appeal.confirmation-asked", "2026-03-08T10:00:00")
     h.event(gamma, g1.appeal, "appeal.reopened", "2026-03-08T11:00:00")
     db.session.commit()
