@@ -1,6 +1,6 @@
 """A known history over two weeks in three time zones, and a clock fixed after it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -11,11 +11,11 @@ from callbacks.models import CallbackAttempt, Card
 from core.extensions import db
 from core.models import Event
 from hotline.models import Appeal, Call, DialAttempt
+from reports.queries import Period
 from tests.factories import make_category, make_municipality, make_official, make_user
 
 #: The report week (Monday to Sunday) and the moment the tests look at it.
-WEEK = ("2026-03-02", "2026-03-08")
-PREVIOUS = ("2026-02-23", "2026-03-01")
+WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 NOW = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
 
 

@@ -7,8 +7,7 @@ from hotline.models import Call
 from reports import services
 from tests.conftest import login
 from tests.factories import make_user
-from tests.reports.conftest import NOW, local
-from tests.reports.test_services import WEEK
+from tests.reports.conftest import NOW, WEEK, local
 
 
 class Moscow:

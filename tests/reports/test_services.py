@@ -7,8 +7,7 @@ import pytest
 import core.clock
 from reports import services
 from reports.queries import Period, percentile
-
-WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
+from tests.reports.conftest import WEEK
 
 EXPECTED = {
     "alpha": {
