@@ -1,7 +1,8 @@
 """Small builders for test data."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from core.clock import utcnow
 from core.extensions import db
 from core.users import create_user
 from roster.models import Category, DutyShift, Municipality, Official, Roster
@@ -90,6 +91,26 @@ def make_trio(place: Municipality, prefix: str = "+7900123") -> list[Official]:
     return [
         make_official(place, f"{prefix}{index:04d}", name) for index, name in enumerate(names, 1)
     ]
+
+
+#: The names of a duty trio, by role.
+DUTY_NAMES = {"primary": "Первов Пётр", "backup": "Вторых Вера", "supervisor": "Главный Глеб"}
+
+
+def make_duty_trio(place: Municipality, phone_prefix: str, days: int) -> dict[str, Official]:
+    """Primary, backup and supervisor (phones `phone_prefix` 1 to 3) on duty in the
+    municipality's general roster from an hour ago until `days` from now."""
+    from roster.services import general_roster
+
+    trio = {
+        role: make_official(place, f"{phone_prefix}{number}", name)
+        for number, (role, name) in enumerate(DUTY_NAMES.items(), 1)
+    }
+    roster = general_roster(place)
+    now = utcnow()
+    for role, official in trio.items():
+        make_shift(roster, role, official, now - timedelta(hours=1), now + timedelta(days=days))
+    return trio
 
 
 def make_card(place: Municipality, category: Category | None, caller: str, sid: str, trio=()):

@@ -1,16 +1,13 @@
 """Two demo-coded municipalities with a duty trio, categories, users with API tokens, a card."""
 
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from core.clock import utcnow
 from core.extensions import db
 from core.users import issue_token
-from roster.services import general_roster
 from tests import factories
-from tests.factories import make_category, make_municipality, make_official, make_shift, make_user
+from tests.factories import make_category, make_duty_trio, make_municipality, make_user
 
 CITIZEN = "+79161234567"
 
@@ -20,16 +17,7 @@ def world(app):
     """Tula (with a duty trio) and Shchekino; roads and water; a token for every role."""
     tula = make_municipality("tula", "Город Тула", duty_number="+74872700101")
     shchekino = make_municipality("shchekinsky", "Щёкинский район")
-    trio = {
-        "primary": make_official(tula, "+79000000101", "Первов Пётр"),
-        "backup": make_official(tula, "+79000000102", "Вторых Вера"),
-        "supervisor": make_official(tula, "+79000000103", "Главный Глеб"),
-    }
-    now = utcnow()
-    for role, official in trio.items():
-        make_shift(
-            general_roster(tula), role, official, now - timedelta(hours=1), now + timedelta(days=5)
-        )
+    trio = make_duty_trio(tula, "+7900000010", days=5)
     roads = make_category("roads", "ordinary")
     water = make_category("water", "emergency")
     water.callback_minutes, water.resolution_days, water.position = 60, 3, 0

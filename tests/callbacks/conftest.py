@@ -10,8 +10,7 @@ from callbacks.models import Card
 from core.extensions import db
 from core.queue import run_worker
 from core.telephony.sim import SimCarrier, no_answer
-from roster.services import general_roster
-from tests.factories import make_category, make_municipality, make_official, make_shift, make_user
+from tests.factories import make_category, make_duty_trio, make_municipality, make_user
 from tests.hotline.conftest import twilio_post
 
 CITIZEN = "+79161234567"
@@ -40,25 +39,13 @@ def clock(monkeypatch):
     return moving
 
 
-def _trio(place, roster, base: int):
-    trio = {
-        "primary": make_official(place, f"+7900000{base + 1}", "Первов Пётр"),
-        "backup": make_official(place, f"+7900000{base + 2}", "Вторых Вера"),
-        "supervisor": make_official(place, f"+7900000{base + 3}", "Главный Глеб"),
-    }
-    now = datetime.now(UTC)
-    for role, official in trio.items():
-        make_shift(roster, role, official, now - timedelta(hours=1), now + timedelta(days=10))
-    return trio
-
-
 @pytest.fixture
 def region(app):
     """Alpha and Beta, each with a duty trio; a head, an official, a manager and an operator."""
     alpha = make_municipality("alpha", "Альфинский район", duty_number=ALPHA_LINE)
     beta = make_municipality("beta", "Бетинский район", duty_number=BETA_LINE)
-    alpha_trio = _trio(alpha, general_roster(alpha), 1100)
-    beta_trio = _trio(beta, general_roster(beta), 2200)
+    alpha_trio = make_duty_trio(alpha, "+7900000110", days=10)
+    beta_trio = make_duty_trio(beta, "+7900000220", days=10)
     roads = make_category("roads", "ordinary")
     water = make_category("water", "emergency")
     water.callback_minutes, water.checkin_minutes = 60, 120

@@ -1,17 +1,15 @@
 """A small region with a full duty trio, and signed webhook posts as Twilio makes them."""
 
-from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 from flask import current_app
 
-from core.clock import utcnow
 from core.extensions import db
 from core.telephony import sign
 from roster.services import general_roster
-from tests.factories import make_category, make_municipality, make_official, make_shift
+from tests.factories import make_category, make_duty_trio, make_municipality
 
 GOVERNOR_LINE = "+74872000000"
 CITIZEN = "+79161234567"
@@ -22,14 +20,7 @@ def region(app):
     """Municipality «Альфинский район» with primary, backup and supervisor on duty now."""
     place = make_municipality("alpha", "Альфинский район", duty_number="+74872700101")
     roster = general_roster(place)
-    trio = {
-        "primary": make_official(place, "+79000000101", "Первов Пётр"),
-        "backup": make_official(place, "+79000000102", "Вторых Вера"),
-        "supervisor": make_official(place, "+79000000103", "Главный Глеб"),
-    }
-    now = utcnow()
-    for role, official in trio.items():
-        make_shift(roster, role, official, now - timedelta(hours=1), now + timedelta(days=1))
+    trio = make_duty_trio(place, "+7900000010", days=1)
     roads = make_category("roads", "ordinary")
     water = make_category("water", "emergency")
     water.position, roads.position = 0, 1
