@@ -1,11 +1,8 @@
 """The `georeport` client from PyPI against the app on 127.0.0.1: services, requests read back."""
 
-import threading
-
 import pytest
 import requests
 from georeport import GeoReport
-from werkzeug.serving import make_server
 
 from core.extensions import db
 from hotline.open311.services import issue_key
@@ -13,14 +10,9 @@ from tests.api.test_open311 import conforms
 
 
 @pytest.fixture
-def root(app, world):
+def root(world, server):
     """The app in a thread on 127.0.0.1; the Open311 root URL."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}/open311/v2"
-    http.shutdown()
-    thread.join(timeout=10)
+    return f"{server}/open311/v2"
 
 
 @pytest.mark.parametrize("output_format", ["json", "xml"])
