@@ -5,6 +5,8 @@ import logging
 import os
 import re
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ import core.clock
 from config import BASE_DIR, normalize_database_url
 from core import create_app
 from core.extensions import db
-from core.queue import redis_url_of, start_embedded_redis
+from core.queue import redis_connection, redis_url_of, start_embedded_redis
 from core.telephony.twilio_gateway import TwilioGateway
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -92,8 +94,6 @@ def app(database_url, redis_url, tmp_path):
     app = create_app(_settings(database_url, redis_url, tmp_path))
     app.test_client_class = RequestContextClient
     with app.app_context():
-        from core.queue import redis_connection
-
         redis_connection().flushdb()
         yield app
         db.session.rollback()
@@ -251,6 +251,29 @@ def use_twilio(app, http_client: HttpClient) -> TwilioGateway:
 def failing_twilio() -> RecordingHttpClient:
     """A Twilio REST endpoint that answers every request with a server error."""
     return RecordingHttpClient(500, {"code": 20500, "message": "Internal Server Error"})
+
+
+def start_worker(app, stderr=subprocess.DEVNULL, **env: str) -> subprocess.Popen:
+    """Start `flask worker` on the app's database and Redis, with `env` added to its environment.
+
+    It runs in a session of its own: its scheduler is a forked child, so signal the process
+    group (`os.killpg`) to stop both.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": redis_url_of(redis_connection()),
+            "HOTLINE_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        start_new_session=True,
+    )
 
 
 def unreachable_url() -> str:

@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -15,14 +13,13 @@ from rq.job import Job
 
 from callbacks.jobs import sweep
 from callbacks.models import AppealTracking, Card
-from config import BASE_DIR
 from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
-from core.queue import OutboxJob, get_queue, redis_connection, redis_url_of
+from core.queue import OutboxJob, get_queue, redis_connection
 from core.telephony.jobs import sweep_sms_retries
 from tests.callbacks.conftest import miss_call, work
-from tests.conftest import RecordingHttpClient, use_twilio
+from tests.conftest import RecordingHttpClient, start_worker, use_twilio
 
 
 def bodies(number: str) -> list[str]:
@@ -151,22 +148,7 @@ def test_worker_killed_mid_job_reruns_without_a_second_sms(app, client, region, 
     HangingCarrier.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), HangingCarrier)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url_of(redis_connection()),
-        "HOTLINE_INSTANCE_DIR": app.config["INSTANCE_DIR"],
-        "SECRET_KEY": "test-secret",
-        "SIM_CARRIER_URL": f"http://127.0.0.1:{server.server_port}",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its scheduler is a forked child: the kill takes both
-    )
+    worker = start_worker(app, SIM_CARRIER_URL=f"http://127.0.0.1:{server.server_port}")
     try:
         deadline = time.monotonic() + 30
         while len(HangingCarrier.received) < 2 and time.monotonic() < deadline:

@@ -3,13 +3,11 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 
 import pytest
 
-from config import BASE_DIR
 from core.clock import utcnow
 from core.extensions import db
 from core.jobs import record_worker_heartbeat
@@ -18,9 +16,8 @@ from core.queue import (
     OutboxJob,
     enqueue_after_commit,
     get_queue,
-    redis_connection,
-    redis_url_of,
 )
+from tests.conftest import start_worker
 
 
 def test_job_is_enqueued_only_after_commit(app):
@@ -76,21 +73,7 @@ def test_a_finished_job_id_is_enqueued_again(app):
 def test_worker_runs_a_job_scheduled_with_enqueue_in(app):
     job = get_queue().enqueue_in(timedelta(seconds=1), record_worker_heartbeat, "scheduled")
     assert get_queue().count == 0  # waiting in the scheduled registry
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url_of(redis_connection()),
-        "HOTLINE_INSTANCE_DIR": app.config["INSTANCE_DIR"],
-        "SECRET_KEY": "test-secret",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its scheduler is a forked child: stop them together
-    )
+    worker = start_worker(app, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
