@@ -195,6 +195,14 @@ def page(browser):
     context.close()
 
 
+def browser_login(page, server: str, username: str) -> None:
+    """Sign in through the login form in the browser."""
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "password-123")
+    page.click("section.narrow button[type=submit]")
+
+
 TWILIO_ACCOUNT = "AC" + "1" * 32
 TWILIO_CALL_SID = "CA" + "a" * 32
 

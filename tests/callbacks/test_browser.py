@@ -6,7 +6,7 @@ from callbacks.models import Card
 from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from tests.callbacks.conftest import CITIZEN, miss_call
-from tests.conftest import ARTIFACTS, BROWSER_TEST
+from tests.conftest import ARTIFACTS, BROWSER_TEST, browser_login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -26,10 +26,7 @@ def test_head_calls_back_and_records_the_outcome_with_a_photo(
     carrier.phone(CITIZEN, answers_and_presses(None, talk_seconds=30))
     ARTIFACTS.mkdir(exist_ok=True)
 
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", "head_a")
-    page.fill("input[name=password]", "password-123")
-    page.click("section.narrow button[type=submit]")
+    browser_login(page, server, "head_a")
     page.goto(f"{server}/cabinet/")
     first = page.locator("tr.card-row").first
     assert first.get_attribute("data-card") == str(card.id)

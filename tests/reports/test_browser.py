@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.conftest import ARTIFACTS, BROWSER_TEST
+from tests.conftest import ARTIFACTS, BROWSER_TEST, browser_login
 
 pytestmark = BROWSER_TEST
 
@@ -15,10 +15,7 @@ def test_manager_drills_from_the_weekly_report_to_a_card_and_downloads(
     history, server, page, tmp_path
 ):
     ARTIFACTS.mkdir(exist_ok=True)
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", "password-123")
-    page.click("section.narrow button[type=submit]")
+    browser_login(page, server, "manager")
     page.goto(f"{server}/reports/")
     assert "02.03.2026 – 08.03.2026" in page.locator(".report-period").inner_text()
     alpha = page.locator('#missed-calls tr[data-municipality="alpha"]')

@@ -5,7 +5,7 @@ from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal
 from hotline.prompts import spoken_number
-from tests.conftest import ARTIFACTS, BROWSER_TEST
+from tests.conftest import ARTIFACTS, BROWSER_TEST, browser_login
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, stored
@@ -17,10 +17,7 @@ pytestmark = BROWSER_TEST
 
 def signed_in(browser, server, username: str):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password-123")
-    page.click("section.narrow button[type=submit]")
+    browser_login(page, server, username)
     return page
 
 
