@@ -166,28 +166,17 @@ def test_swap_and_unavailability_pages(app, region):
         (rows[1].starts_at, rows[0].official_id),
     }
     assert "семейные дела" in admin.get("/roster/alpha").text
-    response = _post_form(
-        admin,
-        "/roster/alpha/unavailability",
-        {
-            "official_id": str(trio[0].id),
-            "reason": "sick",
-            "starts_on": "2026-03-18",
-            "ends_on": "2026-03-17",
-            "note": "",
-        },
-    )
+    absence = {
+        "official_id": str(trio[0].id),
+        "reason": "sick",
+        "starts_on": "2026-03-18",
+        "ends_on": "2026-03-17",  # before it starts: refused
+        "note": "",
+    }
+    response = _post_form(admin, "/roster/alpha/unavailability", absence)
     assert response.status_code == 200 and "field-error" in response.text
     response = _post_form(
-        admin,
-        "/roster/alpha/unavailability",
-        {
-            "official_id": str(trio[0].id),
-            "reason": "sick",
-            "starts_on": "2026-03-18",
-            "ends_on": "2026-03-19",
-            "note": "",
-        },
+        admin, "/roster/alpha/unavailability", {**absence, "ends_on": "2026-03-19"}
     )
     assert response.status_code == 302
     listing = admin.get(response.headers["Location"])
