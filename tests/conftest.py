@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ import core.clock
 from config import BASE_DIR, normalize_database_url
 from core import create_app
 from core.extensions import db
-from core.queue import redis_connection, redis_url_of, start_embedded_redis
+from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
 from core.telephony.twilio_gateway import TwilioGateway
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -119,6 +120,13 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def work(app) -> None:
+    """Run a real RQ worker in burst mode until the queue is empty."""
+    db.session.commit()
+    run_worker(app, burst=True)
+    db.session.expire_all()
+
+
 def csrf_token(html: str) -> str:
     """Return the CSRF token embedded in a rendered form."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
@@ -141,6 +149,28 @@ def _clock_is_moved_only_through_its_source():
     original = core.clock.utcnow
     yield
     assert core.clock.utcnow is original, "move time with core.clock.now_source, not utcnow"
+
+
+class Clock:
+    """A clock tests move by hand; `core.clock.now_source` points to it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock at the machine's time that the test moves by hand; every `utcnow()` follows it."""
+    moving = Clock()
+    monkeypatch.setattr(core.clock, "now_source", moving)
+    return moving
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,14 +1,11 @@
-"""Two municipalities with duty trios, their users, a movable clock and missed calls."""
+"""Two municipalities with duty trios, their users, and missed calls."""
 
-from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
-import core.clock
 from callbacks.models import Card
 from core.extensions import db
-from core.queue import run_worker
 from core.telephony.sim import SimCarrier, no_answer
 from tests.factories import make_category, make_duty_trio, make_municipality, make_user
 from tests.hotline.conftest import twilio_post
@@ -16,27 +13,6 @@ from tests.hotline.conftest import twilio_post
 CITIZEN = "+79161234567"
 ALPHA_LINE = "+74872700101"
 BETA_LINE = "+74872700202"
-
-
-class Clock:
-    """A clock tests move by hand; `core.clock.now_source` points to it."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    moving = Clock()
-    monkeypatch.setattr(core.clock, "now_source", moving)
-    return moving
 
 
 @pytest.fixture
@@ -89,10 +65,3 @@ def miss_call(client, sid: str = "CA1", from_: str = CITIZEN, line: str = ALPHA_
         )
     db.session.expire_all()
     return db.session.scalar(db.select(Card).where(Card.call_id == call.id))
-
-
-def work(app) -> None:
-    """Run a real RQ worker in burst mode until the queue is empty."""
-    db.session.commit()
-    run_worker(app, burst=True)
-    db.session.expire_all()

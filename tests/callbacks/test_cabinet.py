@@ -13,7 +13,7 @@ from core.models import OutboundMessage
 from core.telephony.jobs import sweep_sms_retries
 from core.telephony.sim import answers_and_presses, no_answer
 from tests import factories
-from tests.callbacks.conftest import CITIZEN, miss_call, work
+from tests.callbacks.conftest import CITIZEN, miss_call
 from tests.conftest import (
     TwilioByNumber,
     carrier_down,
@@ -22,6 +22,7 @@ from tests.conftest import (
     login,
     statements_naming_actors,
     use_twilio,
+    work,
 )
 from tests.hotline.conftest import twilio_post
 

@@ -8,7 +8,8 @@ from core.queue import get_queue
 from core.users import issue_token
 from hotline.models import Call
 from hotline.signals import chain_exhausted
-from tests.callbacks.conftest import CITIZEN, miss_call, work
+from tests.callbacks.conftest import CITIZEN, miss_call
+from tests.conftest import work
 
 
 def sms_to(number: str) -> list[str]:

@@ -18,8 +18,8 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import OutboxJob, get_queue, redis_connection
 from core.telephony.jobs import sweep_sms_retries
-from tests.callbacks.conftest import miss_call, work
-from tests.conftest import RecordingHttpClient, start_worker, use_twilio
+from tests.callbacks.conftest import miss_call
+from tests.conftest import RecordingHttpClient, start_worker, use_twilio, work
 
 
 def bodies(number: str) -> list[str]:

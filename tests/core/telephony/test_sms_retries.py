@@ -6,24 +6,15 @@ import pytest
 import requests
 from sqlalchemy import update
 
-import core.clock
 from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import get_queue, redis_connection
 from core.telephony import get_gateway
 from core.telephony.jobs import retry_sms, sweep_sms_retries
 from core.telephony.sim import SimCarrier
-from tests.callbacks.conftest import Clock, work
-from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio, use_twilio
+from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio, use_twilio, work
 
 CITIZEN = "+79161234567"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    moving = Clock()
-    monkeypatch.setattr(core.clock, "now_source", moving)
-    return moving
 
 
 def send(purpose: str = "appeal-registered:1") -> int:

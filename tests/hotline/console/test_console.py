@@ -11,8 +11,7 @@ from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal, BlockedNumber, OperatorShift
 from hotline.prompts import spoken_number
-from tests.callbacks.conftest import work
-from tests.conftest import carrier_down, login, statements_naming_actors
+from tests.conftest import carrier_down, login, statements_naming_actors, work
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
