@@ -2,6 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from core.events import timeline
 from core.extensions import db
 from core.models import Event
@@ -18,6 +20,16 @@ def xml(response) -> ET.Element:
 
 def count(model) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+@pytest.fixture
+def broken(app):
+    """The app again, with its database at an address where nothing answers."""
+    from core import create_app
+
+    return create_app(
+        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    )
 
 
 def test_forged_signature_is_refused_and_nothing_written(client, region):
@@ -164,12 +176,7 @@ def test_caller_over_the_rate_limit_is_refused(app, client, region):
     assert "перезвоните позже" in answers[2].find("Say").text
 
 
-def test_database_down_gives_the_fallback_twiml(app, region):
-    from core import create_app
-
-    broken = create_app(
-        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
-    )
+def test_database_down_gives_the_fallback_twiml(region, broken):
     with broken.app_context():
         response = twilio_post(
             broken.test_client(), "/voice/incoming", CallSid="CA9", From=CITIZEN, To=GOVERNOR_LINE
@@ -222,12 +229,7 @@ def test_nobody_on_duty_still_registers_the_appeal_and_takes_a_message(client, r
     assert call.appeal.number.replace("-", "")[:2] in root.find("Say").text.replace(" ", "")
 
 
-def test_database_down_on_an_officials_leg_hangs_that_leg_up(app, region):
-    from core import create_app
-
-    broken = create_app(
-        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
-    )
+def test_database_down_on_an_officials_leg_hangs_that_leg_up(region, broken):
     with broken.app_context():
         client = broken.test_client()
         for leg in ("whisper", "accept"):
@@ -246,12 +248,7 @@ def test_retried_webhook_of_a_refused_call_is_refused_again(client, region):
     assert db.session.scalar(db.select(Call)).outcome == "refused"
 
 
-def test_database_down_on_the_console_legs_keeps_the_caller_and_drops_the_operator_leg(app):
-    from core import create_app
-
-    broken = create_app(
-        {**app.config, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
-    )
+def test_database_down_on_the_console_legs_keeps_the_caller_and_drops_the_operator_leg(broken):
     with broken.app_context():
         client = broken.test_client()
         caller = xml(twilio_post(client, "/voice/console/calls/1/operator", CallSid="CA3"))
