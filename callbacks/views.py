@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -330,7 +331,7 @@ def cabinet_labels() -> dict:
             "missed": _("missed"),
             "resolved": _("resolved"),
             "reopened": _("reopened"),
-            "closed": _("closed"),
+            "closed": pgettext("appeal", "closed"),
         },
         "event_labels": {
             "call.received": _("call received"),

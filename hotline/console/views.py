@@ -475,7 +475,7 @@ def console_labels() -> dict:
             "missed": _("missed"),
             "resolved": _("resolved"),
             "reopened": _("reopened"),
-            "closed": _("closed"),
+            "closed": pgettext("appeal", "closed"),
         },
         "attempt_results": {
             "accepted": _("accepted"),
