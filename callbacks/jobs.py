@@ -22,10 +22,11 @@ def notify_card_opened(card_id: int) -> None:
     if card is None or card.notified_at is not None:
         return
     text = services.card_opened_text(card)
+    messages = []
     for recipient in services.duty_recipients(card):
-        services.send_card_sms(card, recipient, "opened", text)
+        messages.append(services.send_card_sms(card, recipient, "opened", text))
         db.session.commit()  # a worker killed after this point does not resend this one
-    services.mark_notified(card)
+    services.mark_notified(card, messages)
     db.session.commit()
 
 

@@ -225,10 +225,10 @@ def appeal_topic(appeal: Appeal) -> str:
     return category.name if category else "общий вопрос"
 
 
-def send_card_sms(card: Card, recipient: dict, kind: str, text: str) -> None:
+def send_card_sms(card: Card, recipient: dict, kind: str, text: str) -> OutboundMessage:
     """Send one official one SMS about a card (once per card, kind, generation and phone)."""
     purpose = f"card:{card.id}:{kind}:{_stamp(card.remind_at)}:{recipient['phone']}"
-    get_gateway().send_sms(recipient["phone"], text, purpose=purpose[:80])
+    return get_gateway().send_sms(recipient["phone"], text, purpose=purpose[:80])
 
 
 def card_opened_text(card: Card) -> str:
@@ -248,15 +248,18 @@ def _local(card: Card, moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(place.timezone)).strftime("%d.%m %H:%M")
 
 
-def mark_notified(card: Card) -> None:
-    """Note that every official of the duty got the opening SMS."""
+def mark_notified(card: Card, messages: list[OutboundMessage]) -> None:
+    """Note that the opening SMS of every official of the duty were handed to the gateway."""
     if card.notified_at is None:
         card.notified_at = now()
         record_event(
             "card",
             card.id,
             "card.notified",
-            {"to": [r["phone"] for r in duty_recipients(card)]},
+            {
+                "to": [r["phone"] for r in duty_recipients(card)],
+                "sms": [message.id for message in messages],
+            },
             actor_label="worker",
         )
         db.session.flush()
@@ -267,10 +270,17 @@ def remind_card(card: Card) -> bool:
     if card.state != CardState.NEW or card.reminded_at is not None or card.remind_at > now():
         return False
     text = f"Напоминание: карточка №{card.id} не принята в работу. {card_link(card.id)}"
-    for recipient in duty_recipients(card):
-        send_card_sms(card, recipient, "reminder", text)
+    messages = [
+        send_card_sms(card, recipient, "reminder", text) for recipient in duty_recipients(card)
+    ]
     card.reminded_at = now()
-    record_event("card", card.id, "card.reminder", {}, actor_label="worker")
+    record_event(
+        "card",
+        card.id,
+        "card.reminder",
+        {"sms": [message.id for message in messages]},
+        actor_label="worker",
+    )
     db.session.flush()
     return True
 
@@ -280,18 +290,25 @@ def escalate_card(card: Card) -> bool:
     if not card.is_open or card.escalated_at is not None or card.escalate_at > now():
         return False
     supervisor = (card.duty or {}).get("supervisor")
+    messages = []
     if supervisor and supervisor.get("phone"):
         text = (
             f"Эскалация: по карточке №{card.id} гражданину не перезвонили, "
             f"срок {_local(card, card.callback_due_at)}. {card_link(card.id)}"
         )
-        send_card_sms(card, {**supervisor, "role": "supervisor"}, "escalation", text)
+        messages.append(
+            send_card_sms(card, {**supervisor, "role": "supervisor"}, "escalation", text)
+        )
     card.escalated_at = now()
     record_event(
         "card",
         card.id,
         "card.escalated",
-        {"to": "supervisor", "official_id": (supervisor or {}).get("official_id")},
+        {
+            "to": "supervisor",
+            "official_id": (supervisor or {}).get("official_id"),
+            "sms": [message.id for message in messages],
+        },
         actor_label="worker",
     )
     db.session.flush()
@@ -676,12 +693,18 @@ def ask_citizen(appeal: Appeal) -> bool:
     tracking = db.session.get(AppealTracking, appeal.id)
     if tracking is None or tracking.confirmation != "asked" or not appeal.caller_number:
         return False
-    get_gateway().send_sms(
+    message = get_gateway().send_sms(
         appeal.caller_number,
         confirmation_text(appeal),
         purpose=f"confirm:{appeal.id}:{tracking.reopen_count}",
     )
-    record_event("appeal", appeal.id, "appeal.confirmation-asked", {}, actor_label="worker")
+    record_event(
+        "appeal",
+        appeal.id,
+        "appeal.confirmation-asked",
+        {"sms": [message.id]},
+        actor_label="worker",
+    )
     db.session.flush()
     return True
 
@@ -714,15 +737,22 @@ def run_checkin(tracking: AppealTracking) -> bool:
         return False
     number = tracking.checkins + 1
     phone = responsible_phone(appeal)
+    messages = []
     if phone:
-        get_gateway().send_sms(
-            phone,
-            f"Контроль обращения {appeal.number}: ответьте коротко, что сделано "
-            f"(например: «{appeal.number} бригада выехала»).",
-            purpose=f"checkin:{appeal.id}:{number}",
+        messages.append(
+            get_gateway().send_sms(
+                phone,
+                f"Контроль обращения {appeal.number}: ответьте коротко, что сделано "
+                f"(например: «{appeal.number} бригада выехала»).",
+                purpose=f"checkin:{appeal.id}:{number}",
+            )
         )
     record_event(
-        "appeal", appeal.id, "appeal.checkin", {"n": number, "to": phone}, actor_label="worker"
+        "appeal",
+        appeal.id,
+        "appeal.checkin",
+        {"n": number, "to": phone, "sms": [message.id for message in messages]},
+        actor_label="worker",
     )
     tracking.checkins = number
     tracking.last_checkin_at = moment
