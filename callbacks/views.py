@@ -22,7 +22,7 @@ from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
-from core.telephony.gateway import SMS_MAX_ATTEMPTS
+from core.telephony.messages import messages_of
 from core.urls import absolute_url
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
@@ -129,6 +129,7 @@ def _render_card(card, **forms):
     own = db.session.scalar(db.select(Official.id).where(Official.user_id == current_user.id))
     if own and not callback.official.data:
         callback.official.data = own
+    timeline = services.card_timeline(card, current_user)
     return render_template(
         "callbacks/card.html",
         card=card,
@@ -138,9 +139,9 @@ def _render_card(card, **forms):
         if card.appeal.category_id
         else None,
         tracking=db.session.get(AppealTracking, card.appeal_id),
-        timeline=services.card_timeline(card, current_user),
+        timeline=timeline,
+        timeline_sms=messages_of(timeline),
         messages=services.card_messages(card),
-        sms_attempts=SMS_MAX_ATTEMPTS,
         now=services.now(),
         note_form=forms.get("note_form") or NoteForm(),
         forward_form=forward,
@@ -345,12 +346,12 @@ def cabinet_labels() -> dict:
             "appeal.voice-message": _("voice message left"),
             "appeal.status": _("appeal status changed"),
             "appeal.moved": _("appeal moved"),
-            "appeal.checkin": _("status requested"),
-            "appeal.confirmation-asked": _("citizen asked to confirm"),
+            "appeal.checkin": _("status request to the official"),
+            "appeal.confirmation-asked": _("confirmation request to the citizen"),
             "appeal.reopened": _("citizen says not solved"),
             "card.opened": _("card opened"),
-            "card.notified": _("SMS sent to the duty"),
-            "card.reminder": _("reminder sent"),
+            "card.notified": _("SMS to the duty about the card"),
+            "card.reminder": _("reminder to the duty"),
             "card.escalated": _("escalated to the supervisor"),
             "card.overdue": _("deadline passed, managers told"),
             "card.acknowledged": _("taken into work"),

@@ -9,7 +9,7 @@ The simulated carrier lives in `core.telephony.sim`.
 
 from flask import Flask, current_app
 
-from core.telephony.gateway import CarrierError, Gateway
+from core.telephony.gateway import SMS_MAX_ATTEMPTS, CarrierError, Gateway
 from core.telephony.jobs import sweep_sms_retries
 from core.telephony.signature import protect_webhooks, sign
 
@@ -49,3 +49,4 @@ def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
 
     add_periodic(app, sweep_sms_retries, interval=60)
+    app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS

@@ -22,6 +22,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
+from core.telephony.messages import messages_of
 from core.urls import absolute_url
 from hotline.console import services
 from hotline.console.forms import (
@@ -392,10 +393,12 @@ def control():
 
 
 def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: int = 200):
+    timeline = services.appeal_timeline(appeal)
     return render_template(
         "hotline/console/appeal.html",
         appeal=appeal,
-        timeline=services.appeal_timeline(appeal),
+        timeline=timeline,
+        timeline_sms=messages_of(timeline),
         next_checkin=services.next_checkins([appeal.id]).get(appeal.id),
         form=form or ControlCallForm(),
     ), status
@@ -513,9 +516,9 @@ def console_labels() -> dict:
             "appeal.missed": _("nobody accepted"),
             "appeal.status": _("appeal status changed"),
             "appeal.moved": _("appeal moved"),
-            "appeal.checkin": _("status requested"),
+            "appeal.checkin": _("status request to the official"),
             "appeal.voice-message": _("voice message left"),
-            "appeal.confirmation-asked": _("citizen asked to confirm"),
+            "appeal.confirmation-asked": _("confirmation request to the citizen"),
             "appeal.reopened": _("citizen says not solved"),
         },
     }

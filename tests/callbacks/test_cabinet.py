@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +27,7 @@ from tests.conftest import (
 )
 from tests.hotline.conftest import twilio_post
 
+ROLES = ("primary", "backup", "supervisor")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -87,7 +89,8 @@ def test_card_page_shows_which_sms_went_out_wait_for_a_retry_or_failed(app, clie
     page = client.get(f"/cabinet/cards/{card.id}").text
 
     assert sorted(sms_states(page)) == ["failed", "queued", "queued", "retrying"]
-    assert "ещё не отправлено: попытка 2 из 5 в" in page and "HTTP 500 20500" in page
+    assert "ещё не отправлено: оператор связи не принял, повтор в" in page
+    assert "(попытка 2 из 5)" in page and "HTTP 500 20500" in page
     assert "не отправлено: оператор связи отказал" in page and "HTTP 400 21610" in page
     assert all(
         "отправлено" in row and "не отправлено" not in row for row in sms_rows(page, "queued")
@@ -102,6 +105,75 @@ def test_card_page_shows_which_sms_went_out_wait_for_a_retry_or_failed(app, clie
     assert sorted(sms_states(page)) == ["failed", "failed", "queued", "queued"]
     assert "не отправлено: все попытки не удались" in page
     assert "ещё не отправлено" not in page
+
+
+def timeline_entry(page: str, verb: str, tag: str = "tr") -> str:
+    """Return the text a reader sees in the one timeline entry of `verb` on a page."""
+    [entry] = re.findall(rf'<{tag} data-verb="{re.escape(verb)}">(.*?)</{tag}>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", entry).split())
+
+
+def moscow(moment) -> str:
+    return moment.astimezone(ZoneInfo("Europe/Moscow")).strftime("%d.%m.%Y, %H:%M")
+
+
+def test_card_timeline_says_sent_only_for_the_sms_the_carrier_took(app, client, region, clock):
+    card = miss_call(client)
+    primary, backup, supervisor = (region.a[role].phone for role in ROLES)
+    twilio = use_twilio(app, TwilioByNumber(refused=supervisor, failing=backup))
+    work(app)
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    entry = timeline_entry(page, "card.notified")
+
+    assert "SMS дежурным о карточке" in entry
+    assert f"SMS на {primary} — отправлено" in entry
+    assert (
+        f"SMS на {backup} — ещё не отправлено: оператор связи не принял, "
+        f"повтор в {moscow(clock.now + timedelta(minutes=1))} (попытка 2 из 5)"
+    ) in entry
+    assert f"SMS на {supervisor} — не отправлено: оператор связи отказал" in entry
+    assert "SMS отправлены" not in page
+
+    del twilio.client.http_client.answers[backup]  # the carrier takes the second attempt
+    clock.advance(minutes=1, seconds=1)
+    sweep_sms_retries()
+    work(app)
+    entry = timeline_entry(client.get(f"/cabinet/cards/{card.id}").text, "card.notified")
+    assert f"SMS на {primary} — отправлено" in entry and f"SMS на {backup} — отправлено" in entry
+    assert f"SMS на {supervisor} — не отправлено: оператор связи отказал" in entry
+    assert "ещё не отправлено" not in entry
+
+
+def test_console_timeline_says_whether_the_citizen_got_the_confirmation_sms(
+    app, client, region, clock
+):
+    card = miss_call(client)
+    work(app)
+    use_twilio(app, TwilioByNumber(refused="+79990000000", failing=CITIZEN))
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    work(app)
+    operator = app.test_client()
+    login(operator, "operator")
+
+    def entry() -> str:
+        page = operator.get(f"/console/appeals/{card.appeal_id}").text
+        return timeline_entry(page, "appeal.confirmation-asked", tag="li")
+
+    assert "запрос подтверждения гражданину" in entry()
+    assert (
+        f"SMS на {CITIZEN} — ещё не отправлено: оператор связи не принял, "
+        f"повтор в {moscow(clock.now + timedelta(minutes=1))} (попытка 2 из 5)"
+    ) in entry()
+    assert "попросили" not in entry()
+
+    for _attempt in range(4):
+        clock.advance(hours=1, seconds=1)
+        sweep_sms_retries()
+        work(app)
+    assert f"SMS на {CITIZEN} — не отправлено: все попытки не удались" in entry()
 
 
 def test_acknowledge_note_and_forward(app, client, region, clock):
