@@ -498,6 +498,7 @@ def console_labels() -> dict:
         "console_events": {
             "call.received": _("call received"),
             "call.queued": _("queued for operators"),
+            "call.left-queue": _("left the queue for the voice menu"),
             "call.taken": _("taken by the operator"),
             "call.operator-answered": _("operator answered"),
             "call.operator-missed": _("operator did not answer"),
@@ -508,6 +509,7 @@ def console_labels() -> dict:
             "chain.started": _("duty chain started"),
             "attempt.key-pressed": _("official pressed the key"),
             "attempt.finished": _("official rung"),
+            "appeal.submitted": _("appeal received"),
             "appeal.registered": _("appeal registered"),
             "appeal.connect-requested": _("caller sent to the duty chain"),
             "appeal.sent-to-municipality": _("sent to the municipality"),
@@ -518,6 +520,7 @@ def console_labels() -> dict:
             "appeal.moved": _("appeal moved"),
             "appeal.checkin": _("status request to the official"),
             "appeal.voice-message": _("voice message left"),
+            "appeal.recording-deleted": _("voice message deleted: retention period over"),
             "appeal.confirmation-asked": _("confirmation request to the citizen"),
             "appeal.reopened": _("citizen says not solved"),
         },

@@ -59,7 +59,8 @@ def test_card_page_shows_caller_duty_attempts_and_timeline(client, region, clock
     login(client, "official_a")
     page = client.get(f"/cabinet/cards/{card.id}").text
     assert CITIZEN in page and "Первов Пётр" in page and "Главный Глеб" in page
-    assert page.count("не ответил") == 3
+    attempts, timeline_part = page.split('class="grid timeline"')
+    assert attempts.count("не ответил") == 3 and timeline_part.count("не ответил") == 3
     assert "карточка открыта" in page and "никто не принял звонок" in page
 
 
@@ -143,6 +144,40 @@ def test_card_timeline_says_sent_only_for_the_sms_the_carrier_took(app, client, 
     assert f"SMS на {primary} — отправлено" in entry and f"SMS на {backup} — отправлено" in entry
     assert f"SMS на {supervisor} — не отправлено: оператор связи отказал" in entry
     assert "ещё не отправлено" not in entry
+
+
+def latin_words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z][A-Za-z-]{2,}", text)) - {"SMS"}
+
+
+def test_timelines_name_who_acted_and_what_happened_in_russian(app, client, region, clock):
+    region.head_a.full_name = "Главова Галина"
+    db.session.commit()
+    card = miss_call(client)
+    work(app)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    work(app)
+    twilio_post(client, "/sms/incoming", From=CITIZEN, Body="2")
+    operator = app.test_client()
+    login(operator, "operator")
+
+    def entries(page: str, tag: str) -> list[str]:
+        found = re.findall(rf'<{tag} data-verb="[^"]+">(.*?)</{tag}>', page, re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", entry).split()) for entry in found]
+
+    card_timeline = entries(client.get(page).text, "tr")
+    console_timeline = entries(operator.get(f"/console/appeals/{card.appeal_id}").text, "li")
+    assert len(card_timeline) > 10 and len(console_timeline) > 8
+    for entry in card_timeline + console_timeline:
+        assert not latin_words(entry), entry
+    assert any(
+        "гражданин статус обращения изменён гражданин ответил по SMS, что вопрос не решён" in entry
+        for entry in card_timeline
+    )
+    assert any("телефонная сеть звонок дежурному не ответил" in e for e in card_timeline)
+    assert any("Главова Галина результат записан Яма заделана" in e for e in card_timeline)
 
 
 def test_console_timeline_says_whether_the_citizen_got_the_confirmation_sms(
