@@ -82,6 +82,14 @@ def _development_secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _engine_options(env) -> dict:
+    """Ping a pooled connection before use; keep as many open as the process has threads."""
+    options = {"pool_pre_ping": True}
+    if env.get("DATABASE_POOL_SIZE"):
+        options["pool_size"] = int(env["DATABASE_POOL_SIZE"])
+    return options
+
+
 def load_config(environ: dict | None = None) -> dict:
     """Build the settings dictionary from the environment."""
     env = os.environ if environ is None else environ
@@ -98,7 +106,7 @@ def load_config(environ: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(env),
         "REDIS_URL": redis_url,
         "EMBEDDED_REDIS_DB": str(instance / "redis.db"),
         "TELEPHONY": env.get("TELEPHONY", "sim"),

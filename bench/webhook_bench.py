@@ -269,6 +269,8 @@ def main() -> None:
         "CALLER_RATE_LIMIT": "1000000/60",
         "HOTLINE_INSTANCE_DIR": "/tmp/hotline-bench-instance",
         "SECRET_KEY": "bench",
+        "WEB_CONCURRENCY": str(args.workers),
+        "WEB_THREADS": str(args.threads),
     }
     prepare_database(args.database_url, env)
     duty_numbers, phones = demo_numbers(env)
@@ -281,10 +283,6 @@ def main() -> None:
             str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
             "--access-logfile",
             "/dev/null",
             "--log-level",

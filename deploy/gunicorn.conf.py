@@ -13,6 +13,9 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 #: Webhooks are short and mostly wait on PostgreSQL: a few processes, a few threads each.
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2))
 threads = int(os.environ.get("WEB_THREADS", 4))
+#: One pooled database connection per thread: a thread beyond the pool would open and close
+#: a connection of its own for every request.
+os.environ.setdefault("DATABASE_POOL_SIZE", str(threads))
 worker_class = "gthread"
 #: Twilio gives a webhook 15 s; answer or fail well before.
 timeout = 10

@@ -79,7 +79,7 @@ _WHISPER_SUBJECT = (
 
 
 def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
-    """Return the municipality's and the topic's names an official hears about this call."""
+    """Return the municipality's and the topic's names an official hears, from the database."""
     row = db.session.execute(_WHISPER_SUBJECT, {"call_id": call_id}).first()
     return tuple(row) if row else None
 
@@ -312,7 +312,16 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
     call.municipality_id = municipality.id
     call.category_id = category.id if category else None
     call.chain_started_at = now
-    call.routing = {**on_duty.as_dict(), "chain": chain, "at": now.isoformat()}
+    call.routing = {
+        **on_duty.as_dict(),
+        "chain": chain,
+        "at": now.isoformat(),
+        # what every official rung hears: the whisper needs no database for it
+        "subject": {
+            "municipality": municipality.name,
+            "topic": category.name if category else None,
+        },
+    }
     record_event(
         "call",
         call.id,

@@ -188,13 +188,19 @@ def _ring(call: Call, position: int, intro: str | None = None) -> str:
     if services.chain_step(call, position) is None:
         return _exhausted(call)
     attempt = services.begin_attempt(call, position)
+    # the names the official hears travel in the whisper's URL, which Twilio signs
+    subject = (call.routing or {}).get("subject", {})
     return twiml.dial_official(
         intro,
         attempt.phone,
         current_app.config["TWILIO_NUMBER"],
-        absolute_url("voice.whisper", call_id=call.id, position=position),
+        absolute_url("voice.whisper", call_id=call.id, position=position, **_present(subject)),
         absolute_url("voice.dial_result", call_id=call.id, position=position),
     )
+
+
+def _present(values: dict) -> dict:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _exhausted(call: Call) -> str:
@@ -219,7 +225,9 @@ def connect_appeal(call_id: int):
 @bp.post("/chain/<int:call_id>/<int:position>/whisper")
 def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1."""
-    municipality, topic = services.whisper_subject(call_id) or abort(404)
+    municipality, topic = request.args.get("municipality"), request.args.get("topic")
+    if municipality is None:  # a chain started before the names were put in the URL
+        municipality, topic = services.whisper_subject(call_id) or abort(404)
     text = prompt("whisper", municipality=municipality, topic=topic or "общий вопрос")
     return twiml_response(
         twiml.whisper(text, absolute_url("voice.accept", call_id=call_id, position=position))

@@ -30,7 +30,8 @@ def region(app):
 
 def twilio_post(client, url: str, **params):
     """POST a webhook signed with the auth token, as Twilio does."""
-    path = urlsplit(url).path if url.startswith("http") else url
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     full_url = current_app.config["PUBLIC_BASE_URL"] + path
     signature = sign(full_url, params, current_app.config["TWILIO_AUTH_TOKEN"])
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})

@@ -229,6 +229,20 @@ def test_nobody_on_duty_still_registers_the_appeal_and_takes_a_message(client, r
     assert call.appeal.number.replace("-", "")[:2] in root.find("Say").text.replace(" ", "")
 
 
+def test_whisper_says_the_names_from_its_signed_url(client, region, broken):
+    root = xml(
+        twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To="+74872700101")
+    )
+    whisper_url = root.find("Dial/Number").get("url")
+    stored = xml(twilio_post(client, whisper_url.split("?")[0], CallSid="CA2"))  # names read
+    with broken.app_context():  # the names travel in the URL: no database needed
+        spoken = xml(twilio_post(broken.test_client(), whisper_url, CallSid="CA2"))
+
+    for root in (stored, spoken):
+        said = root.find("Gather/Say").text
+        assert region.place.name in said and "общий вопрос" in said
+
+
 def test_database_down_on_an_officials_leg_hangs_that_leg_up(region, broken):
     with broken.app_context():
         client = broken.test_client()
