@@ -21,7 +21,7 @@ def record_event(
         subject_id=str(subject_id),
         verb=verb,
         data=data or {},
-        actor=actor,
+        actor_id=actor.id if actor else None,
         actor_label=actor_label or (actor.username if actor else "system"),
     )
     db.session.add(entry)

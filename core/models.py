@@ -117,7 +117,8 @@ class Event(db.Model):
     verb: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    actor: Mapped[User | None] = relationship()
+    #: Read with the timeline; written through actor_id, so a flush has no relationship to sort.
+    actor: Mapped[User | None] = relationship(viewonly=True)
 
     def __repr__(self) -> str:
         return f"<Event {self.subject_type}:{self.subject_id} {self.verb}>"
