@@ -358,6 +358,7 @@ def cabinet_labels() -> dict:
             "attempt.finished": _("official rung"),
             "appeal.submitted": _("appeal received"),
             "appeal.registered": _("appeal registered"),
+            "appeal.registration-sms": _("SMS to the caller with the appeal number"),
             "appeal.connect-requested": _("caller sent to the duty chain"),
             "appeal.sent-to-municipality": _("sent to the municipality"),
             "appeal.accepted": _("accepted by the official"),

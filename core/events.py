@@ -28,6 +28,22 @@ def record_event(
     return entry
 
 
+def has_event(subject_type: str, subject_id: int | str, verb: str) -> bool:
+    """Return whether a subject's timeline already has an event of this kind."""
+    return (
+        db.session.scalar(
+            db.select(Event.id)
+            .where(
+                Event.subject_type == subject_type,
+                Event.subject_id == str(subject_id),
+                Event.verb == verb,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def timeline(subject_type: str, subject_id: int | str) -> list[Event]:
     """Return a subject's events, oldest first."""
     return db.session.scalars(

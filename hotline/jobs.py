@@ -6,12 +6,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from core.clock import utcnow
+from core.events import has_event, record_event
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
 from hotline.models import Appeal, Call, DialAttempt
 from hotline.prompts import prompt
 
 log = logging.getLogger(__name__)
+
+#: The timeline event of the SMS that gives a caller their appeal's number.
+REGISTRATION_SMS = "appeal.registration-sms"
 
 #: A call still not ended this long after it came in has lost its end: longer than any
 #: duty chain with a voice message.
@@ -24,15 +28,19 @@ RECONCILE_BATCH = 200
 
 
 def send_registration_sms(appeal_id: int) -> None:
-    """Send the caller the registration number of their appeal (once)."""
+    """Send the caller the registration number of their appeal, noted on its timeline (once)."""
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None or not appeal.caller_number:
         return
-    get_gateway().send_sms(
+    message = get_gateway().send_sms(
         appeal.caller_number,
         prompt("sms_registered", number=appeal.number),
         purpose=f"appeal-registered:{appeal.id}",
     )
+    if not has_event("appeal", appeal.id, REGISTRATION_SMS):  # a job run again notes it once
+        record_event(
+            "appeal", appeal.id, REGISTRATION_SMS, {"sms": [message.id]}, actor_label="worker"
+        )
     db.session.commit()
 
 

@@ -511,6 +511,7 @@ def console_labels() -> dict:
             "attempt.finished": _("official rung"),
             "appeal.submitted": _("appeal received"),
             "appeal.registered": _("appeal registered"),
+            "appeal.registration-sms": _("SMS to the caller with the appeal number"),
             "appeal.connect-requested": _("caller sent to the duty chain"),
             "appeal.sent-to-municipality": _("sent to the municipality"),
             "appeal.control-call": _("control call"),

@@ -13,6 +13,7 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony.jobs import sweep_sms_retries
 from core.telephony.sim import answers_and_presses, no_answer
+from hotline.jobs import send_registration_sms
 from tests import factories
 from tests.callbacks.conftest import CITIZEN, miss_call
 from tests.conftest import (
@@ -209,6 +210,26 @@ def test_console_timeline_says_whether_the_citizen_got_the_confirmation_sms(
         sweep_sms_retries()
         work(app)
     assert f"SMS на {CITIZEN} — не отправлено: все попытки не удались" in entry()
+
+
+def test_console_timeline_shows_the_sms_that_gave_the_caller_the_number_once(
+    app, client, region, clock
+):
+    card = miss_call(client)
+    work(app)
+    send_registration_sms(card.appeal_id)  # the job run again sends and notes nothing more
+    operator = app.test_client()
+    login(operator, "operator")
+
+    page = operator.get(f"/console/appeals/{card.appeal_id}").text
+
+    entry = timeline_entry(page, "appeal.registration-sms", tag="li")  # exactly one
+    assert "SMS гражданину с номером обращения" in entry
+    assert f"SMS на {CITIZEN} — отправлено" in entry
+    to_caller = db.session.scalars(
+        db.select(OutboundMessage).where(OutboundMessage.to_number == CITIZEN)
+    ).all()
+    assert [message.purpose for message in to_caller] == [f"appeal-registered:{card.appeal_id}"]
 
 
 def test_acknowledge_note_and_forward(app, client, region, clock):
