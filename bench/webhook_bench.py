@@ -178,6 +178,16 @@ def drive(job: tuple) -> tuple[int, list[float]]:
     return calls, carrier.transport.durations
 
 
+def place_call(carrier, number: str, duty_numbers: list[str], rng: random.Random) -> None:
+    """Place one call of the mix: 70 % to a duty number, 30 % through the governor's menu."""
+    if rng.random() < 0.7:
+        carrier.incoming_call(number, rng.choice(duty_numbers), CallerScript(message_seconds=10))
+    else:
+        code = f"{rng.randrange(1, len(duty_numbers) + 1):02d}"
+        script = CallerScript(digits=[code, str(rng.randrange(1, 10))])
+        carrier.incoming_call(number, GOVERNOR_LINE, script)
+
+
 def run_calls(
     carrier, duty_numbers, concurrency: int, seconds: float, first: int = 0, ramp: float = 0.0
 ) -> int:
@@ -194,16 +204,7 @@ def run_calls(
         time.sleep(rng.uniform(0, ramp))
         count = 0
         while time.monotonic() < stop_at:
-            number = f"+7916{thread_index:03d}{count:04d}"
-            if rng.random() < 0.7:
-                carrier.incoming_call(
-                    number, rng.choice(duty_numbers), CallerScript(message_seconds=10)
-                )
-            else:
-                code = f"{rng.randrange(1, len(duty_numbers) + 1):02d}"
-                carrier.incoming_call(
-                    number, GOVERNOR_LINE, CallerScript(digits=[code, str(rng.randrange(1, 10))])
-                )
+            place_call(carrier, f"+7916{thread_index:03d}{count:04d}", duty_numbers, rng)
             count += 1
         done.append(count)
 

@@ -27,9 +27,9 @@ from bench.webhook_bench import (  # noqa: E402
     GOVERNOR_LINE,
     build_carrier,
     demo_numbers,
+    place_call,
     prepare_database,
 )
-from core.telephony.sim import CallerScript  # noqa: E402
 from core.telephony.sim.transport import InProcessTransport  # noqa: E402
 
 BASE_URL = "http://hotline.bench"
@@ -79,15 +79,7 @@ def place_calls(carrier, duty_numbers: list[str], count: int, seed: int) -> None
     """Place `count` calls of the benchmark's mix, one after another."""
     rng = random.Random(seed)
     for index in range(count):
-        number = f"+7916{seed:03d}{index:04d}"
-        if rng.random() < 0.7:
-            carrier.incoming_call(
-                number, rng.choice(duty_numbers), CallerScript(message_seconds=10)
-            )
-        else:
-            code = f"{rng.randrange(1, len(duty_numbers) + 1):02d}"
-            script = CallerScript(digits=[code, str(rng.randrange(1, 10))])
-            carrier.incoming_call(number, GOVERNOR_LINE, script)
+        place_call(carrier, f"+7916{seed:03d}{index:04d}", duty_numbers, rng)
 
 
 def main() -> None:
