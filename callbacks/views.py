@@ -24,6 +24,7 @@ from core.extensions import db
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
 from core.urls import absolute_url
+from hotline.labels import call_and_appeal_event_labels
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
 
@@ -343,34 +344,7 @@ def cabinet_labels() -> dict:
             "closed": pgettext("appeal", "closed"),
         },
         "event_labels": {
-            "call.received": _("call received"),
-            "call.queued": _("queued for operators"),
-            "call.left-queue": _("left the queue for the voice menu"),
-            "call.taken": _("taken by the operator"),
-            "call.operator-answered": _("operator answered"),
-            "call.operator-missed": _("operator did not answer"),
-            "call.wrapped-up": _("call wrapped up"),
-            "call.handled": _("call ended after the operator"),
-            "call.carrier-error": _("the telephone network failed"),
-            "call.finalised-from-carrier": _("finalised from the carrier's status"),
-            "chain.started": _("duty chain started"),
-            "attempt.key-pressed": _("official pressed the key"),
-            "attempt.finished": _("official rung"),
-            "appeal.submitted": _("appeal received"),
-            "appeal.registered": _("appeal registered"),
-            "appeal.registration-sms": _("SMS to the caller with the appeal number"),
-            "appeal.connect-requested": _("caller sent to the duty chain"),
-            "appeal.sent-to-municipality": _("sent to the municipality"),
-            "appeal.accepted": _("accepted by the official"),
-            "appeal.control-call": _("control call"),
-            "appeal.recording-deleted": _("voice message deleted: retention period over"),
-            "appeal.missed": _("nobody accepted"),
-            "appeal.voice-message": _("voice message left"),
-            "appeal.status": _("appeal status changed"),
-            "appeal.moved": _("appeal moved"),
-            "appeal.checkin": _("status request to the official"),
-            "appeal.confirmation-asked": _("confirmation request to the citizen"),
-            "appeal.reopened": _("citizen says not solved"),
+            **call_and_appeal_event_labels(),
             "card.opened": _("card opened"),
             "card.notified": _("SMS to the duty about the card"),
             "card.reminder": _("reminder to the duty"),

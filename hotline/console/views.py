@@ -34,6 +34,7 @@ from hotline.console.forms import (
     ShiftForm,
     WrapUpForm,
 )
+from hotline.labels import call_and_appeal_event_labels
 from hotline.models import Appeal, Call
 from roster.models import Category, Municipality
 
@@ -495,34 +496,5 @@ def console_labels() -> dict:
             "refused": _("refused"),
             "handled": _("handled by the operator"),
         },
-        "console_events": {
-            "call.received": _("call received"),
-            "call.queued": _("queued for operators"),
-            "call.left-queue": _("left the queue for the voice menu"),
-            "call.taken": _("taken by the operator"),
-            "call.operator-answered": _("operator answered"),
-            "call.operator-missed": _("operator did not answer"),
-            "call.wrapped-up": _("call wrapped up"),
-            "call.carrier-error": _("the telephone network failed"),
-            "call.handled": _("call ended after the operator"),
-            "call.finalised-from-carrier": _("finalised from the carrier's status"),
-            "chain.started": _("duty chain started"),
-            "attempt.key-pressed": _("official pressed the key"),
-            "attempt.finished": _("official rung"),
-            "appeal.submitted": _("appeal received"),
-            "appeal.registered": _("appeal registered"),
-            "appeal.registration-sms": _("SMS to the caller with the appeal number"),
-            "appeal.connect-requested": _("caller sent to the duty chain"),
-            "appeal.sent-to-municipality": _("sent to the municipality"),
-            "appeal.control-call": _("control call"),
-            "appeal.accepted": _("accepted by the official"),
-            "appeal.missed": _("nobody accepted"),
-            "appeal.status": _("appeal status changed"),
-            "appeal.moved": _("appeal moved"),
-            "appeal.checkin": _("status request to the official"),
-            "appeal.voice-message": _("voice message left"),
-            "appeal.recording-deleted": _("voice message deleted: retention period over"),
-            "appeal.confirmation-asked": _("confirmation request to the citizen"),
-            "appeal.reopened": _("citizen says not solved"),
-        },
+        "console_events": call_and_appeal_event_labels(),
     }

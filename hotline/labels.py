@@ -1,0 +1,37 @@
+"""Words for the call's and the appeal's timeline events, shared by the console and the cabinet."""
+
+from flask_babel import gettext as _
+
+
+def call_and_appeal_event_labels() -> dict[str, str]:
+    """Return the label of every call, chain, attempt and appeal event, translated."""
+    return {
+        "call.received": _("call received"),
+        "call.queued": _("queued for operators"),
+        "call.left-queue": _("left the queue for the voice menu"),
+        "call.taken": _("taken by the operator"),
+        "call.operator-answered": _("operator answered"),
+        "call.operator-missed": _("operator did not answer"),
+        "call.wrapped-up": _("call wrapped up"),
+        "call.carrier-error": _("the telephone network failed"),
+        "call.handled": _("call ended after the operator"),
+        "call.finalised-from-carrier": _("finalised from the carrier's status"),
+        "chain.started": _("duty chain started"),
+        "attempt.key-pressed": _("official pressed the key"),
+        "attempt.finished": _("official rung"),
+        "appeal.submitted": _("appeal received"),
+        "appeal.registered": _("appeal registered"),
+        "appeal.registration-sms": _("SMS to the caller with the appeal number"),
+        "appeal.connect-requested": _("caller sent to the duty chain"),
+        "appeal.sent-to-municipality": _("sent to the municipality"),
+        "appeal.control-call": _("control call"),
+        "appeal.accepted": _("accepted by the official"),
+        "appeal.missed": _("nobody accepted"),
+        "appeal.status": _("appeal status changed"),
+        "appeal.moved": _("appeal moved"),
+        "appeal.checkin": _("status request to the official"),
+        "appeal.voice-message": _("voice message left"),
+        "appeal.recording-deleted": _("voice message deleted: retention period over"),
+        "appeal.confirmation-asked": _("confirmation request to the citizen"),
+        "appeal.reopened": _("citizen says not solved"),
+    }
