@@ -194,13 +194,9 @@ def _ring(call: Call, position: int, intro: str | None = None) -> str:
         intro,
         attempt.phone,
         current_app.config["TWILIO_NUMBER"],
-        absolute_url("voice.whisper", call_id=call.id, position=position, **_present(subject)),
+        absolute_url("voice.whisper", call_id=call.id, position=position, **subject),
         absolute_url("voice.dial_result", call_id=call.id, position=position),
     )
-
-
-def _present(values: dict) -> dict:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def _exhausted(call: Call) -> str:
