@@ -83,8 +83,10 @@ def _development_secret(instance: Path) -> str:
 
 
 def _engine_options(env) -> dict:
-    """Ping a pooled connection before use; keep as many open as the process has threads."""
-    options = {"pool_pre_ping": True}
+    """Keep as many connections open as the process has threads, the busiest handed out first."""
+    # core.database replaces a connection the server closed before it is used; with the most
+    # recently used handed out first, the spare ones sit idle and are pinged after a while.
+    options = {"pool_use_lifo": True}
     if env.get("DATABASE_POOL_SIZE"):
         options["pool_size"] = int(env["DATABASE_POOL_SIZE"])
     return options

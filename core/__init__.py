@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     from core import (
         auth,
         cli,
+        database,
         health,
         i18n,
         logs,
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         views,
     )
 
+    database.init_app(app)
     logs.init_app(app)
     security.init_app(app)
     sessions.init_app(app)

@@ -1,0 +1,84 @@
+"""Pooled connections: one the server closed is replaced before use, and busy ones cost no ping."""
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core import database
+from core.extensions import db
+
+
+def _backend_pid() -> int:
+    return db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _count_pings(engine, monkeypatch) -> list:
+    pings = []
+    real_ping = engine.dialect.do_ping
+
+    def counting_ping(dbapi_connection):
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counting_ping)
+    return pings
+
+
+def _terminate(pid: int) -> None:
+    outside = create_engine(db.engine.url)  # another client, as a restart would be
+    with outside.begin() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    outside.dispose()
+
+
+@pytest.fixture
+def postgresql(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("terminating a backend needs PostgreSQL")
+
+
+def test_a_connection_the_server_closed_is_replaced_without_an_error_or_a_ping(
+    app, postgresql, monkeypatch
+):
+    pings = _count_pings(db.engine, monkeypatch)
+    first = _backend_pid()
+    db.session.commit()  # the connection goes back to the pool
+    _terminate(first)
+
+    second = _backend_pid()  # no OperationalError: the dead connection was replaced
+
+    assert second != first
+    assert pings == []
+    db.session.commit()
+
+
+def test_a_healthy_idle_connection_is_not_taken_for_a_closed_one(app, postgresql):
+    db.session.execute(text("SELECT 1"))
+    raw = db.session.connection().connection.dbapi_connection
+    db.session.commit()
+
+    assert database.closed_by_server(raw) is False
+    _terminate(raw.info.backend_pid)
+    assert database.closed_by_server(raw) is True
+
+
+def test_a_connection_reused_at_once_is_not_pinged(app, monkeypatch):
+    pings = _count_pings(db.engine, monkeypatch)
+    db.session.execute(text("SELECT 1"))
+    db.session.commit()
+    for _ in range(5):
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()
+
+    assert pings == []
+
+
+def test_a_connection_idle_longer_than_the_limit_is_pinged(app, monkeypatch):
+    pings = _count_pings(db.engine, monkeypatch)
+    db.session.execute(text("SELECT 1"))
+    db.session.commit()
+    database.replace_closed_connections(db.engine, idle_seconds=0.0)
+
+    db.session.execute(text("SELECT 1"))
+    db.session.commit()
+
+    assert len(pings) >= 1
