@@ -360,7 +360,7 @@ def add_card_note(
     text = text.strip()
     if not text:
         raise CardError("empty", "text")
-    entry = record_event(
+    entry_id = record_event(
         "card",
         card.id,
         "card.note",
@@ -368,8 +368,7 @@ def add_card_note(
         actor=actor,
         actor_label=None if actor else source,
     )
-    db.session.flush()
-    return entry
+    return db.session.get(Event, entry_id)
 
 
 def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> None:

@@ -539,11 +539,12 @@ def log_control_call(appeal: Appeal, result: str, user: User) -> Event:
     result = result.strip()
     if not result:
         raise ConsoleError("empty")
-    entry = record_event(
-        "appeal", appeal.id, "appeal.control-call", {"text": result[:2000]}, actor=user
+    return db.session.get(
+        Event,
+        record_event(
+            "appeal", appeal.id, "appeal.control-call", {"text": result[:2000]}, actor=user
+        ),
     )
-    db.session.flush()
-    return entry
 
 
 # --- search -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import pytest
 
 from core.events import record_event, timeline
 from core.extensions import db
+from core.models import Event
 
 
 def test_events_are_kept_in_order(app):
@@ -15,7 +16,7 @@ def test_events_are_kept_in_order(app):
 
 
 def test_events_cannot_be_changed_or_deleted(app):
-    entry = record_event("appeal", 7, "appeal.registered")
+    entry = db.session.get(Event, record_event("appeal", 7, "appeal.registered"))
     db.session.commit()
     entry.verb = "appeal.closed"
     with pytest.raises(RuntimeError, match="append-only"):
