@@ -68,6 +68,12 @@ class TimedTransport(HttpTransport):
         return answer
 
 
+def worker_count(server_pid: int) -> int:
+    """Return how many worker processes the gunicorn master runs."""
+    with open(f"/proc/{server_pid}/task/{server_pid}/children") as children:
+        return len(children.read().split())
+
+
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """Return the CPU seconds used so far by the server, PostgreSQL and this load generator."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -255,8 +261,12 @@ def main() -> None:
         default=0.0,
         help="mean seconds between a call's webhooks (0: back to back)",
     )
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn processes (default: deploy/gunicorn.conf.py's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)), help="threads in each"
+    )
     parser.add_argument(
         "--clients", type=int, default=4, help="client processes sharing the simulated calls"
     )
@@ -275,9 +285,10 @@ def main() -> None:
         "CALLER_RATE_LIMIT": "1000000/60",
         "HOTLINE_INSTANCE_DIR": "/tmp/hotline-bench-instance",
         "SECRET_KEY": "bench",
-        "WEB_CONCURRENCY": str(args.workers),
-        "WEB_THREADS": str(args.threads),
     }
+    for name, value in (("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads)):
+        if value:
+            env[name] = str(value)
     prepare_database(args.database_url, env)
     duty_numbers, phones = demo_numbers(env)
     server = subprocess.Popen(
@@ -304,7 +315,7 @@ def main() -> None:
             warm = [(base_url, phones, duty_numbers, 0.0, i * 4, 4, 6) for i in range(args.clients)]
             list(pool.map(drive, warm))  # warm every worker: imports, statement caches
             print(
-                f"gunicorn {args.workers} workers x {args.threads} threads "
+                f"gunicorn {worker_count(server.pid)} workers x {args.threads} threads "
                 f"(deploy/gunicorn.conf.py), PostgreSQL, {len(duty_numbers)} municipalities, "
                 f"{len(phones)} officials; {args.clients} client processes; "
                 f"pace {args.pace} s between a call's webhooks"

@@ -10,8 +10,10 @@ import tempfile
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hotline-metrics-"))
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-#: Webhooks are short and mostly wait on PostgreSQL: a few processes, a few threads each.
-workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2))
+#: Webhooks are short and mostly wait on PostgreSQL: a process per CPU (two at least, so one
+#: keeps answering while another restarts), a few threads each. On 2 vCPUs, 2 processes served
+#: 7 % more webhooks a second than 4 and 25 % more than 8 (bench/README.md).
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 1)))
 threads = int(os.environ.get("WEB_THREADS", 4))
 #: One pooled database connection per thread: a thread beyond the pool would open and close
 #: a connection of its own for every request.
