@@ -5,8 +5,8 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, bindparam, func, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import String, bindparam, func, insert, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
@@ -350,20 +350,41 @@ def chain_step(call: Call, position: int) -> dict | None:
     return chain[position] if 0 <= position < len(chain) else None
 
 
+_INSERT_ATTEMPT = insert(DialAttempt.__table__).returning(DialAttempt.__table__.c.id)
+#: What an attempt holds before anything happened to it.
+_NEW_ATTEMPT = {
+    "accepted_at": None,
+    "ended_at": None,
+    "dial_call_sid": None,
+    "dial_call_status": None,
+    "dial_call_duration": None,
+    "key_pressed": False,
+    "outcome": None,
+}
+
+
 def begin_attempt(call: Call, position: int) -> DialAttempt:
     """Record that the official at this place is being rung (once, however often asked)."""
     existing = get_attempt(call, position)
     if existing is not None:
         return existing
     step = chain_step(call, position)
-    attempt = DialAttempt(
-        call_id=call.id,
-        position=position,
-        role=step["role"],
-        official_id=step["official_id"],
-        phone=step["phone"],
-    )
-    call.attempts.append(attempt)  # written with the request's commit
+    values = {
+        **_NEW_ATTEMPT,
+        "call_id": call.id,
+        "position": position,
+        "role": step["role"],
+        "official_id": step["official_id"],
+        "phone": step["phone"],
+        "started_at": utcnow(),
+    }
+    # one INSERT, not a flush: the new row is handed to the session as if it had been loaded
+    attempt = DialAttempt(id=db.session.connection().execute(_INSERT_ATTEMPT, values).scalar_one())
+    for key, value in values.items():
+        setattr(attempt, key, value)
+    make_transient_to_detached(attempt)
+    db.session.add(attempt)
+    set_committed_value(call, "attempts", [*call.attempts, attempt])
     return attempt
 
 
