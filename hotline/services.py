@@ -397,9 +397,13 @@ def record_key_press(attempt: DialAttempt, digits: str, dial_call_sid: str | Non
     """Note the official's key on the whisper; return whether it accepts the call."""
     accepted = digits == "1"
     if accepted and not attempt.key_pressed:
-        attempt.key_pressed = True
-        attempt.accepted_at = utcnow()
-        attempt.dial_call_sid = attempt.dial_call_sid or dial_call_sid
+        _write_row(
+            attempt,
+            _PRESS_KEY,
+            key_pressed=True,
+            accepted_at=utcnow(),
+            dial_call_sid=attempt.dial_call_sid or dial_call_sid,
+        )
         record_event(
             "call",
             attempt.call_id,
@@ -418,29 +422,34 @@ def _attempt_outcome(attempt: DialAttempt, dial_status: str) -> str:
     return AttemptOutcome.NOT_ACCEPTED  # answered (voicemail or a person) without the key
 
 
-# The guarded updates below are plain table statements: an ORM update would synchronise the
-# session, which costs more than the statement. The loaded object is given the stored values
-# instead, so the commit does not write them again.
-_attempts, _calls = DialAttempt.__table__, Call.__table__
+# The updates below are prebuilt table statements: an ORM update would go through a flush or
+# synchronise the session, which costs more than the statement. The loaded object is given the
+# stored values instead, so the commit does not write them again.
+_attempts, _calls, _appeals = DialAttempt.__table__, Call.__table__, Appeal.__table__
 
 
-def _guarded_update(table, columns: tuple[str, ...]):
-    """UPDATE one row by `row_id` while its outcome is unset, setting `new_<column>` values."""
-    return (
-        update(table)
-        .where(table.c.id == bindparam("row_id"), table.c.outcome.is_(None))
-        .values({column: bindparam(f"new_{column}") for column in columns})
-    )
+def _row_update(table, columns: tuple[str, ...], *, while_open: bool = False):
+    """UPDATE a row by `row_id` to `new_<column>` values (`while_open`: while it has no outcome)."""
+    statement = update(table).where(table.c.id == bindparam("row_id"))
+    if while_open:
+        statement = statement.where(table.c.outcome.is_(None))
+    return statement.values({column: bindparam(f"new_{column}") for column in columns})
 
 
-_FINISH_ATTEMPT = _guarded_update(
-    _attempts, ("outcome", "dial_call_status", "dial_call_duration", "dial_call_sid", "ended_at")
+_FINISH_ATTEMPT = _row_update(
+    _attempts,
+    ("outcome", "dial_call_status", "dial_call_duration", "dial_call_sid", "ended_at"),
+    while_open=True,
 )
-_SET_CALL_OUTCOME = _guarded_update(_calls, ("outcome",))
+_SET_CALL_OUTCOME = _row_update(_calls, ("outcome",), while_open=True)
+_PRESS_KEY = _row_update(_attempts, ("key_pressed", "accepted_at", "dial_call_sid"))
+_CALL_STATUS = _row_update(_calls, ("status", "status_sequence"))
+_CALL_ENDED = _row_update(_calls, ("status", "status_sequence", "ended_at"))
+_APPEAL_IN_HANDS = _row_update(_appeals, ("status", "assignee_id"))
 
 
-def _update_once(row, statement, **values) -> bool:
-    """Run a guarded update of a stored row; when it applied, give the loaded row the values."""
+def _write_row(row, statement, **values) -> bool:
+    """Run a prebuilt update of a stored row; when it applied, give the loaded row the values."""
     params = {"row_id": row.id, **{f"new_{key}": value for key, value in values.items()}}
     if not db.session.execute(statement, params).rowcount:
         return False
@@ -458,7 +467,7 @@ def finish_attempt(
 ) -> bool:
     """Record the Dial result once; return False when it was already recorded (a retry)."""
     outcome = outcome or _attempt_outcome(attempt, dial_status)
-    changed = _update_once(
+    changed = _write_row(
         attempt,
         _FINISH_ATTEMPT,
         outcome=outcome,
@@ -485,7 +494,7 @@ def finish_attempt(
 
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
-    return _update_once(call, _SET_CALL_OUTCOME, outcome=outcome)
+    return _write_row(call, _SET_CALL_OUTCOME, outcome=outcome)
 
 
 def connect_call(call: Call, attempt: DialAttempt) -> None:
@@ -494,8 +503,9 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
         return
     appeal = call.appeal
     bind_log_context(appeal=appeal.number)
-    appeal.status = AppealStatus.IN_WORK
-    appeal.assignee_id = attempt.official_id
+    _write_row(
+        appeal, _APPEAL_IN_HANDS, status=AppealStatus.IN_WORK, assignee_id=attempt.official_id
+    )
     record_event(
         "appeal",
         appeal.id,
@@ -552,11 +562,12 @@ def apply_status(call: Call, status: str, sequence: int | None) -> None:
         return
     if call.status in FINAL_STATUSES and status not in FINAL_STATUSES:
         return  # an earlier event arriving after the end
-    call.status = status
-    call.status_sequence = max(sequence, call.status_sequence)
-    if status in FINAL_STATUSES and call.ended_at is None:
-        call.ended_at = utcnow()
-        finalise_ended_call(call)
+    sequence = max(sequence, call.status_sequence)
+    if status not in FINAL_STATUSES or call.ended_at is not None:
+        _write_row(call, _CALL_STATUS, status=status, status_sequence=sequence)
+        return
+    _write_row(call, _CALL_ENDED, status=status, status_sequence=sequence, ended_at=utcnow())
+    finalise_ended_call(call)
 
 
 def finalise_ended_call(call: Call) -> None:
