@@ -1,5 +1,7 @@
 """Pooled connections: one the server closed is replaced before use, and busy ones cost no ping."""
 
+import time
+
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -24,9 +26,19 @@ def _count_pings(engine, monkeypatch) -> list:
 
 
 def _terminate(pid: int) -> None:
-    outside = create_engine(db.engine.url)  # another client, as a restart would be
-    with outside.begin() as other:
+    """End a backend from another client, as a restart would, and wait until it is gone."""
+    outside = create_engine(db.engine.url)
+    with outside.connect() as other:
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.commit()
+        for _ in range(200):  # the backend exits a moment after the signal
+            alive = other.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar_one()
+            other.commit()
+            if not alive:
+                break
+            time.sleep(0.01)
     outside.dispose()
 
 
