@@ -281,7 +281,7 @@ def register_appeal(
     )
     db.session.add(appeal)
     db.session.flush()
-    appeal.number = f"{now:%y}-{appeal.id:06d}"
+    _write_row(appeal, _APPEAL_NUMBER, number=f"{now:%y}-{appeal.id:06d}")
     bind_log_context(appeal=appeal.number)
     record_event(
         "appeal",
@@ -446,6 +446,7 @@ _PRESS_KEY = _row_update(_attempts, ("key_pressed", "accepted_at", "dial_call_si
 _CALL_STATUS = _row_update(_calls, ("status", "status_sequence"))
 _CALL_ENDED = _row_update(_calls, ("status", "status_sequence", "ended_at"))
 _APPEAL_IN_HANDS = _row_update(_appeals, ("status", "assignee_id"))
+_APPEAL_NUMBER = _row_update(_appeals, ("number",))
 
 
 def _write_row(row, statement, **values) -> bool:
