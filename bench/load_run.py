@@ -228,6 +228,8 @@ class Stack:
                 "TELEPHONY": "sim",
                 "SIM_CARRIER_URL": carrier_url,
                 "CALLER_RATE_LIMIT": "1000000/60",
+                # every head signs in from this one address here, not from their own office
+                "LOGIN_RATE_LIMIT": "1000 per minute",
                 "SECRET_KEY": "load-run",
                 "HOTLINE_INSTANCE_DIR": str(self.workdir / "instance"),
                 "BIND": f"127.0.0.1:{self.web_port}",
@@ -376,6 +378,11 @@ def place_calls(carrier, people, calls: int, concurrency: int, seed: int) -> int
     return len(placed)
 
 
+def _back_on_the_card(reply: requests.Response, card_url: str) -> bool:
+    """A cabinet action succeeded when it redirected back to the card (not to the form or login)."""
+    return reply.status_code == 200 and bool(reply.history) and reply.url == card_url
+
+
 def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int]:
     """Heads call citizens back and record outcomes; citizens confirm by SMS. Return counts."""
     os.environ.update(stack.env)
@@ -410,7 +417,7 @@ def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int
                 card_url + "/callback",
                 data={"official": official.group(1), "csrf_token": _token(page)},
             )
-            callbacks += reply.status_code == 200
+            callbacks += _back_on_the_card(reply, card_url)
         page = session.get(card_url).text
         reply = session.post(
             card_url + "/outcome",
@@ -420,7 +427,7 @@ def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int
                 "csrf_token": _token(page),
             },
         )
-        outcomes += reply.status_code == 200
+        outcomes += _back_on_the_card(reply, card_url)
         if citizen:
             carrier.post_webhook(
                 stack.base_url + "/sms/incoming",
