@@ -5,8 +5,8 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, bindparam, func, insert, update
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy import String, bindparam, func, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
@@ -14,6 +14,7 @@ from core.events import record_event
 from core.extensions import db
 from core.logs import bind_log_context
 from core.queue import enqueue_after_commit
+from core.rows import insert_loaded
 from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
@@ -95,17 +96,16 @@ def record_incoming_call(
     call = find_call(call_sid)
     if call is not None:
         return call, duty_place
-    call = Call(
+    call = insert_loaded(
+        Call,
         call_sid=call_sid,
         from_number=from_number,
         to_number=to_number,
         entry="duty-number" if duty_place else "governor",
         municipality_id=duty_place.id if duty_place else None,
-        attempts=[],  # a new call has none: no query to find out
-        appeal=None,
     )
-    db.session.add(call)
-    db.session.flush()
+    set_committed_value(call, "attempts", [])  # a new call has none: no query to find out
+    set_committed_value(call, "appeal", None)
     record_event(
         "call",
         call.id,
@@ -266,21 +266,23 @@ def register_appeal(
     """Register an appeal with its public number and deadlines."""
     now = utcnow()
     callback_due, resolution_due = appeal_deadlines(category, now)
-    appeal = Appeal(
+    appeal = insert_loaded(
+        Appeal,
         channel=channel,
         status=status,
         municipality_id=municipality.id,
         category_id=category.id if category else None,
         urgency=category.urgency if category else "ordinary",
         caller_number=caller_number,
-        call=call,
+        call_id=call.id if call else None,
         created_at=now,
         callback_due_at=callback_due,
         resolution_due_at=resolution_due,
         **details,
     )
-    db.session.add(appeal)
-    db.session.flush()
+    set_committed_value(appeal, "call", call)
+    if call is not None:
+        set_committed_value(call, "appeal", appeal)
     _write_row(appeal, _APPEAL_NUMBER, number=f"{now:%y}-{appeal.id:06d}")
     bind_log_context(appeal=appeal.number)
     record_event(
@@ -309,19 +311,23 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         }
         for slot in on_duty.chain()
     ]
-    call.municipality_id = municipality.id
-    call.category_id = category.id if category else None
-    call.chain_started_at = now
-    call.routing = {
-        **on_duty.as_dict(),
-        "chain": chain,
-        "at": now.isoformat(),
-        # what every official rung hears: the whisper needs no database for it
-        "subject": {
-            "municipality": municipality.name,
-            "topic": category.name if category else None,
+    _write_row(
+        call,
+        _CALL_ROUTING,
+        municipality_id=municipality.id,
+        category_id=category.id if category else None,
+        chain_started_at=now,
+        routing={
+            **on_duty.as_dict(),
+            "chain": chain,
+            "at": now.isoformat(),
+            # what every official rung hears: the whisper needs no database for it
+            "subject": {
+                "municipality": municipality.name,
+                "topic": category.name if category else None,
+            },
         },
-    }
+    )
     record_event(
         "call",
         call.id,
@@ -350,40 +356,20 @@ def chain_step(call: Call, position: int) -> dict | None:
     return chain[position] if 0 <= position < len(chain) else None
 
 
-_INSERT_ATTEMPT = insert(DialAttempt.__table__).returning(DialAttempt.__table__.c.id)
-#: What an attempt holds before anything happened to it.
-_NEW_ATTEMPT = {
-    "accepted_at": None,
-    "ended_at": None,
-    "dial_call_sid": None,
-    "dial_call_status": None,
-    "dial_call_duration": None,
-    "key_pressed": False,
-    "outcome": None,
-}
-
-
 def begin_attempt(call: Call, position: int) -> DialAttempt:
     """Record that the official at this place is being rung (once, however often asked)."""
     existing = get_attempt(call, position)
     if existing is not None:
         return existing
     step = chain_step(call, position)
-    values = {
-        **_NEW_ATTEMPT,
-        "call_id": call.id,
-        "position": position,
-        "role": step["role"],
-        "official_id": step["official_id"],
-        "phone": step["phone"],
-        "started_at": utcnow(),
-    }
-    # one INSERT, not a flush: the new row is handed to the session as if it had been loaded
-    attempt = DialAttempt(id=db.session.connection().execute(_INSERT_ATTEMPT, values).scalar_one())
-    for key, value in values.items():
-        setattr(attempt, key, value)
-    make_transient_to_detached(attempt)
-    db.session.add(attempt)
+    attempt = insert_loaded(
+        DialAttempt,
+        call_id=call.id,
+        position=position,
+        role=step["role"],
+        official_id=step["official_id"],
+        phone=step["phone"],
+    )
     set_committed_value(call, "attempts", [*call.attempts, attempt])
     return attempt
 
@@ -447,6 +433,9 @@ _CALL_STATUS = _row_update(_calls, ("status", "status_sequence"))
 _CALL_ENDED = _row_update(_calls, ("status", "status_sequence", "ended_at"))
 _APPEAL_IN_HANDS = _row_update(_appeals, ("status", "assignee_id"))
 _APPEAL_NUMBER = _row_update(_appeals, ("number",))
+_CALL_ROUTING = _row_update(
+    _calls, ("municipality_id", "category_id", "chain_started_at", "routing")
+)
 
 
 def _write_row(row, statement, **values) -> bool:
