@@ -62,9 +62,26 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _rate(text: str) -> tuple[int, int]:
-    """Parse `N/SECONDS` into (N, SECONDS)."""
+def _whole_number(env, name: str, default: int, minimum: int = 0) -> int:
+    """Read a setting that must be a whole number, naming it when it is not."""
+    text = env.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise RuntimeError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value
+
+
+def _rate(env, name: str, default: str) -> tuple[int, int]:
+    """Read a `N/SECONDS` setting into (N, SECONDS), naming it when it is malformed."""
+    text = env.get(name) or default
     count, _, seconds = text.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(seconds) > 0):
+        raise RuntimeError(f"{name} must look like 5/600 (calls per seconds), not {text!r}")
     return int(count), int(seconds)
 
 
@@ -88,7 +105,7 @@ def _engine_options(env) -> dict:
     # recently used handed out first, the spare ones sit idle and are pinged after a while.
     options = {"pool_use_lifo": True}
     if env.get("DATABASE_POOL_SIZE"):
-        options["pool_size"] = int(env["DATABASE_POOL_SIZE"])
+        options["pool_size"] = _whole_number(env, "DATABASE_POOL_SIZE", 5, minimum=1)
     return options
 
 
@@ -119,14 +136,16 @@ def load_config(environ: dict | None = None) -> dict:
         "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
         "REGIONAL_DISPATCHER_NUMBER": env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000"),
-        "CALLER_RATE_LIMIT": _rate(env.get("CALLER_RATE_LIMIT", "5/600")),
+        "CALLER_RATE_LIMIT": _rate(env, "CALLER_RATE_LIMIT", "5/600"),
         "VOICE_PROMPTS": _json_file(env.get("VOICE_PROMPTS_FILE")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
-        "RECORDING_RETENTION_DAYS": int(env.get("RECORDING_RETENTION_DAYS", "365")),
-        "PHOTO_RETENTION_DAYS": int(env.get("PHOTO_RETENTION_DAYS", "730")),
-        "IDEMPOTENCY_KEY_RETENTION_DAYS": int(env.get("IDEMPOTENCY_KEY_RETENTION_DAYS", "1")),
+        "RECORDING_RETENTION_DAYS": _whole_number(env, "RECORDING_RETENTION_DAYS", 365, minimum=1),
+        "PHOTO_RETENTION_DAYS": _whole_number(env, "PHOTO_RETENTION_DAYS", 730, minimum=1),
+        "IDEMPOTENCY_KEY_RETENTION_DAYS": _whole_number(
+            env, "IDEMPOTENCY_KEY_RETENTION_DAYS", 1, minimum=1
+        ),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         "SESSION_COOKIE_SECURE": production,

@@ -70,6 +70,32 @@ def test_production_refuses_to_start_without_a_secret_key():
         load_config({"HOTLINE_ENV": "production"})
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_POOL_SIZE", "four"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("RECORDING_RETENTION_DAYS", "0"),
+        ("PHOTO_RETENTION_DAYS", "1.5"),
+        ("IDEMPOTENCY_KEY_RETENTION_DAYS", "-1"),
+        ("CALLER_RATE_LIMIT", "5 per 10 minutes"),
+        ("CALLER_RATE_LIMIT", "5/0"),
+    ],
+)
+def test_a_malformed_number_setting_is_refused_by_name(name, value):
+    with pytest.raises(RuntimeError, match=name):
+        load_config({name: value})
+
+
+def test_number_settings_are_read_and_default_when_empty():
+    settings = load_config(
+        {"DATABASE_POOL_SIZE": "8", "CALLER_RATE_LIMIT": "3/60", "PHOTO_RETENTION_DAYS": ""}
+    )
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 8
+    assert settings["CALLER_RATE_LIMIT"] == (3, 60)
+    assert settings["PHOTO_RETENTION_DAYS"] == 730
+
+
 def test_production_turns_on_secure_cookies_hsts_and_json_logs(app):
     from core import create_app
 
