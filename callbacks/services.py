@@ -355,12 +355,12 @@ RESTRICTED_NOTE_READERS = frozenset({"official", "head", "manager", "admin"})
 
 def add_card_note(
     card: Card, text: str, actor: User | None, source: str = "cabinet", restricted: bool = False
-) -> Event:
-    """Add a note to a card's timeline; a restricted one is hidden from the contact centre."""
+) -> int:
+    """Add a note to a card's timeline, a restricted one hidden from the contact centre; its id."""
     text = text.strip()
     if not text:
         raise CardError("empty", "text")
-    entry_id = record_event(
+    return record_event(
         "card",
         card.id,
         "card.note",
@@ -368,7 +368,6 @@ def add_card_note(
         actor=actor,
         actor_label=None if actor else source,
     )
-    return db.session.get(Event, entry_id)
 
 
 def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> None:

@@ -534,16 +534,13 @@ def control_list(user: User, mine: bool, now: datetime | None = None) -> list[Co
     return entries
 
 
-def log_control_call(appeal: Appeal, result: str, user: User) -> Event:
-    """Add the result of the operator's control call to the appeal's timeline."""
+def log_control_call(appeal: Appeal, result: str, user: User) -> int:
+    """Add the result of the operator's control call to the appeal's timeline; return its id."""
     result = result.strip()
     if not result:
         raise ConsoleError("empty")
-    return db.session.get(
-        Event,
-        record_event(
-            "appeal", appeal.id, "appeal.control-call", {"text": result[:2000]}, actor=user
-        ),
+    return record_event(
+        "appeal", appeal.id, "appeal.control-call", {"text": result[:2000]}, actor=user
     )
 
 
