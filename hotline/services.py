@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, bindparam, func, update
+from sqlalchemy import String, bindparam, func
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,7 +14,7 @@ from core.events import record_event
 from core.extensions import db
 from core.logs import bind_log_context
 from core.queue import enqueue_after_commit
-from core.rows import insert_loaded
+from core.rows import insert_loaded, row_update, write_row
 from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
@@ -283,7 +283,7 @@ def register_appeal(
     set_committed_value(appeal, "call", call)
     if call is not None:
         set_committed_value(call, "appeal", appeal)
-    _write_row(appeal, _APPEAL_NUMBER, number=f"{now:%y}-{appeal.id:06d}")
+    write_row(appeal, _APPEAL_NUMBER, number=f"{now:%y}-{appeal.id:06d}")
     bind_log_context(appeal=appeal.number)
     record_event(
         "appeal",
@@ -311,7 +311,7 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         }
         for slot in on_duty.chain()
     ]
-    _write_row(
+    write_row(
         call,
         _CALL_ROUTING,
         municipality_id=municipality.id,
@@ -383,7 +383,7 @@ def record_key_press(attempt: DialAttempt, digits: str, dial_call_sid: str | Non
     """Note the official's key on the whisper; return whether it accepts the call."""
     accepted = digits == "1"
     if accepted and not attempt.key_pressed:
-        _write_row(
+        write_row(
             attempt,
             _PRESS_KEY,
             key_pressed=True,
@@ -408,44 +408,23 @@ def _attempt_outcome(attempt: DialAttempt, dial_status: str) -> str:
     return AttemptOutcome.NOT_ACCEPTED  # answered (voicemail or a person) without the key
 
 
-# The updates below are prebuilt table statements: an ORM update would go through a flush or
-# synchronise the session, which costs more than the statement. The loaded object is given the
-# stored values instead, so the commit does not write them again.
+# Prebuilt updates (core.rows): the guarded ones apply only while the row has no outcome, so a
+# retried webhook changes nothing.
 _attempts, _calls, _appeals = DialAttempt.__table__, Call.__table__, Appeal.__table__
-
-
-def _row_update(table, columns: tuple[str, ...], *, while_open: bool = False):
-    """UPDATE a row by `row_id` to `new_<column>` values (`while_open`: while it has no outcome)."""
-    statement = update(table).where(table.c.id == bindparam("row_id"))
-    if while_open:
-        statement = statement.where(table.c.outcome.is_(None))
-    return statement.values({column: bindparam(f"new_{column}") for column in columns})
-
-
-_FINISH_ATTEMPT = _row_update(
+_FINISH_ATTEMPT = row_update(
     _attempts,
     ("outcome", "dial_call_status", "dial_call_duration", "dial_call_sid", "ended_at"),
-    while_open=True,
+    _attempts.c.outcome.is_(None),
 )
-_SET_CALL_OUTCOME = _row_update(_calls, ("outcome",), while_open=True)
-_PRESS_KEY = _row_update(_attempts, ("key_pressed", "accepted_at", "dial_call_sid"))
-_CALL_STATUS = _row_update(_calls, ("status", "status_sequence"))
-_CALL_ENDED = _row_update(_calls, ("status", "status_sequence", "ended_at"))
-_APPEAL_IN_HANDS = _row_update(_appeals, ("status", "assignee_id"))
-_APPEAL_NUMBER = _row_update(_appeals, ("number",))
-_CALL_ROUTING = _row_update(
+_SET_CALL_OUTCOME = row_update(_calls, ("outcome",), _calls.c.outcome.is_(None))
+_PRESS_KEY = row_update(_attempts, ("key_pressed", "accepted_at", "dial_call_sid"))
+_CALL_STATUS = row_update(_calls, ("status", "status_sequence"))
+_CALL_ENDED = row_update(_calls, ("status", "status_sequence", "ended_at"))
+_APPEAL_IN_HANDS = row_update(_appeals, ("status", "assignee_id"))
+_APPEAL_NUMBER = row_update(_appeals, ("number",))
+_CALL_ROUTING = row_update(
     _calls, ("municipality_id", "category_id", "chain_started_at", "routing")
 )
-
-
-def _write_row(row, statement, **values) -> bool:
-    """Run a prebuilt update of a stored row; when it applied, give the loaded row the values."""
-    params = {"row_id": row.id, **{f"new_{key}": value for key, value in values.items()}}
-    if not db.session.execute(statement, params).rowcount:
-        return False
-    for key, value in values.items():
-        set_committed_value(row, key, value)
-    return True
 
 
 def finish_attempt(
@@ -457,7 +436,7 @@ def finish_attempt(
 ) -> bool:
     """Record the Dial result once; return False when it was already recorded (a retry)."""
     outcome = outcome or _attempt_outcome(attempt, dial_status)
-    changed = _write_row(
+    changed = write_row(
         attempt,
         _FINISH_ATTEMPT,
         outcome=outcome,
@@ -484,7 +463,7 @@ def finish_attempt(
 
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
-    return _write_row(call, _SET_CALL_OUTCOME, outcome=outcome)
+    return write_row(call, _SET_CALL_OUTCOME, outcome=outcome)
 
 
 def connect_call(call: Call, attempt: DialAttempt) -> None:
@@ -493,7 +472,7 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
         return
     appeal = call.appeal
     bind_log_context(appeal=appeal.number)
-    _write_row(
+    write_row(
         appeal, _APPEAL_IN_HANDS, status=AppealStatus.IN_WORK, assignee_id=attempt.official_id
     )
     record_event(
@@ -554,9 +533,9 @@ def apply_status(call: Call, status: str, sequence: int | None) -> None:
         return  # an earlier event arriving after the end
     sequence = max(sequence, call.status_sequence)
     if status not in FINAL_STATUSES or call.ended_at is not None:
-        _write_row(call, _CALL_STATUS, status=status, status_sequence=sequence)
+        write_row(call, _CALL_STATUS, status=status, status_sequence=sequence)
         return
-    _write_row(call, _CALL_ENDED, status=status, status_sequence=sequence, ended_at=utcnow())
+    write_row(call, _CALL_ENDED, status=status, status_sequence=sequence, ended_at=utcnow())
     finalise_ended_call(call)
 
 

@@ -1,5 +1,6 @@
 """New rows written with one INSERT come back as loaded objects with nothing left to flush."""
 
+import pytest
 from sqlalchemy import event, text
 
 from core.extensions import db
@@ -54,3 +55,12 @@ def test_a_change_after_the_insert_is_written_by_the_commit(app):
     db.session.expire_all()
 
     assert db.session.get(Call, call.id).menu_retries == 2
+
+
+def test_a_name_that_is_not_a_column_is_refused_before_anything_is_written(app):
+    statements = _count_statements()
+
+    with pytest.raises(TypeError, match="caller_nmae"):
+        insert_loaded(Call, call_sid="CA-rows-3", caller_nmae="+79160000003")
+
+    assert statements == []
