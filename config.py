@@ -62,10 +62,10 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _whole_number(env, name: str, default: int, minimum: int = 0) -> int:
+def _whole_number(env, name: str, default: int | None, minimum: int = 0) -> int | None:
     """Read a setting that must be a whole number, naming it when it is not."""
     text = env.get(name)
-    if text is None or text == "":
+    if not text:
         return default
     try:
         value = int(text)
@@ -104,8 +104,9 @@ def _engine_options(env) -> dict:
     # core.database replaces a connection the server closed before it is used; with the most
     # recently used handed out first, the spare ones sit idle and are pinged after a while.
     options = {"pool_use_lifo": True}
-    if env.get("DATABASE_POOL_SIZE"):
-        options["pool_size"] = _whole_number(env, "DATABASE_POOL_SIZE", 5, minimum=1)
+    pool_size = _whole_number(env, "DATABASE_POOL_SIZE", None, minimum=1)
+    if pool_size:  # else SQLAlchemy's default, and no size for pools that take none
+        options["pool_size"] = pool_size
     return options
 
 
