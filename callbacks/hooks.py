@@ -2,8 +2,8 @@
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from callbacks import services, twiml
-from callbacks.models import CallbackAttempt
+from callbacks import notices, services, twiml
+from callbacks.models import CallbackAttempt, NoticeCall
 from core.extensions import db
 from core.telephony import protect_webhooks
 from core.telephony.webhooks import form_int, twiml_response
@@ -63,6 +63,24 @@ def status(attempt_id: int):
         services.finish_unaccepted_callback(attempt, call_status)
         db.session.commit()
     return Response(status=204)
+
+
+@bp.post(notices.notice_path("<int:notice_id>"))
+def notice(notice_id: int):
+    """Read the card to the official whose SMS was not delivered and ask for 1."""
+    notice = db.session.get(NoticeCall, notice_id) or abort(404)
+    text = notices.notice_text(notice.card)
+    key = notices.notice_url(notice.id, "key")
+    return twiml_response(twiml.notice_call(text, key))
+
+
+@bp.post(notices.notice_path("<int:notice_id>", "key"))
+def notice_key(notice_id: int):
+    """The official's key on the notice call: 1 acknowledges the card as that official."""
+    notice = db.session.get(NoticeCall, notice_id) or abort(404)
+    acknowledged = request.form.get("Digits") == "1" and notices.acknowledge_by_phone(notice)
+    db.session.commit()
+    return twiml_response(twiml.notice_answer(acknowledged))
 
 
 @bp.post("/sms/incoming")

@@ -4,10 +4,11 @@ import logging
 
 from sqlalchemy import and_, select
 
-from callbacks import services
-from callbacks.models import OPEN_STATES, AppealTracking, Card, CardState
+from callbacks import notices, services
+from callbacks.models import OPEN_STATES, AppealTracking, Card, CardState, NoticeCall
 from core.extensions import db
 from core.queue import enqueue_due, relay_outbox, requeue_abandoned
+from core.telephony import CarrierError, get_gateway
 from hotline.models import Appeal
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,24 @@ def notify_card_opened(card_id: int) -> None:
         messages.append(services.send_card_sms(card, recipient, "opened", text))
         db.session.commit()  # a worker killed after this point does not resend this one
     services.mark_notified(card, messages)
+    notices.watch_deliveries(card, messages)
+    db.session.commit()
+
+
+def follow_up_notice(notice_id: int) -> None:
+    """Ring the official whose opening SMS was not delivered in two minutes, once."""
+    notice = db.session.get(NoticeCall, notice_id)
+    if notice is None or not notices.check_notice(notice):
+        return
+    db.session.commit()  # checked before the call: a second run never rings again
+    if notice.outcome != "calling":
+        return
+    try:
+        call_sid = get_gateway().place_call(notice.official_phone, notices.notice_url(notice.id))
+    except CarrierError as error:
+        notices.record_notice_call(notice, None, str(error))
+    else:
+        notices.record_notice_call(notice, call_sid, None)
     db.session.commit()
 
 
@@ -93,6 +112,10 @@ def sweep() -> dict[str, int]:
     )
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
     found["checkin"] = _enqueue_checkins(moment)
+    found["notice"] = sum(
+        enqueue_due(follow_up_notice, notice_id, job_id=notices.notice_job_id(notice_id))
+        for notice_id in notices.due_notices(SWEEP_BATCH)
+    )
     found["unconfirmed"] = 0
     for tracking in db.session.scalars(
         select(AppealTracking)

@@ -178,3 +178,44 @@ class CardPhoto(db.Model):
 
     def __repr__(self) -> str:
         return f"<CardPhoto {self.id} card={self.card_id} {self.kind}>"
+
+
+class NoticeCall(db.Model):
+    """The voice call that follows an official's "you were called" SMS not delivered in time."""
+
+    __tablename__ = "notice_calls"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('delivered', 'not-needed', 'calling', 'placed', 'failed', 'acknowledged')",
+            name="outcome_known",
+        ),
+        #: The sweep looks every minute for checks that are due and not yet made.
+        Index(
+            "ix_notice_calls_due",
+            "due_at",
+            sqlite_where=db.text("checked_at IS NULL"),
+            postgresql_where=db.text("checked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    #: The opening SMS whose delivery is checked: one follow-up per message.
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbound_messages.id"), unique=True)
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    official_phone: Mapped[str] = mapped_column(String(32))
+    #: When the SMS should have been delivered (2 minutes after it was sent).
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the delivery was checked; set once, so the call is placed at most once.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: `delivered` or `not-needed` (no call), `calling`, `placed`, `failed`, `acknowledged`.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: What the carrier answered when the call could not be placed, in one line.
+    error: Mapped[str | None] = mapped_column(String(300))
+
+    card: Mapped[Card] = relationship()
+    message = relationship("OutboundMessage")
+
+    def __repr__(self) -> str:
+        return f"<NoticeCall {self.id} card={self.card_id} {self.official_phone} {self.outcome}>"

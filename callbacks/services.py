@@ -337,14 +337,23 @@ def mark_card_overdue(card: Card) -> bool:
 # --- cabinet actions --------------------------------------------------------------------
 
 
-def acknowledge_card(card: Card, actor: User) -> bool:
-    """Take a new card into work."""
+def acknowledge_card(
+    card: Card, actor: User | None, data: dict | None = None, actor_label: str | None = None
+) -> bool:
+    """Take a new card into work (by `actor_label`, e.g. an official without an account)."""
     if card.state != CardState.NEW:
         return False
     card.state = CardState.ACKNOWLEDGED
     card.acknowledged_at = now()
-    card.acknowledged_by_id = actor.id
-    record_event("card", card.id, "card.acknowledged", {}, actor=actor)
+    card.acknowledged_by_id = actor.id if actor else None
+    record_event(
+        "card",
+        card.id,
+        "card.acknowledged",
+        data or {},
+        actor=actor,
+        actor_label=None if actor else actor_label,
+    )
     db.session.flush()
     return True
 

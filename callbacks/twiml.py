@@ -62,3 +62,29 @@ def hangup() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def notice_call(text: str, key_url: str) -> str:
+    """Read the card to the official twice at most and wait for 1 to acknowledge it."""
+    response = VoiceResponse()
+    for _ in range(2):
+        gather = response.gather(
+            num_digits=1, action=key_url, method="POST", timeout=WHISPER_SECONDS
+        )
+        _say(gather, text)
+    _say(response, "Карточка не подтверждена. Она ждёт вас в личном кабинете.")
+    response.hangup()
+    return str(response)
+
+
+def notice_answer(acknowledged: bool) -> str:
+    """Tell the official whether the key acknowledged the card, and end the call."""
+    response = VoiceResponse()
+    _say(
+        response,
+        "Карточка подтверждена и принята в работу. Спасибо."
+        if acknowledged
+        else "Карточка не подтверждена. Она ждёт вас в личном кабинете.",
+    )
+    response.hangup()
+    return str(response)

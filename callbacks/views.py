@@ -334,6 +334,7 @@ def cabinet_labels() -> dict:
             "confirmed by sms": _("the citizen confirmed by SMS that it is solved"),
             "not solved (sms)": _("the citizen answered by SMS that it is not solved"),
             "unconfirmed": _("the citizen did not answer whether it is solved"),
+            "by phone": _("by pressing 1 on the call that followed the undelivered SMS"),
         },
         "appeal_status_labels": {
             "routing": _("routing"),
@@ -351,6 +352,8 @@ def cabinet_labels() -> dict:
             "card.escalated": _("escalated to the supervisor"),
             "card.overdue": _("deadline passed, managers told"),
             "card.acknowledged": _("taken into work"),
+            "card.notice-call": _("the SMS did not reach the official: calling them"),
+            "card.notice-call-failed": _("the SMS did not reach the official; the call failed"),
             "card.note": _("note"),
             "card.forwarded": _("forwarded"),
             "callback.started": _("callback started"),

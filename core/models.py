@@ -134,6 +134,10 @@ def _refuse_event_change(mapper, connection, target):
 SMS_RETRYING = "retrying"
 #: `OutboundMessage.status` of an SMS refused for good, or not taken by its last attempt.
 SMS_FAILED = "failed"
+#: `OutboundMessage.status` of an SMS the carrier reports the phone never received.
+SMS_UNDELIVERED = "undelivered"
+#: `OutboundMessage.status` of an SMS the phone received (the carrier's delivery receipt).
+SMS_DELIVERED = "delivered"
 
 
 class OutboundMessage(db.Model):
@@ -167,6 +171,8 @@ class OutboundMessage(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What the carrier answered the last attempt that failed, in one line.
     last_error: Mapped[str | None] = mapped_column(String(300))
+    #: The carrier's error code from its last delivery receipt (Twilio `ErrorCode`, e.g. 30003).
+    error_code: Mapped[str | None] = mapped_column(String(8))
 
     @property
     def retrying(self) -> bool:
@@ -177,6 +183,16 @@ class OutboundMessage(db.Model):
     def failed(self) -> bool:
         """The message was refused for good or its last attempt failed: it will not go out."""
         return self.status == SMS_FAILED
+
+    @property
+    def delivered(self) -> bool:
+        """The carrier's receipt says the phone received the message."""
+        return self.status == SMS_DELIVERED
+
+    @property
+    def undelivered(self) -> bool:
+        """The carrier took the message but reports the phone never received it."""
+        return self.status == SMS_UNDELIVERED
 
     @property
     def taken(self) -> bool:

@@ -27,6 +27,11 @@ UNFINISHED_ATTEMPT_AGE = timedelta(minutes=5)
 RECONCILE_BATCH = 200
 
 
+def registration_sms_purpose(appeal_id: int) -> str:
+    """Return the purpose of an appeal's registration SMS (it is sent once)."""
+    return f"appeal-registered:{appeal_id}"
+
+
 def send_registration_sms(appeal_id: int) -> None:
     """Send the caller the registration number of their appeal, noted on its timeline (once)."""
     appeal = db.session.get(Appeal, appeal_id)
@@ -35,7 +40,7 @@ def send_registration_sms(appeal_id: int) -> None:
     message = get_gateway().send_sms(
         appeal.caller_number,
         prompt("sms_registered", number=appeal.number),
-        purpose=f"appeal-registered:{appeal.id}",
+        purpose=registration_sms_purpose(appeal.id),
     )
     if not has_event("appeal", appeal.id, REGISTRATION_SMS):  # a job run again notes it once
         record_event(

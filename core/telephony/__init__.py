@@ -3,17 +3,26 @@
 `get_gateway()` returns the gateway chosen by `TELEPHONY` (`sim` by default, or `twilio`);
 a carrier that refuses or cannot be reached raises `CarrierError`; an SMS it does not take
 for a passing reason is tried again by `core.telephony.jobs` (a periodic sweep re-finds due ones);
-`protect_webhooks(bp)` makes a blueprint refuse requests without a valid `X-Twilio-Signature`.
+`protect_webhooks(bp)` makes a blueprint refuse requests without a valid `X-Twilio-Signature`;
+every SMS names `POST /sms/status` (`core.telephony.receipts`) for its delivery receipts.
 The simulated carrier lives in `core.telephony.sim`.
 """
 
 from flask import Flask, current_app
 
-from core.telephony.gateway import SMS_MAX_ATTEMPTS, CarrierError, Gateway
+from core.telephony.gateway import SMS_MAX_ATTEMPTS, CarrierError, Gateway, RecordingGone
 from core.telephony.jobs import sweep_sms_retries
 from core.telephony.signature import protect_webhooks, sign
 
-__all__ = ["CarrierError", "Gateway", "get_gateway", "init_app", "protect_webhooks", "sign"]
+__all__ = [
+    "CarrierError",
+    "Gateway",
+    "RecordingGone",
+    "get_gateway",
+    "init_app",
+    "protect_webhooks",
+    "sign",
+]
 
 EXTENSION_KEY = "telephony.gateway"
 
@@ -37,6 +46,7 @@ def _build_gateway(app: Flask) -> Gateway:
             app.config["TWILIO_ACCOUNT_SID"],
             app.config["TWILIO_AUTH_TOKEN"],
             app.config["TWILIO_NUMBER"],
+            api_base_url=app.config.get("TWILIO_API_BASE_URL"),
         )
     if kind == "sim":
         from core.telephony.sim_gateway import SimGateway
@@ -47,6 +57,10 @@ def _build_gateway(app: Flask) -> Gateway:
 
 def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
+    from core.telephony.receipts import bp as receipts
+    from core.telephony.receipts import sms_error_reason
 
+    app.register_blueprint(receipts)
+    app.jinja_env.globals["sms_error_reason"] = sms_error_reason
     add_periodic(app, sweep_sms_retries, interval=60)
     app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS

@@ -1,8 +1,10 @@
 """The telephony gateway interface: outbound calls, SMS, redirects, hang-ups and call status."""
 
 import logging
+import re
 from datetime import timedelta
 
+from flask import Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +28,18 @@ SMS_RETRY_DELAYS = (
     timedelta(minutes=60),
 )
 SMS_MAX_ATTEMPTS = len(SMS_RETRY_DELAYS) + 1
+
+
+def recording_sid(recording_url: str) -> str:
+    """Return the RecordingSid (`RE…`) a carrier's recording URL names; ValueError if none."""
+    match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)
+    if match is None:
+        raise ValueError(f"not a recording URL: {recording_url}")
+    return match.group(1)
+
+
+class RecordingGone(Exception):
+    """The carrier no longer has the recording (deleted, or never kept)."""
 
 
 class CarrierError(Exception):
@@ -76,7 +90,15 @@ class Gateway:
         raise NotImplementedError
 
     def delete_recording(self, recording_url: str) -> None:
-        """Delete a voice recording kept by the carrier."""
+        """Delete a voice recording at the carrier and any local copy; gone already is fine."""
+        raise NotImplementedError
+
+    def recording_response(self, recording_url: str) -> Response:
+        """Return the audio of a recording for the current request; its `Range` gets a 206.
+
+        Raises `RecordingGone` when the carrier has no such recording, `CarrierError` when it
+        cannot be reached or refuses.
+        """
         raise NotImplementedError
 
     def send_sms(self, to: str, body: str, *, purpose: str | None = None) -> OutboundMessage:

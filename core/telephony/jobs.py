@@ -1,4 +1,4 @@
-"""SMS retries: the job that makes a due attempt, and the sweep that re-finds due ones."""
+"""SMS jobs: retries (a due attempt, the sweep re-finding due ones), simulated receipts."""
 
 import logging
 
@@ -27,6 +27,18 @@ def retry_sms(message_id: int) -> None:
     message = db.session.get(OutboundMessage, message_id)
     if message is not None and get_gateway().resend_sms(message):
         db.session.commit()
+
+
+def report_sim_delivery(message_sid: str) -> None:
+    """Have the simulated carrier post the delivery receipts of an SMS it took."""
+    from core.telephony import get_gateway
+
+    to_number = db.session.scalar(
+        select(OutboundMessage.to_number).where(OutboundMessage.provider_sid == message_sid)
+    )
+    db.session.commit()  # the receipts are written by the webhook, in a transaction of its own
+    if to_number is not None:
+        get_gateway().report_delivery(message_sid, to_number)
 
 
 def sweep_sms_retries() -> int:

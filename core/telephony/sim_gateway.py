@@ -2,12 +2,16 @@
 
 import logging
 import secrets
+from pathlib import Path
 
 import requests
-from flask import Flask
+from flask import Flask, Response, send_file
 
 from core.models import OutboundMessage
-from core.telephony.gateway import CarrierError, Gateway, SmsNotTaken
+from core.queue import enqueue_after_commit
+from core.telephony.gateway import CarrierError, Gateway, RecordingGone, SmsNotTaken, recording_sid
+from core.telephony.jobs import report_sim_delivery
+from core.telephony.receipts import status_callback_url
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +19,16 @@ log = logging.getLogger(__name__)
 def new_sid(prefix: str) -> str:
     """Return a random Twilio-shaped id (`CA…`, `SM…`, `RE…`, `QU…`): prefix and 32 hex digits."""
     return prefix + secrets.token_hex(16)
+
+
+def sim_recordings_dir(instance_path: str) -> str:
+    """Return the folder of the simulated carrier's recordings under the app's instance folder."""
+    return str(Path(instance_path) / "sim-recordings")
+
+
+def sim_recording_path(folder: str, sid: str) -> Path:
+    """Return the WAV file of the simulated recording `sid`."""
+    return Path(folder) / f"{sid}.wav"
 
 
 class SimGateway(Gateway):
@@ -96,9 +110,21 @@ class SimGateway(Gateway):
             return self._request("GET", f"/calls/{call_sid}")["status"]
         raise CarrierError(f"no simulated carrier is attached: status of {call_sid} unknown")
 
+    def _recording_file(self, recording_url: str) -> Path:
+        folder = sim_recordings_dir(self.app.instance_path)
+        return sim_recording_path(folder, recording_sid(recording_url))
+
     def delete_recording(self, recording_url: str) -> None:
-        """The simulated carrier keeps no audio: there is nothing to delete."""
+        """Delete the WAV file the simulated carrier wrote for the recording, if it still exists."""
+        self._recording_file(recording_url).unlink(missing_ok=True)
         log.info("simulated carrier: recording %s deleted", recording_url)
+
+    def recording_response(self, recording_url: str) -> Response:
+        """Serve the WAV file the simulated carrier wrote; send_file answers a `Range` with 206."""
+        path = self._recording_file(recording_url)
+        if not path.is_file():
+            raise RecordingGone(recording_url)
+        return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
 
     def hangup(self, call_sid: str) -> None:
         """Ask the simulated carrier to end a live call."""
@@ -128,3 +154,25 @@ class SimGateway(Gateway):
             except CarrierError as error:
                 raise SmsNotTaken(str(error), permanent=False) from error
         message.status = "sent"
+        enqueue_after_commit(
+            report_sim_delivery,
+            message.provider_sid,
+            job_id=f"sms-{message.provider_sid}-receipts",
+        )
+
+    def report_delivery(self, message_sid: str, to: str) -> None:
+        """Post the signed delivery receipts of an SMS, as the simulated carrier's phones got it.
+
+        The attached carrier knows which phones are unreachable; without one every SMS arrives.
+        """
+        from core.telephony.sim.carrier import SimCarrier  # the carrier imports this module
+
+        carrier = self._attached()
+        if carrier is None:
+            base_url = self.app.config["PUBLIC_BASE_URL"]
+            token = self.app.config["TWILIO_AUTH_TOKEN"]
+            carrier = SimCarrier.over_http(base_url, token, base_url)
+        try:
+            carrier.report_sms(message_sid, to, self.from_number, status_callback_url())
+        except requests.RequestException as error:  # a receipt the app never gets, as on Twilio
+            log.warning("simulated carrier: receipts of sms %s not posted: %s", message_sid, error)

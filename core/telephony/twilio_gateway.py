@@ -1,19 +1,35 @@
 """The gateway that speaks to Twilio's REST API."""
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import requests
+from flask import Response, request
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
 from core.models import OutboundMessage
-from core.telephony.gateway import STATUS_CALLBACK_EVENTS, CarrierError, Gateway, SmsNotTaken
+from core.telephony.gateway import (
+    STATUS_CALLBACK_EVENTS,
+    CarrierError,
+    Gateway,
+    RecordingGone,
+    SmsNotTaken,
+    recording_sid,
+)
+from core.telephony.receipts import status_callback_url
 
 log = logging.getLogger(__name__)
+
+#: Twilio's REST and media host; `TWILIO_API_BASE_URL` may name another (a stand-in, an edge).
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+#: Headers of the carrier's media answer passed on to the browser.
+MEDIA_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Last-Modified", "ETag")
+#: Bytes of audio relayed at a time.
+MEDIA_CHUNK = 64 * 1024
 
 
 def describe_error(error: Exception) -> str:
@@ -45,9 +61,13 @@ class TwilioGateway(Gateway):
         auth_token: str,
         from_number: str,
         http_client: HttpClient | None = None,
+        api_base_url: str | None = None,
     ) -> None:
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.from_number = from_number
+        self.api_base_url = (api_base_url or TWILIO_API_BASE_URL).rstrip("/")
+        #: The media requests share the REST client's connection pool when it has one.
+        self.media = getattr(self.client.http_client, "session", None) or requests.Session()
 
     def place_call(
         self,
@@ -94,18 +114,68 @@ class TwilioGateway(Gateway):
             return str(self.client.calls(call_sid).fetch().status)
 
     def delete_recording(self, recording_url: str) -> None:
-        """Delete the recording the URL names (`recordings(sid).delete()`)."""
-        match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)
-        if match is None:
-            raise ValueError(f"not a Twilio recording URL: {recording_url}")
-        with carrier_errors(f"deletion of recording {match.group(1)}"):
-            self.client.recordings(match.group(1)).delete()
+        """Delete the recording the URL names (`recordings(sid).delete()`); 404 is deleted."""
+        sid = recording_sid(recording_url)
+        try:
+            with carrier_errors(f"deletion of recording {sid}"):
+                self.client.recordings(sid).delete()
+        except CarrierError as error:
+            cause = error.__cause__
+            if isinstance(cause, TwilioRestException) and cause.status == 404:
+                log.info("Twilio: recording %s was already deleted", sid)
+                return
+            raise
+
+    def media_url(self, recording_url: str) -> str:
+        """Return the URL of a recording's WAV audio on the configured API host."""
+        parts = urlsplit(recording_url)
+        path = parts.path.removesuffix(".json")
+        if not path.endswith((".wav", ".mp3")):
+            path += ".wav"
+        return self.api_base_url + path
+
+    def recording_response(self, recording_url: str) -> Response:
+        """Relay the recording's audio from Twilio with the account's credentials, with ranges."""
+        sid = recording_sid(recording_url)
+        headers = {"Range": request.headers["Range"]} if "Range" in request.headers else {}
+        with carrier_errors(f"fetch of recording {sid}"):
+            upstream = self.media.get(
+                self.media_url(recording_url),
+                auth=(self.client.username, self.client.password),
+                headers=headers,
+                stream=True,
+                timeout=(5, 30),
+            )
+        if upstream.status_code == 404:
+            upstream.close()
+            raise RecordingGone(recording_url)
+        if upstream.status_code not in (200, 206):
+            upstream.close()
+            log.warning("Twilio: fetch of recording %s answered %s", sid, upstream.status_code)
+            raise CarrierError(f"Twilio: fetch of recording {sid} answered {upstream.status_code}")
+        relayed = {
+            name: upstream.headers[name] for name in MEDIA_HEADERS if name in upstream.headers
+        }
+        relayed.setdefault("Content-Type", "audio/wav")
+        relayed["Accept-Ranges"] = "bytes"
+        relayed["Cache-Control"] = "private, no-store"
+        response = Response(
+            upstream.iter_content(MEDIA_CHUNK),
+            status=upstream.status_code,
+            headers=relayed,
+            direct_passthrough=True,
+        )
+        response.call_on_close(upstream.close)
+        return response
 
     def _deliver(self, message: OutboundMessage) -> None:
         """Create the message with the Messages resource; `SmsNotTaken` when Twilio did not."""
         try:
             sent = self.client.messages.create(
-                to=message.to_number, from_=self.from_number, body=message.body
+                to=message.to_number,
+                from_=self.from_number,
+                body=message.body,
+                status_callback=status_callback_url(),
             )
         except (TwilioException, requests.RequestException) as error:
             raise SmsNotTaken(describe_error(error), permanent=is_refusal(error)) from error

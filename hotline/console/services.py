@@ -10,8 +10,9 @@ from sqlalchemy.orm import joinedload
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
-from core.models import Event, User
+from core.models import SMS_FAILED, SMS_UNDELIVERED, Event, OutboundMessage, User
 from hotline import services as hotline_services
+from hotline.jobs import registration_sms_purpose
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -499,6 +500,8 @@ class ControlEntry:
     appeal: Appeal
     next_checkin_at: datetime | None
     overdue: bool
+    #: The SMS with the registration number when it failed or did not reach the citizen.
+    lost_registration_sms: OutboundMessage | None = None
 
 
 def next_checkins(appeal_ids: list[int]) -> dict[int, datetime | None]:
@@ -519,6 +522,7 @@ def control_list(user: User, mine: bool, now: datetime | None = None) -> list[Co
         query = query.where(Appeal.channel == Channel.OPERATOR)
     appeals = db.session.scalars(query.order_by(Appeal.resolution_due_at).limit(300)).all()
     checkins = next_checkins([appeal.id for appeal in appeals])
+    lost = lost_registration_sms([appeal.id for appeal in appeals])
     entries = []
     for appeal in appeals:
         checkin = checkins.get(appeal.id)
@@ -528,10 +532,30 @@ def control_list(user: User, mine: bool, now: datetime | None = None) -> list[Co
             and appeal.callback_due_at is not None
             and appeal.callback_due_at < now
         )
-        entries.append(ControlEntry(appeal, checkin, overdue or callback_late))
+        entries.append(ControlEntry(appeal, checkin, overdue or callback_late, lost.get(appeal.id)))
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    entries.sort(key=lambda e: (not e.overdue, e.next_checkin_at or far, e.appeal.id))
+    entries.sort(
+        key=lambda e: (
+            not (e.overdue or e.lost_registration_sms),
+            e.next_checkin_at or far,
+            e.appeal.id,
+        )
+    )
     return entries
+
+
+def lost_registration_sms(appeal_ids: list[int]) -> dict[int, OutboundMessage]:
+    """Return, by appeal id, the registration SMS that failed or never reached the citizen."""
+    if not appeal_ids:
+        return {}
+    purposes = {registration_sms_purpose(appeal_id): appeal_id for appeal_id in appeal_ids}
+    messages = db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.purpose.in_(sorted(purposes)),
+            OutboundMessage.status.in_((SMS_FAILED, SMS_UNDELIVERED)),
+        )
+    )
+    return {purposes[message.purpose]: message for message in messages}
 
 
 def log_control_call(appeal: Appeal, result: str, user: User) -> int:

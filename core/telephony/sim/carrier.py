@@ -15,7 +15,7 @@ from core.telephony.sim.queues import QueueSwitch
 from core.telephony.sim.records import Call, Sms, Utterance, Webhook
 from core.telephony.sim.transport import HttpTransport, InProcessTransport
 from core.telephony.sim.twiml import Next, TwiMLRejected, Verb, parse_twiml
-from core.telephony.sim_gateway import new_sid
+from core.telephony.sim_gateway import new_sid, sim_recordings_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class SimCarrier(QueueSwitch):
         incoming_status_events: tuple[str, ...] = ("completed",),
         strict: bool = True,
         threaded_actions: bool = False,
+        recordings_dir: str | None = None,
     ) -> None:
         self.transport = transport
         self.auth_token = auth_token
@@ -62,7 +63,11 @@ class SimCarrier(QueueSwitch):
         self.incoming_status_events = tuple(incoming_status_events)
         self.strict = strict
         self.threaded_actions = threaded_actions
+        #: Where the audio of `<Record>` goes as WAV files (None: recordings have no sound).
+        self.recordings_dir = recordings_dir
         self.messages: list[Sms] = []
+        #: Numbers whose phones never receive an SMS, with the ErrorCode their receipts carry.
+        self._sms_unreachable: dict[str, str] = {}
         self.errors: list[str] = []
         self._lock = threading.RLock()
         self._phones: dict[str, Behaviour] = {}
@@ -76,7 +81,11 @@ class SimCarrier(QueueSwitch):
 
     @classmethod
     def in_process(cls, app: Flask, *, attach: bool = True, **options) -> "SimCarrier":
-        """Return a carrier that calls `app` through a test client (attached as its carrier)."""
+        """Return a carrier that calls `app` through a test client (attached as its carrier).
+
+        Its recordings are WAV files in the app's instance folder, which the app serves.
+        """
+        options.setdefault("recordings_dir", sim_recordings_dir(app.instance_path))
         carrier = cls(
             InProcessTransport(app),
             auth_token=app.config["TWILIO_AUTH_TOKEN"],
@@ -106,6 +115,10 @@ class SimCarrier(QueueSwitch):
     def phone(self, number: str, behaviour) -> None:
         """Give `number` a behaviour (`answers_and_presses("1")`, `voicemail`, `busy`, …)."""
         self._phones[number] = behaviour() if callable(behaviour) else behaviour
+
+    def sms_undelivered(self, number: str, error_code: str = "30003") -> None:
+        """Make every SMS to `number` end `undelivered` with `error_code` (30003: unreachable)."""
+        self._sms_unreachable[number] = error_code
 
     def behaviour_of(self, number: str) -> Behaviour:
         """Return how `number` reacts when rung (unknown numbers never answer)."""
@@ -229,6 +242,35 @@ class SimCarrier(QueueSwitch):
         """Deliver an SMS to the phone `to`."""
         with self._lock:
             self.messages.append(Sms(sid or new_sid("SM"), to, from_ or "", body))
+
+    def report_sms(self, sid: str, to: str, from_: str, status_callback: str) -> list[int]:
+        """Post an SMS's signed delivery receipts (`sent`, then `delivered` or `undelivered`).
+
+        Returns the app's answers.
+        """
+        error_code = self._sms_unreachable.get(to)
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": to,
+            "ApiVersion": API_VERSION,
+        }
+        receipts = [{"MessageStatus": "sent"}, {"MessageStatus": "delivered"}]
+        if error_code is not None:
+            receipts[1] = {"MessageStatus": "undelivered", "ErrorCode": error_code}
+        answers = []
+        for receipt in receipts:
+            status, _ = self.post_webhook(
+                status_callback, {**params, **receipt, "SmsStatus": receipt["MessageStatus"]}
+            )
+            if not 200 <= status < 300:
+                self.errors.append(
+                    f"sms receipt {receipt['MessageStatus']} of {sid} answered {status}"
+                )
+            answers.append(status)
+        return answers
 
     # --- queries -----------------------------------------------------------------------------
 

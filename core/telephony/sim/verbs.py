@@ -7,11 +7,12 @@ the next verb, a `Next` document to fetch, or how the call's TwiML ended (`hangu
 
 from urllib.parse import urljoin
 
+from core.telephony.sim.audio import write_voice_message
 from core.telephony.sim.carrier import PLAY_SECONDS, say_seconds
 from core.telephony.sim.phones import Speech
 from core.telephony.sim.records import Call, Dialled, Recording, Utterance
 from core.telephony.sim.twiml import Next, Verb
-from core.telephony.sim_gateway import new_sid
+from core.telephony.sim_gateway import new_sid, sim_recording_path
 
 
 def _loops(verb: Verb) -> int:
@@ -106,6 +107,8 @@ def record(carrier, call: Call, verb: Verb, url: str, context: str):
 def _recording(carrier, seconds: int) -> Recording:
     sid = new_sid("RE")
     url = f"https://api.twilio.com/{'2010-04-01'}/Accounts/{carrier.account_sid}/Recordings/{sid}"
+    if carrier.recordings_dir is not None:
+        write_voice_message(sim_recording_path(carrier.recordings_dir, sid), seconds)
     return Recording(sid, url, seconds)
 
 

@@ -88,7 +88,7 @@ def test_an_sms_the_simulated_carrier_did_not_take_goes_out_on_the_retry(app, cl
 
     assert carrier.sms_to(CITIZEN) == ["Обращение 25-0001 зарегистрировано"]
     message = stored(message_id)
-    assert (message.status, message.attempts) == ("sent", 2)
+    assert (message.status, message.attempts) == ("delivered", 2)  # the carrier's receipt came
     assert carrier.messages[0].sid == message.provider_sid
 
 
