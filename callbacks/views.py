@@ -20,6 +20,7 @@ from callbacks.forms import (
 )
 from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
+from core.downloads import recording_audio
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
@@ -280,6 +281,14 @@ def photo(photo_id: int):
     item = db.session.get(CardPhoto, photo_id) or abort(404)
     _load_card(item.card_id)
     return send_file(services.photo_path(item), mimetype=item.content_type, max_age=0)
+
+
+@bp.get("/cards/<int:card_id>/recording")
+@roles_required(*CABINET_ROLES)
+def recording(card_id: int):
+    """Play the caller's voice message to users who may see the card, with seeking."""
+    card = _load_card(card_id)
+    return recording_audio(card.appeal.recording_url)
 
 
 @bp.app_template_filter("municipality_name")

@@ -3,11 +3,11 @@
 from flask import Flask, abort, request
 from flask_babel import gettext as _
 
-#: No third-party origins: every script, style and image is served by the app itself.
+#: No third-party origins: every script, style, image and recording is served by the app itself.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
-    "form-action 'self'"
+    "img-src 'self' data:; media-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'; form-action 'self'"
 )
 
 

@@ -32,7 +32,7 @@ SMS_MAX_ATTEMPTS = len(SMS_RETRY_DELAYS) + 1
 
 def recording_sid(recording_url: str) -> str:
     """Return the RecordingSid (`RE…`) a carrier's recording URL names; ValueError if none."""
-    match = re.search(r"/Recordings/(RE[0-9a-fA-F]{32})", recording_url)
+    match = re.search(r"/Recordings/(RE[0-9A-Za-z]+)", recording_url)
     if match is None:
         raise ValueError(f"not a recording URL: {recording_url}")
     return match.group(1)

@@ -19,6 +19,7 @@ from wtforms import SelectChoice
 
 from core.auth import EmptyForm, roles_required
 from core.clock import utcnow
+from core.downloads import recording_audio
 from core.extensions import db
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
@@ -410,6 +411,14 @@ def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: 
 def appeal(appeal_id: int):
     """Show an appeal with its timeline and the control call form."""
     return _render_appeal(db.session.get(Appeal, appeal_id) or abort(404))
+
+
+@bp.get("/appeals/<int:appeal_id>/recording")
+@roles_required(*CONSOLE_ROLES)
+def recording(appeal_id: int):
+    """Play the caller's voice message of an appeal, with seeking."""
+    appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    return recording_audio(appeal.recording_url)
 
 
 @bp.post("/appeals/<int:appeal_id>/control-call")
