@@ -58,3 +58,47 @@ def test_head_calls_back_and_records_the_outcome_with_a_photo(
     card = db.session.get(Card, card.id)
     assert card.state == "called_back" and card.appeal.status == "resolved"
     assert len(card.photos) == 1
+
+
+def test_a_head_plays_the_voice_message_and_another_municipality_gets_404(
+    app, region, carrier, server, browser
+):
+    from core.telephony.sim import CallerScript
+    from hotline.models import Call
+    from tests.callbacks.conftest import ALPHA_LINE
+
+    sim_call = carrier.incoming_call(CITIZEN, ALPHA_LINE, CallerScript(message_seconds=6))
+    db.session.expire_all()
+    call = db.session.scalar(db.select(Call).where(Call.call_sid == sim_call.sid))
+    card = db.session.scalar(db.select(Card).where(Card.call_id == call.id))
+    region.head_a.locale = "ru"
+    db.session.commit()
+    audio_url = f"{server}/cabinet/cards/{card.id}/recording"
+
+    head = browser.new_context()
+    page = head.new_page()
+    console = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    browser_login(page, server, "head_a")
+    page.goto(f"{server}/cabinet/cards/{card.id}")
+    player = page.locator("audio#voice-message")
+    assert player.get_attribute("src") == f"/cabinet/cards/{card.id}/recording"
+    page.wait_for_function(
+        "document.querySelector('audio#voice-message').readyState >= 1", timeout=20000
+    )
+    duration = page.evaluate("document.querySelector('audio#voice-message').duration")
+    assert 5 < duration < 7
+    page.evaluate("document.querySelector('audio#voice-message').currentTime = 4")
+    page.wait_for_function(
+        "document.querySelector('audio#voice-message').currentTime >= 4", timeout=20000
+    )
+    page.screenshot(path=str(ARTIFACTS / "voice-message.png"), full_page=True)
+    assert not [line for line in console if "Content Security Policy" in line], console
+    head.close()
+
+    other = browser.new_context()
+    page = other.new_page()
+    browser_login(page, server, "head_b")
+    assert page.request.get(audio_url).status == 404
+    assert page.goto(f"{server}/cabinet/cards/{card.id}").status == 404
+    other.close()
