@@ -83,6 +83,17 @@ def notice_key(notice_id: int):
     return twiml_response(twiml.notice_answer(acknowledged))
 
 
+@bp.post(notices.notice_path("<int:notice_id>", "status"))
+def notice_status(notice_id: int):
+    """Status callback of the notice call: note a call that ended without the official's 1."""
+    notice = db.session.get(NoticeCall, notice_id) or abort(404)
+    call_status = request.form.get("CallStatus", "")
+    if call_status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        notices.end_notice_call(notice, call_status)
+        db.session.commit()
+    return Response(status=204)
+
+
 @bp.post("/sms/incoming")
 def sms_incoming():
     """Apply an incoming SMS: a citizen's confirmation or an official's status reply."""

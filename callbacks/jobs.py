@@ -41,7 +41,11 @@ def follow_up_notice(notice_id: int) -> None:
     if notice.outcome != "calling":
         return
     try:
-        call_sid = get_gateway().place_call(notice.official_phone, notices.notice_url(notice.id))
+        call_sid = get_gateway().place_call(
+            notice.official_phone,
+            notices.notice_url(notice.id),
+            status_callback=notices.notice_url(notice.id, "status"),
+        )
     except CarrierError as error:
         notices.record_notice_call(notice, None, str(error))
     else:

@@ -186,7 +186,8 @@ class NoticeCall(db.Model):
     __tablename__ = "notice_calls"
     __table_args__ = (
         CheckConstraint(
-            "outcome IN ('delivered', 'not-needed', 'calling', 'placed', 'failed', 'acknowledged')",
+            "outcome IN ('delivered', 'not-needed', 'calling', 'placed', 'failed', 'acknowledged',"
+            " 'unanswered')",
             name="outcome_known",
         ),
         #: The sweep looks every minute for checks that are due and not yet made.
@@ -208,7 +209,8 @@ class NoticeCall(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When the delivery was checked; set once, so the call is placed at most once.
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: `delivered` or `not-needed` (no call), `calling`, `placed`, `failed`, `acknowledged`.
+    #: `delivered` or `not-needed` (no call), `calling`, `placed`, `failed` (not placed),
+    #: `acknowledged` (1 pressed) or `unanswered` (the call ended without it).
     outcome: Mapped[str | None] = mapped_column(String(16))
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: What the carrier answered when the call could not be placed, in one line.

@@ -47,7 +47,7 @@ def notice_job_id(notice_id: int) -> str:
 
 
 def notice_path(notice_id: int, step: str = "") -> str:
-    """Return the path of a notice call's TwiML (`step`: "" reads the card, "key" takes 1)."""
+    """Return the path of a notice call's webhook (`step`: "" reads the card, "key", "status")."""
     return f"/voice/notices/{notice_id}" + (f"/{step}" if step else "")
 
 
@@ -138,6 +138,22 @@ def acknowledge_by_phone(notice: NoticeCall) -> bool:
         notice.outcome = "acknowledged"
         db.session.flush()
     return notice.card.state != CardState.NEW
+
+
+def end_notice_call(notice: NoticeCall, call_status: str) -> bool:
+    """Note on the card's timeline that the notice call ended without the official's 1."""
+    if notice.outcome != "placed":
+        return False
+    notice.outcome = "unanswered"
+    record_event(
+        "card",
+        notice.card_id,
+        "card.notice-call-unanswered",
+        {"to": notice.official_phone, "official": _official_name(notice), "outcome": call_status},
+        actor_label="carrier",
+    )
+    db.session.flush()
+    return True
 
 
 def notice_text(card: Card) -> str:

@@ -363,6 +363,7 @@ def cabinet_labels() -> dict:
             "card.acknowledged": _("taken into work"),
             "card.notice-call": _("the SMS did not reach the official: calling them"),
             "card.notice-call-failed": _("the SMS did not reach the official; the call failed"),
+            "card.notice-call-unanswered": _("the official did not confirm the card on the call"),
             "card.note": _("note"),
             "card.forwarded": _("forwarded"),
             "callback.started": _("callback started"),

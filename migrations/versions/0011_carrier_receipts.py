@@ -34,7 +34,7 @@ def upgrade():
         sa.Column('call_sid', sa.String(length=64), nullable=True),
         sa.Column('error', sa.String(length=300), nullable=True),
         sa.CheckConstraint(
-            "outcome IN ('delivered', 'not-needed', 'calling', 'placed', 'failed', 'acknowledged')",
+            "outcome IN ('delivered', 'not-needed', 'calling', 'placed', 'failed', 'acknowledged', 'unanswered')",
             name=op.f('ck_notice_calls_outcome_known'),
         ),
         sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_notice_calls_card_id_cards')),

@@ -182,9 +182,13 @@ def test_the_notice_call_is_placed_once_however_often_the_job_runs(
     assert len(carrier.calls_to(primary.phone)) == 1  # nobody answers: the card stays new
     db.session.expire_all()
     assert db.session.get(Card, card.id).state == "new"
-    assert db.session.get(NoticeCall, notice.id).outcome == "placed"
+    assert db.session.get(NoticeCall, notice.id).outcome == "unanswered"
     verbs = [e.verb for e in timeline("card", card.id)]
     assert verbs.count("card.notice-call") == 1
+    assert verbs.count("card.notice-call-unanswered") == 1
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    assert "дежурный не подтвердил карточку на звонке" in page and "не ответил" in page
 
 
 def test_no_call_when_the_sms_arrived_or_the_card_is_already_in_work(
