@@ -93,3 +93,38 @@ def test_a_recording_the_carrier_fails_to_delete_is_kept_for_the_next_run(
     assert purge_expired()["voice messages"] == 1
     db.session.expire_all()
     assert appeals[1].recording_url is None
+
+
+class TwilioGoneFor(RecordingHttpClient):
+    """Twilio no longer has one recording (404) and cannot be reached for another."""
+
+    def __init__(self, gone_sid: str, failing_sid: str) -> None:
+        super().__init__(status=204, body={})
+        self.gone_sid, self.failing_sid = gone_sid, failing_sid
+
+    def request(self, method, uri, *args, **kwargs):
+        self.status, self.body = (404, {"code": 20404}) if self.gone_sid in uri else (204, {})
+        failing = self.failing_sid in uri
+        self.error = requests.ConnectionError("connection reset") if failing else None
+        return super().request(method, uri, *args, **kwargs)
+
+
+def test_a_recording_twilio_no_longer_has_is_forgotten_each_in_its_own_commit(
+    app, client, region, clock
+):
+    sids = [f"RE{digit * 32}" for digit in "456"]
+    appeals = []
+    for index, sid in enumerate(sids):
+        card = miss_call(client, f"CA{index}", from_=f"+7916000001{index}")
+        appeal = db.session.get(Appeal, card.appeal_id)
+        appeal.recording_url = f"{TWILIO_API}/Recordings/{sid}"
+        db.session.commit()
+        appeals.append(appeal.id)
+    clock.advance(days=800)
+    use_twilio(app, TwilioGoneFor(gone_sid=sids[0], failing_sid=sids[2]))
+
+    assert purge_expired()["voice messages"] == 2
+    db.session.rollback()  # what the run forgot stays forgotten without the caller's commit
+    urls = [db.session.get(Appeal, appeal_id).recording_url for appeal_id in appeals]
+    assert [url is None for url in urls] == [True, True, False]
+    assert "appeal.recording-deleted" in [e.verb for e in timeline("appeal", appeals[0])]
