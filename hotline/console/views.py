@@ -20,6 +20,7 @@ from wtforms import SelectChoice
 from core.auth import EmptyForm, roles_required
 from core.clock import utcnow
 from core.extensions import db
+from core.logs import polled
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
@@ -106,6 +107,7 @@ def index():
 
 
 @bp.get("/queue")
+@polled
 @roles_required(*CONSOLE_ROLES)
 def queue():
     """Return the live queue fragment (polled by the console page)."""
@@ -328,6 +330,7 @@ def connect(call_id: int):
 
 
 @bp.get("/calls/<int:call_id>/progress")
+@polled
 @roles_required(*CONSOLE_ROLES)
 def progress(call_id: int):
     """Return the fragment with the duty chain's attempts so far (polled live)."""
