@@ -601,6 +601,7 @@ def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> 
     tracking.confirmation_asked_at = moment
     tracking.confirmation_due_at = moment + CONFIRMATION_WINDOW
     set_appeal_status(appeal, AppealStatus.RESOLVED, text[:200], actor)
+    _close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "resolved")
     from callbacks import jobs
 
     enqueue_after_commit(
@@ -634,8 +635,7 @@ def answer_confirmation(appeal: Appeal, solved: bool, channel: str) -> bool:
             {"municipality_id": appeal.municipality_id, "count": tracking.reopen_count},
             actor_label="citizen",
         )
-        if card is not None and card.state == CardState.CLOSED:
-            card.state, card.closed_at = CardState.CALLED_BACK, None
+        _reopen_card(card)
     db.session.flush()
     return True
 
@@ -665,6 +665,7 @@ def take_appeal_into_work(appeal: Appeal, note: str, actor: User) -> None:
         tracking.confirmation = None
     tracking.next_checkin_at = now() + checkin_interval(appeal)
     set_appeal_status(appeal, AppealStatus.IN_WORK, (note or "").strip()[:200] or None, actor)
+    _reopen_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)))
 
 
 def close_unconfirmed(tracking: AppealTracking) -> bool:
@@ -685,6 +686,20 @@ def _close_card(card: Card | None, why: str) -> None:
     card.state = CardState.CLOSED
     card.closed_at = now()
     record_event("card", card.id, "card.closed", {"why": why}, actor_label="system")
+
+
+def _reopen_card(card: Card | None) -> None:
+    """Give a closed card back the state it had: called back, or still owed a callback."""
+    if card is None or card.state != CardState.CLOSED:
+        return
+    if card.called_back_at is not None:
+        card.state = CardState.CALLED_BACK
+    elif card.acknowledged_at is not None:
+        card.state = CardState.ACKNOWLEDGED
+    else:
+        card.state = CardState.NEW
+    card.closed_at = None
+    record_event("card", card.id, "card.reopened", {"state": card.state}, actor_label="system")
 
 
 def confirmation_text(appeal: Appeal) -> str:

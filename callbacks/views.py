@@ -22,10 +22,12 @@ from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.downloads import recording_audio
 from core.extensions import db
+from core.models import User
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
 from core.urls import absolute_url
 from hotline.labels import call_and_appeal_event_labels
+from hotline.models import AppealStatus
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
 
@@ -132,6 +134,9 @@ def _render_card(card, **forms):
     if own and not callback.official.data:
         callback.official.data = own
     timeline = services.card_timeline(card, current_user)
+    tracking = db.session.get(AppealTracking, card.appeal_id)
+    settled = card.appeal.status in (AppealStatus.RESOLVED, AppealStatus.CLOSED)
+    outcome = tracking if settled and tracking and tracking.resolved_at else None
     return render_template(
         "callbacks/card.html",
         card=card,
@@ -140,7 +145,10 @@ def _render_card(card, **forms):
         category=db.session.get(Category, card.appeal.category_id)
         if card.appeal.category_id
         else None,
-        tracking=db.session.get(AppealTracking, card.appeal_id),
+        outcome=outcome,
+        resolved_by=db.session.get(User, outcome.resolved_by_id)
+        if outcome and outcome.resolved_by_id
+        else None,
         timeline=timeline,
         timeline_sms=messages_of(timeline),
         messages=services.card_messages(card),
@@ -374,5 +382,6 @@ def cabinet_labels() -> dict:
             "card.photo": _("photo attached"),
             "card.photo-deleted": _("photo deleted: retention period over"),
             "card.closed": _("card closed"),
+            "card.reopened": _("card reopened"),
         },
     }

@@ -9,6 +9,7 @@ declarations and the app's URL map, so the document cannot miss a route.
 
 import base64
 import binascii
+import copy
 import hashlib
 import json
 import re
@@ -26,6 +27,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -631,6 +633,38 @@ def openapi_document():
 )
 def docs():
     """Show the operations of the API as a readable page."""
-    document = build_document(current_app)
-    html = render_template("core/api_docs.html", document=document)
+    document = _readable(build_document(current_app))
+    places = {
+        "query": gettext("query string"),
+        "path": gettext("path"),
+        "header": gettext("header"),
+    }
+    html = render_template("core/api_docs.html", document=document, parameter_places=places)
     return Response(html, mimetype="text/html")
+
+
+def _readable(document: dict) -> dict:
+    """Return a copy of the document with the texts the docs page shows in the page's language."""
+    document = copy.deepcopy(document)
+    info = document["info"]
+    info["title"], info["description"] = _say(info["title"]), _say(info["description"])
+    for methods in document["paths"].values():
+        for op in methods.values():
+            op["summary"] = _say(op["summary"])
+            op["description"] = [_paragraph(text) for text in op["description"].split("\n\n")]
+            for param in op["parameters"]:
+                param["description"] = _say(param["description"])
+            for answer in op["responses"].values():
+                answer["description"] = _say(answer["description"])
+    return document
+
+
+def _say(text: str) -> str:
+    """Return a text of the document translated (its English words when the catalog lacks it)."""
+    return gettext(text) if text else ""
+
+
+def _paragraph(text: str) -> str:
+    if text.startswith("Roles: "):
+        return gettext("Roles: %(roles)s.", roles=text.removeprefix("Roles: ").rstrip("."))
+    return _say(text)

@@ -5,14 +5,16 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from rq import Queue
 
 from core.extensions import db
 from core.models import User
-from core.queue import redis_url_of, run_worker, start_embedded_redis
+from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
 from core.schedule import build_scheduler
 from core.users import UserError, create_user, issue_token
 
@@ -96,6 +98,8 @@ def start_command(port, host):
                 "--no-control-socket",
                 "--access-logfile",
                 "-",
+                "--logger-class",
+                "core.access_log.QuietPollingLogger",
                 "wsgi:app",
             ],
             env=env,
@@ -103,7 +107,7 @@ def start_command(port, host):
     ]
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop)
-    time.sleep(1.5)
+    _wait_until_settled(f"http://{host}:{port}/healthz", owned_redis or redis_connection())
     click.echo(f"\n{seeded}\nHotline is running: http://{host}:{port}/  (Ctrl-C stops it)\n")
     try:
         while all(child.poll() is None for child in children):
@@ -118,6 +122,20 @@ def start_command(port, host):
             child.wait(timeout=20)
         if owned_redis is not None:
             owned_redis.shutdown(save=True)
+
+
+def _wait_until_settled(health_url: str, conn, timeout: float = 60) -> None:
+    """Wait until the web app answers and the worker has run the jobs queued at start."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(health_url, timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    queue = Queue("default", connection=conn)
+    while time.monotonic() < deadline and (queue.count or queue.started_job_registry.count):
+        time.sleep(0.3)
 
 
 def _stop(signum, frame):

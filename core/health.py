@@ -4,18 +4,21 @@ from flask import Blueprint, Flask, jsonify
 from sqlalchemy import text
 
 from core.extensions import db
+from core.logs import polled
 from core.queue import redis_connection
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@polled
 def healthz():
     """Answer 200 while the process is up."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@polled
 def readyz():
     """Answer 200 when the database and Redis answer, 503 naming what is down."""
     problems = {}

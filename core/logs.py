@@ -1,5 +1,6 @@
 """Logging: one line per event, JSON in production, with the request id, CallSid and appeal."""
 
+import functools
 import logging
 import uuid
 
@@ -12,6 +13,8 @@ TEXT_FORMAT = (
 JSON_FIELDS = (
     "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(call_sid)s %(appeal)s"
 )
+#: Key in the WSGI environ marking a request that a page repeats on a timer (see `polled`).
+POLLED = "hotline.polled"
 
 
 def bind_log_context(**values: str) -> None:
@@ -29,6 +32,17 @@ class ContextFilter(logging.Filter):
         record.call_sid = context.get("call_sid", "-")
         record.appeal = context.get("appeal", "-")
         return True
+
+
+def polled(view):
+    """Mark a view that pages poll on a timer, so the access log leaves its requests out."""
+
+    @functools.wraps(view)
+    def marked(*args, **kwargs):
+        request.environ[POLLED] = True
+        return view(*args, **kwargs)
+
+    return marked
 
 
 def _bind_request() -> None:
@@ -56,6 +70,9 @@ def configure_logging(json_lines: bool) -> None:
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # RQ says four things about every job at INFO; the worker logs one line per job itself.
+    for name in ("rq", "rq.worker"):  # rq.worker sets INFO for itself on import unless set
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -206,11 +207,20 @@ class AppWorker(SimpleWorker):
     app: Flask
 
     def perform_job(self, job, queue, execution) -> bool:
+        started = time.monotonic()
+        done = False
         with self.app.app_context():
             try:
-                return super().perform_job(job, queue, execution)
+                done = super().perform_job(job, queue, execution)
+                return done
             finally:
                 db.session.remove()
+                log.info(
+                    "job %s %s in %.2f s",
+                    job.func_name,
+                    "done" if done else "failed",
+                    time.monotonic() - started,
+                )
 
 
 def run_worker(app: Flask, burst: bool = False, queues: tuple[str, ...] = ("default",)) -> bool:

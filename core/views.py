@@ -1,6 +1,14 @@
 """The home page, error pages and what every template needs."""
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import CSRFError
@@ -17,6 +25,14 @@ bp = Blueprint("core", __name__)
 def home():
     """Show the start page with the sections the user's role opens."""
     return render_template("core/home.html", sections=visible_nav(current_app))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Answer the browser's default icon request with the site's SVG icon."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
 
 
 def _wants_json() -> bool:

@@ -28,6 +28,8 @@ preload_app = True
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
+#: Leaves out the requests pages repeat on a timer (the console's queue, a chain's progress).
+logger_class = "core.access_log.QuietPollingLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 
 

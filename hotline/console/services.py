@@ -236,6 +236,39 @@ def return_to_queue(call: Call, dial_status: str) -> None:
     call.operator_id = None
 
 
+@dataclass
+class CallLeft:
+    """Why a call the operator took is no longer hers, and where it is now."""
+
+    #: The dial status of her phone's leg (`no-answer`, `busy`, `failed`...) or `no-shift`.
+    why: str
+    #: `waiting` (back in the queue), `taken` (by another operator) or `ended`.
+    now: str
+
+
+def call_left(call: Call, user: User) -> CallLeft | None:
+    """Return why a call went back to the queue from this operator, or None if it never did."""
+    missed = db.session.scalars(
+        select(Event)
+        .where(
+            Event.subject_type == "call",
+            Event.subject_id == str(call.id),
+            Event.verb == "call.operator-missed",
+        )
+        .order_by(Event.id.desc())
+    ).all()
+    mine = next((event for event in missed if event.data.get("operator_id") == user.id), None)
+    if mine is None:
+        return None
+    if call.operator_id is not None:
+        now = "taken"
+    elif call.ended_at is not None or call.outcome is not None:
+        now = "ended"
+    else:
+        now = "waiting"
+    return CallLeft(why=mine.data.get("status") or "failed", now=now)
+
+
 def release_call(call: Call) -> None:
     """Give back a taken call its operator was never put through to: it waits in the queue again."""
     if call.operator_answered_at is None:

@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,6 +22,7 @@ from core.auth import EmptyForm, roles_required
 from core.clock import utcnow
 from core.downloads import recording_audio
 from core.extensions import db
+from core.logs import polled
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
@@ -69,10 +71,47 @@ def _find_category(value: str | None) -> Category | None:
     return db.session.get(Category, category_id) if category_id else None
 
 
-def _load_call(call_id: int) -> Call:
+def _left_reasons() -> dict[str, str]:
+    return {
+        "no-answer": _("The call went back to the queue: your phone did not answer."),
+        "busy": _("The call went back to the queue: your phone was busy."),
+        "no-shift": _("The call went back to the queue: your shift had ended."),
+        "canceled": _("The call went back to the queue: the caller hung up before you answered."),
+        "failed": _(
+            "The call went back to the queue: the telephone network could not reach your phone."
+        ),
+    }
+
+
+def _left_states() -> dict[str, str]:
+    return {
+        "waiting": _("The caller is waiting in the queue again: take the call from there."),
+        "taken": _("Another operator has taken the call since."),
+        "ended": _("The caller has hung up."),
+    }
+
+
+def _render_left(call: Call, left: services.CallLeft, template: str, status: int):
+    reasons = _left_reasons()
+    return render_template(
+        template,
+        call=call,
+        reason=reasons.get(left.why, reasons["failed"]),
+        state=_left_states()[left.now],
+    ), status
+
+
+def _load_call(call_id: int, fragment: bool = False) -> Call:
+    """Load the operator's call; a call that went back to the queue from her says why instead."""
     call = db.session.get(Call, call_id) or abort(404)
     if call.operator_id != current_user.id and current_user.role != "admin":
-        abort(403, _("This call was taken by another operator."))
+        left = services.call_left(call, current_user)
+        if left is None:
+            abort(403, _("This call was taken by another operator."))
+        if fragment:
+            abort(make_response(_render_left(call, left, "hotline/console/_left.html", 200)))
+        status = 200 if request.method == "GET" else 409
+        abort(make_response(_render_left(call, left, "hotline/console/left.html", status)))
     return call
 
 
@@ -107,6 +146,7 @@ def index():
 
 
 @bp.get("/queue")
+@polled
 @roles_required(*CONSOLE_ROLES)
 def queue():
     """Return the live queue fragment (polled by the console page)."""
@@ -245,6 +285,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         responsible=services.responsible_now(place, category) if place else None,
         progress=services.chain_progress(call),
         retry_connection=services.may_retry_connection(call),
+        hung_up=_hung_up_notice(call),
     ), status
 
 
@@ -328,11 +369,32 @@ def connect(call_id: int):
     return _connect(call, call.appeal)
 
 
+@bp.get("/calls/<int:call_id>/state")
+@polled
+@roles_required(*CONSOLE_ROLES)
+def call_state(call_id: int):
+    """Return why the call left the operator or ended unanswered; 204 while undecided (polled)."""
+    call = _load_call(call_id, fragment=True)
+    hung_up = _hung_up_notice(call)
+    if hung_up:
+        return render_template("hotline/console/_left.html", reason=hung_up, state="")
+    if call.operator_answered_at is not None or call.appeal is not None:
+        return ""  # settled: the page stops asking
+    return "", 204
+
+
+def _hung_up_notice(call: Call) -> str | None:
+    if call.ended_at is not None and call.operator_answered_at is None and call.appeal is None:
+        return _("The caller hung up before you answered.")
+    return None
+
+
 @bp.get("/calls/<int:call_id>/progress")
+@polled
 @roles_required(*CONSOLE_ROLES)
 def progress(call_id: int):
     """Return the fragment with the duty chain's attempts so far (polled live)."""
-    call = _load_call(call_id)
+    call = _load_call(call_id, fragment=True)
     return render_template(
         "hotline/console/_progress.html",
         call=call,

@@ -2,7 +2,8 @@
 
 import re
 
-from core.api import api
+from core.api import _readable, api, build_document
+from tests.conftest import csrf_token
 
 
 def _document_paths(client) -> set[tuple[str, str]]:
@@ -46,7 +47,42 @@ def test_docs_page_lists_every_operation(client):
     assert page.status_code == 200 and page.mimetype == "text/html"
     for path, _method in _document_paths(client):
         assert path in page.text
-    assert "Register an appeal" in page.text
+    assert "Зарегистрировать обращение" in page.text
+
+
+def test_the_docs_page_reads_in_russian_and_in_english_after_the_switch(app, client):
+    page = client.get("/api/v1/docs").text
+    assert "<h1>API горячей линии" in page and "Ответы" in page and "Тело запроса (JSON)" in page
+    assert "Роли: operator, official, head, manager, admin." in page
+    assert "Register an appeal" not in page and "Responses" not in page
+    token = csrf_token(client.get("/login").text)
+    client.post("/language/en", data={"csrf_token": token, "next": "/api/v1/docs"})
+    english = client.get("/api/v1/docs").text
+    assert "<h1>Hotline API" in english and "Register an appeal" in english
+    assert "Roles: operator, official, head, manager, admin." in english
+    assert client.get("/api/v1/openapi.json").json["info"]["title"] == "Hotline API"
+
+
+def test_every_text_of_the_docs_page_has_a_russian_translation(app):
+    document = build_document(app)
+    with app.test_request_context("/api/v1/docs"):
+        readable = _readable(document)
+    untranslated = [] if readable["info"]["title"] != document["info"]["title"] else ["title"]
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            shown = readable["paths"][path][method]
+            english = [op["summary"], *op["description"].split("\n\n")]
+            english += [p["description"] for p in op["parameters"]]
+            english += [answer["description"] for answer in op["responses"].values()]
+            russian = [shown["summary"], *shown["description"]]
+            russian += [p["description"] for p in shown["parameters"]]
+            russian += [answer["description"] for answer in shown["responses"].values()]
+            untranslated += [
+                f"{method} {path}: {text}"
+                for text, said in zip(english, russian, strict=True)
+                if text and text == said
+            ]
+    assert untranslated == []
 
 
 def test_errors_have_one_format(client, world):

@@ -52,11 +52,13 @@ def test_head_calls_back_and_records_the_outcome_with_a_photo(
     page.set_input_files("#photo-form input[type=file]", str(photo))
     page.click("#upload-photo")
     assert page.locator(".photos img").count() == 1
-    assert "Яма на ул. Ленина заделана" in page.content()
+    assert "Яма на ул. Ленина заделана" in page.locator("#outcome").inner_text()
+    assert "результат записан" in page.locator("h1").inner_text()
+    assert page.locator(".countdown").count() == 0
     page.screenshot(path=str(ARTIFACTS / "outcome.png"), full_page=True)
     db.session.expire_all()
     card = db.session.get(Card, card.id)
-    assert card.state == "called_back" and card.appeal.status == "resolved"
+    assert card.state == "closed" and card.appeal.status == "resolved"
     assert len(card.photos) == 1
 
 

@@ -557,3 +557,49 @@ def test_the_cabinet_and_the_card_use_their_own_words(client, region, clock):
     assert "· пропущено</td>" in text and "пропущенные" not in text
     post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
     assert "<h2>Результат</h2>" in client.get(page).text
+
+
+def test_a_recorded_outcome_shows_on_the_card_and_in_the_cabinet_and_stops_the_countdown(
+    app, client, region, clock
+):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/acknowledge", page)
+    assert 'class="countdown"' in client.get(page).text
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    shown = client.get(page).text
+    heading = re.search(r"<h1>(.*?)</h1>", shown, re.S).group(1)
+    assert "закрыта" in heading and "результат записан" in heading
+    assert "принята в работу" not in heading
+    assert '<strong id="outcome-code">Проблема устранена</strong>' in shown
+    assert '<span id="outcome-text">Яма заделана 12 марта</span>' in shown
+    by = re.search(r'<p class="muted" id="outcome-by">(.*?)</p>', shown, re.S).group(1)
+    assert "head_a" in by or region.head_a.full_name in by
+    assert "решено" in by
+    assert 'class="countdown"' not in shown
+    cabinet = client.get("/cabinet/").text
+    row = re.search(rf'data-card="{card.id}">(.*?)</tr>', cabinet, re.S).group(1)
+    assert 'class="countdown"' not in row and "закрыта · решено" in row
+    clock.advance(days=1)
+    sweep()
+    work(app)
+    assert not db.session.get(Card, card.id).overdue  # nobody is told of a lapsed deadline
+
+
+def test_a_citizen_saying_not_solved_reopens_the_card_with_its_countdown(
+    app, client, region, clock
+):
+    card = miss_call(client)
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    post(client, f"{page}/acknowledge", page)
+    post(client, f"{page}/outcome", page, code="fixed", text="Яма заделана 12 марта")
+    work(app)
+    twilio_post(client, "/sms/incoming", From=CITIZEN, Body="2")
+    db.session.expire_all()
+    assert db.session.get(Card, card.id).state == "acknowledged"
+    shown = client.get(page).text
+    heading = re.search(r"<h1>(.*?)</h1>", shown, re.S).group(1)
+    assert 'class="countdown"' in shown and "принята в работу" in heading
+    assert "результат записан" not in heading and 'id="outcome"' not in shown

@@ -336,3 +336,71 @@ def test_the_console_names_a_missed_call_and_an_overdue_appeal_in_its_own_words(
     db.session.commit()
     control = console.get("/console/control?scope=mine").text
     assert '<span class="gap">просрочено</span>' in control
+
+
+def test_an_operator_whose_phone_did_not_answer_reads_why_on_her_call_page(console, carrier):
+    from core.telephony.sim import no_answer
+
+    carrier.phone(OPERATOR_PHONE, no_answer())
+    sim_call, call = taken_call(console, carrier)
+    page = console.get(f"/console/calls/{call.id}")
+    assert page.status_code == 200
+    assert "Вызов вернулся в очередь: ваш телефон не ответил." in page.text
+    assert "Звонящий снова ждёт в очереди" in page.text
+    assert 'href="/console/" id="back-to-queue"' in page.text
+    polled = console.get(f"/console/calls/{call.id}/state")
+    assert polled.status_code == 200 and "ваш телефон не ответил" in polled.text
+    late = post(console, f"/console/calls/{call.id}/wrap-up", {"code": "info"})
+    assert late.status_code == 409 and "ваш телефон не ответил" in late.text
+    assert stored(sim_call).wrapped_up_at is None
+
+
+def test_a_busy_phone_and_a_call_taken_since_by_another_operator_are_named(
+    client, console, carrier
+):
+    from core.telephony.sim import busy
+
+    carrier.phone(OPERATOR_PHONE, busy())
+    sim_call, call = taken_call(console, carrier)
+    make_user("irina", "operator")
+    db.session.commit()
+    other = client.application.test_client()
+    login(other, "irina")
+    post(other, "/console/shift", {"endpoint": "+79000008888"})
+    post(other, f"/console/calls/{call.id}/take")
+    page = console.get(f"/console/calls/{call.id}").text
+    assert "ваш телефон был занят" in page and "С тех пор вызов принял другой оператор." in page
+    assert console.get(f"/console/calls/{call.id}/progress").status_code == 200
+
+
+def test_the_call_page_asks_until_the_call_is_settled(console, carrier):
+    sim_call, call = taken_call(console, carrier)
+    assert console.get(f"/console/calls/{call.id}/state").status_code == 200  # answered
+    page = console.get(f"/console/calls/{call.id}").text
+    assert f'id="call-state" data-url="/console/calls/{call.id}/state"' in page
+    assert "console-call.js" in page
+
+
+def test_a_stranger_operator_still_may_not_open_the_call(client, console, carrier):
+    sim_call, call = taken_call(console, carrier)
+    make_user("irina", "operator")
+    db.session.commit()
+    other = client.application.test_client()
+    login(other, "irina")
+    assert other.get(f"/console/calls/{call.id}").status_code == 403
+
+
+def test_a_caller_who_hangs_up_before_the_operator_answers_is_named_on_her_page(console, carrier):
+    from core.telephony.sim import no_answer
+
+    carrier.phone(OPERATOR_PHONE, no_answer())
+    sim_call = call_in(carrier)
+    post(console, f"/console/calls/{stored(sim_call).id}/take")
+    carrier.caller_hangs_up(sim_call.sid)
+    carrier.run_pending()
+    call = stored(sim_call)
+    page = console.get(f"/console/calls/{call.id}")
+    assert page.status_code == 200
+    assert "Звонящий положил трубку, не дождавшись вашего ответа." in page.text
+    polled = console.get(f"/console/calls/{call.id}/state")
+    assert "Звонящий положил трубку" in polled.text and 'id="back-to-queue"' in polled.text
