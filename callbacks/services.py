@@ -24,6 +24,7 @@ from core.models import MUNICIPAL_ROLES, Event, OutboundMessage, User
 from core.parsing import parse_id
 from core.queue import enqueue_after_commit
 from core.telephony import get_gateway
+from core.urls import public_url
 from hotline.models import Appeal, AppealStatus, Call
 from hotline.services import move_appeal, set_appeal_status
 from roster.models import Category, Municipality, Official
@@ -79,7 +80,7 @@ def card_path(card_id: int) -> str:
 
 def card_link(card_id: int) -> str:
     """Return the absolute cabinet link of a card."""
-    return current_app.config["PUBLIC_BASE_URL"] + card_path(card_id)
+    return public_url(card_path(card_id))
 
 
 def _stamp(moment: datetime) -> int:

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from config import BASE_DIR, load_config
+from config import BASE_DIR, check_settings, load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.parsing import IdConverter
 
@@ -10,6 +10,7 @@ from core.parsing import IdConverter
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints and CLI commands."""
     settings = {**load_config(), **(config or {})}
+    check_settings(settings)
     app = Flask(
         __name__,
         template_folder=str(BASE_DIR / "templates"),

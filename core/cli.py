@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from rq import Queue
 
+from config import local_base_url
 from core.extensions import db
 from core.models import User
 from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
@@ -71,11 +72,12 @@ def scheduler_command():
 @click.option("--host", default="127.0.0.1", show_default=True)
 def start_command(port, host):
     """Migrate, load the demo region and run the web app, a worker and the scheduler."""
-    env = dict(os.environ)
     owned_redis = None
-    if not current_app.config["REDIS_URL"]:
+    redis_url = current_app.config["REDIS_URL"]
+    if not redis_url:
         owned_redis = start_embedded_redis(current_app.config["EMBEDDED_REDIS_DB"])
-        env["REDIS_URL"] = redis_url_of(owned_redis)
+        redis_url = redis_url_of(owned_redis)
+    env = children_environment(os.environ, host, port, redis_url)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True)
     seeded = subprocess.run(
@@ -122,6 +124,18 @@ def start_command(port, host):
             child.wait(timeout=20)
         if owned_redis is not None:
             owned_redis.shutdown(save=True)
+
+
+def children_environment(environ, host: str, port: int, redis_url: str) -> dict:
+    """Return the environment of the processes `start` runs: one Redis, one public address.
+
+    Without an explicit PUBLIC_BASE_URL, every child (web, worker, scheduler) builds its URLs
+    (SMS links, TwiML actions, status callbacks) on the address actually served.
+    """
+    env = {**environ, "REDIS_URL": redis_url}
+    if not environ.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = local_base_url(host, port)
+    return env
 
 
 def _wait_until_settled(health_url: str, conn, timeout: float = 60) -> None:

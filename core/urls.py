@@ -1,8 +1,24 @@
-"""Absolute URLs of the app as the carrier reaches it (signatures use PUBLIC_BASE_URL)."""
+"""Absolute URLs of the app, all built on PUBLIC_BASE_URL (never the Host header).
+
+`public_url` is for people (SMS links, API documents); `webhook_url` and `absolute_url` are
+for the carrier and carry the Twilio connection overrides (TWILIO_CONNECTION_OVERRIDES) as
+the URL's fragment, which Twilio reads, signs, and never sends.
+"""
 
 from flask import current_app, url_for
 
 
+def public_url(path: str) -> str:
+    """Return the absolute URL of a path of the app, as people and the carrier reach it."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def webhook_url(path: str) -> str:
+    """Return the absolute URL the carrier is given for a path, with the connection overrides."""
+    overrides = current_app.config.get("TWILIO_CONNECTION_OVERRIDES")
+    return public_url(path) + (f"#{overrides}" if overrides else "")
+
+
 def absolute_url(endpoint: str, **values) -> str:
-    """Return the absolute URL of an endpoint, built on PUBLIC_BASE_URL (never the Host header)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+    """Return the carrier's absolute URL of an endpoint (TwiML actions, status callbacks)."""
+    return webhook_url(url_for(endpoint, **values))

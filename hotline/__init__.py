@@ -32,6 +32,6 @@ def init_app(app: Flask) -> None:
             app,
             "phone.web_phone",
             _l("Web phone"),
-            {"operator", "official", "head", "manager", "admin"},
+            phone.phone_roles(app.config),
             order=90,
         )

@@ -1,8 +1,9 @@
 """The demo web phone: place a call as a citizen and choose how the officials on duty react."""
 
 from flask import Blueprint, abort, current_app, render_template
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -60,6 +61,13 @@ class WebCallForm(FlaskForm):
     leave_message = BooleanField(_l("Leave a voice message if nobody accepts"), default=True)
 
 
+def phone_roles(config) -> set[str]:
+    """Return who may use the web phone: everyone signed in; in a production demo, admins."""
+    if config["HOTLINE_ENV"] == "production":
+        return {"admin"}
+    return {"operator", "official", "head", "manager", "admin"}
+
+
 def _carrier() -> SimCarrier:
     app = current_app._get_current_object()
     return app.extensions.get("sim_carrier") or SimCarrier.in_process(app)
@@ -78,6 +86,8 @@ def web_phone():
     """Place a simulated call and show what the caller and the officials heard."""
     if current_app.config["TELEPHONY"] != "sim":
         abort(404)
+    if current_user.role not in phone_roles(current_app.config):
+        abort(403, _("In a production demo the web phone is for administrators only."))
     places = db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
     codes = {place.code: f"{index:02d}" for index, place in enumerate(places, start=1)}
     form = WebCallForm()

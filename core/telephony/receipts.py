@@ -2,13 +2,14 @@
 
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony.signature import protect_webhooks
+from core.urls import webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ protect_webhooks(bp)
 
 def status_callback_url() -> str:
     """Return the absolute URL the carrier posts an SMS's delivery receipts to."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + SMS_STATUS_PATH
+    return webhook_url(SMS_STATUS_PATH)
 
 
 def sms_error_reason(error_code: str | None) -> str:

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
 from core.extensions import csrf, limiter
+from core.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +21,23 @@ def sign(url: str, params: dict, auth_token: str) -> str:
     return RequestValidator(auth_token).compute_signature(url, params)
 
 
-def public_url() -> str:
+def requested_url() -> str:
     """Return the URL Twilio requested: PUBLIC_BASE_URL + path (+ query), never the Host header."""
-    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
-    if request.query_string:
+    url = public_url(request.path)
+    if request.query_string:  # as sent, still percent-encoded: Twilio signs those bytes
         url += "?" + request.query_string.decode("utf-8", "replace")
     return url
+
+
+def signed_urls() -> list[str]:
+    """Return the URLs Twilio may have signed for this request.
+
+    Twilio signs the URL it was given, fragment included, and never sends the fragment: a URL
+    given with the connection overrides (`#rc=2&rt=timeout`...) was signed with them.
+    """
+    url = requested_url()
+    overrides = current_app.config.get("TWILIO_CONNECTION_OVERRIDES")
+    return [url, f"{url}#{overrides}"] if overrides else [url]
 
 
 def signature_is_valid() -> bool:
@@ -35,13 +47,15 @@ def signature_is_valid() -> bool:
         return False
     params = request.form if request.method == "POST" else {}
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
-    url = public_url()
-    # Twilio signs the URL as configured: one signature to compute; the validator also tries
-    # the URL with its port added or removed, as Twilio may have signed it
-    expected = validator.compute_signature(url, params)
-    return hmac.compare_digest(expected.encode(), signature.encode()) or validator.validate(
-        url, params, signature
-    )
+    for url in signed_urls():
+        # Twilio signs the URL as configured: one signature to compute; the validator also
+        # tries the URL with its port added or removed, as Twilio may have signed it
+        expected = validator.compute_signature(url, params)
+        if hmac.compare_digest(expected.encode(), signature.encode()) or validator.validate(
+            url, params, signature
+        ):
+            return True
+    return False
 
 
 def _require_signature() -> Response | None:

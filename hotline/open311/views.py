@@ -3,10 +3,10 @@
 import re
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, json, request, url_for
 
 from core.extensions import csrf, db
-from core.urls import absolute_url
+from core.urls import public_url
 from hotline.open311 import services
 from hotline.open311.services import Open311Error, RequestForm
 
@@ -70,7 +70,7 @@ def _open311_error(error: Open311Error):
 @bp.get(f"/discovery.{FORMAT}")
 def discovery(fmt: str):
     """Describe this Open311 endpoint: specification, URL, formats."""
-    base = absolute_url("open311.discovery", fmt="json")
+    base = public_url(url_for("open311.discovery", fmt="json"))
     data = {
         "changeset": "2026-11-22T00:00:00Z",
         "contact": "Горячая линия губернатора Тульской области",

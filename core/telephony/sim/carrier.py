@@ -446,11 +446,14 @@ class SimCarrier(QueueSwitch):
                 f"{url} is outside PUBLIC_BASE_URL {self.public_base_url}: the simulated "
                 "carrier reaches only the app"
             )
+        # as Twilio: the fragment (connection overrides) is signed and never sent
+        url, hashmark, fragment = url.partition("#")
         if method.upper() == "GET":
             url = url + ("&" if "?" in url else "?") + urlencode(params)
-            signature, body_params = sign(url, {}, self.auth_token), {}
+            body_params = {}
         else:
-            signature, body_params = sign(url, params, self.auth_token), params
+            body_params = params
+        signature = sign(url + hashmark + fragment, body_params, self.auth_token)
         path = url[len(self.public_base_url) :] or "/"
         headers = {SIGNATURE_HEADER: signature, "User-Agent": "TwilioProxy/1.1 (simulated)"}
         status, body = self.transport.request(method.upper(), path, body_params, headers)
