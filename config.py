@@ -30,7 +30,7 @@ VARIABLES = {
     "over it; required, `https://`, in production; default: http://127.0.0.1:5000, or the "
     "host and port `flask --app wsgi start --port` / `flask --app wsgi run --port` serve",
     "TWILIO_CONNECTION_OVERRIDES": "Twilio connection overrides added as the fragment of every "
-    "webhook URL the app gives Twilio, e.g. `rc=2&rp=ct,rt&ct=2000`; signatures over the URL "
+    "webhook URL the app gives Twilio, e.g. `ct=2000&rc=2`; signatures over the URL "
     "with this fragment are accepted (set the same fragment on the number's webhooks)",
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
     "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
@@ -144,6 +144,9 @@ def check_settings(settings: dict) -> None:
     if settings["HOTLINE_ENV"] != "production":
         return
     when = "when HOTLINE_ENV=production"
+    for name in ("SECRET_KEY", "METRICS_TOKEN"):
+        if (settings.get(name) or "").startswith("change-me"):
+            raise StartupError(f"{name} must not keep the example value {when}")
     if not settings.get("SECRET_KEY"):
         raise StartupError(f"SECRET_KEY must be set {when}")
     base = settings["PUBLIC_BASE_URL"]

@@ -1,14 +1,20 @@
 """Interface language and time-zone formatting."""
 
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from config import StartupError
 from core.extensions import babel
 from core.models import Event
 
@@ -60,7 +66,45 @@ def event_actor(event: Event) -> str:
     return names.get(label, label)
 
 
+def compile_catalogs(directories: list[str]) -> list[Path]:
+    """Compile each catalog whose .mo is missing or older than its .po, as `bin/setup` does.
+
+    Returns the .mo files written. Without them every page would be English under
+    `<html lang="ru">`, so a catalog that cannot be written stops the start-up, naming the fix.
+    """
+    written = []
+    for directory in directories:
+        for po in sorted(Path(directory).glob("*/LC_MESSAGES/*.po")):
+            mo = po.with_suffix(".mo")
+            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                continue
+            try:
+                _write_catalog(po, mo)
+            except OSError as error:
+                raise StartupError(
+                    f"the message catalog {mo} is missing or older than its .po and cannot be "
+                    f"written ({error.strerror}): run bin/setup (pybabel compile -d {directory})"
+                ) from error
+            written.append(mo)
+    return written
+
+
+def _write_catalog(po: Path, mo: Path) -> None:
+    """Write the compiled catalog next to its .po, whole or not at all (processes start at once)."""
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=po.parent.parent.name)
+    handle, partial = tempfile.mkstemp(dir=mo.parent, prefix=".messages-", suffix=".mo")
+    try:
+        with os.fdopen(handle, "wb") as target:
+            write_mo(target, catalog)
+        os.replace(partial, mo)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
 def init_app(app: Flask) -> None:
+    compile_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
