@@ -104,7 +104,10 @@ def _write_catalog(po: Path, mo: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    compile_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"))
+    written = compile_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"))
+    if written and "domain_instance" in vars(babel):
+        # Flask-Babel keeps the translations it read, by locale, for every app of the process
+        babel.domain_instance.cache.clear()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

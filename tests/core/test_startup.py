@@ -2,20 +2,23 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import pytest
 import requests
 from flask.cli import run_command
 
-from config import BASE_DIR, StartupError, load_config
+from config import BASE_DIR, StartupError, load_config, translation_directories
 from core import create_app
 from core.cli import children_environment
+from core.extensions import babel
 from tests.conftest import csrf_token, login
 from tests.factories import make_user
 
@@ -270,3 +273,63 @@ def test_flask_start_on_a_port_sends_sms_that_link_to_that_port(tmp_path):
 
     assert links, (tmp_path / "start.log").read_text()[-3000:]
     assert set(links) == {f"{base}/cabinet/cards/{cards[0]}"}
+
+
+# --- message catalogs are compiled before the first page ---------------------------------------
+
+
+@pytest.fixture
+def catalogs(app, tmp_path):
+    """A copy of every package's translations/ folder with its .po only, as in a fresh clone."""
+    babel.domain_instance.cache.clear()  # as in a new process: no translations read yet
+    folders = []
+    for folder in translation_directories():
+        copy = tmp_path / "catalogs" / Path(folder).parent.name
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.mo"))
+        folders.append(copy)
+    return folders
+
+
+def _app_on(app, folders):
+    fresh = create_app({**app.config, "BABEL_TRANSLATION_DIRECTORIES": ";".join(map(str, folders))})
+    fresh.test_client_class = app.test_client_class
+    return fresh
+
+
+def test_a_checkout_without_compiled_catalogs_serves_russian(app, catalogs):
+    assert not list(catalogs[0].glob("*/LC_MESSAGES/*.mo"))
+
+    page = _app_on(app, catalogs).test_client().get("/login")
+
+    assert '<html lang="ru">' in page.text
+    assert ">Вход<" in page.text and "Sign in" not in page.text
+    assert all((folder / "ru/LC_MESSAGES/messages.mo").exists() for folder in catalogs)
+
+
+def test_a_catalog_older_than_its_po_is_compiled_again(app, catalogs):
+    core = next(folder for folder in catalogs if folder.name == "core")
+    po = core / "ru/LC_MESSAGES/messages.po"
+    _app_on(app, catalogs)
+    po.write_text(
+        po.read_text(encoding="utf-8").replace('msgstr "Вход"', 'msgstr "Вход в кабинет"'),
+        encoding="utf-8",
+    )
+    later = po.stat().st_mtime + 5
+    os.utime(po, (later, later))  # edited after the last compile
+
+    page = _app_on(app, catalogs).test_client().get("/login")
+
+    assert ">Вход в кабинет<" in page.text
+
+
+def test_a_catalog_that_cannot_be_written_stops_the_start_naming_the_command(app, catalogs):
+    core = next(folder for folder in catalogs if folder.name == "core")
+    blocked = core / "ru/LC_MESSAGES/messages.mo"
+    blocked.mkdir()  # the .mo cannot be written there (even by root, unlike a read-only folder)
+    po = core / "ru/LC_MESSAGES/messages.po"
+    os.utime(blocked, (po.stat().st_mtime - 5,) * 2)
+
+    with pytest.raises(StartupError, match="run bin/setup") as refused:
+        _app_on(app, catalogs)
+
+    assert "\n" not in str(refused.value) and str(blocked) in str(refused.value)
