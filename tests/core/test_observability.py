@@ -98,11 +98,12 @@ def test_number_settings_are_read_and_default_when_empty():
 
 def test_production_turns_on_secure_cookies_hsts_and_json_logs(app):
     from core import create_app
+    from tests.core.test_startup import PRODUCTION
 
-    settings = load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 32})
+    settings = load_config(PRODUCTION)
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     assert settings["LOG_FORMAT"] == "json"
-    production = create_app({**app.config, "HOTLINE_ENV": "production"})
+    production = create_app({**app.config, **PRODUCTION})
     response = production.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 

@@ -1,5 +1,6 @@
 """Whole calls through the simulated carrier: the duty chain as a citizen and officials live it."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -70,6 +71,22 @@ def test_primary_accepts_through_the_voice_menu(carrier, region):
     assert call.attempts[0].dial_call_duration >= 60  # the whisper, then the conversation
     assert call.appeal.status == "in_work" and call.appeal.assignee_id == region.primary.id
     assert call.status == "completed"
+
+
+def test_with_connection_overrides_every_twiml_url_carries_them_and_is_accepted(app, region):
+    """Twilio signs the action URLs with the fragment it was given, and never sends it."""
+    app.config["TWILIO_CONNECTION_OVERRIDES"] = "rc=2&rt=timeout"
+    carrier = SimCarrier.in_process(app)
+    carrier.phone(region.primary.phone, answers_and_presses("1"))
+
+    sim_call = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(digits=["01", "2"]))
+
+    assert dialled(sim_call) == [(region.primary.phone, True)]
+    assert len(sim_call.webhooks) > 3 and carrier.errors == []
+    assert {hook.status for hook in sim_call.webhooks} <= {200, 204}  # no 403
+    actions = re.findall(r'(?:action|url)="([^"]+)"', " ".join(h.body for h in sim_call.webhooks))
+    assert actions and all(url.endswith("#rc=2&amp;rt=timeout") for url in actions)
+    assert stored(sim_call).outcome == "connected"
 
 
 def test_primary_no_answer_then_backup_accepts(carrier, region):

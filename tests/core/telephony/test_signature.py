@@ -3,6 +3,7 @@
 import pytest
 from flask import Blueprint, request
 from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
 
 from core.extensions import db, limiter
 from core.models import Event
@@ -159,3 +160,109 @@ def test_a_limit_by_address_never_refuses_the_carrier(hooks, client):
 
     assert [answer.status_code for answer in webhook_answers] == [200] * 4
     assert [answer.status_code for answer in page_answers] == [200, 200, 429]
+
+
+# --- connection overrides: the fragment Twilio signs and never sends ---------------------------
+
+OVERRIDES = "rc=2&rt=timeout"
+
+
+def _twilio_signature(url: str, params: dict, token: str = TOKEN) -> str:
+    """The signature Twilio's own library computes for a request to `url`."""
+    return RequestValidator(token).compute_signature(url, params)
+
+
+@pytest.fixture
+def overrides(hooks):
+    hooks.config["TWILIO_CONNECTION_OVERRIDES"] = OVERRIDES
+    return hooks
+
+
+@pytest.mark.parametrize(
+    "signed_url",
+    [
+        f"{URL}#{OVERRIDES}",
+        f"https://hotline.example.org:443/voice/test-sig#{OVERRIDES}",
+        URL,  # a webhook configured without the fragment
+    ],
+    ids=["with-fragment", "with-fragment-and-port", "without-fragment"],
+)
+def test_a_signature_over_the_url_with_the_configured_overrides_is_accepted(
+    overrides, client, signed_url
+):
+    response = client.post(
+        "/voice/test-sig",
+        data=PARAMS,
+        headers={"X-Twilio-Signature": _twilio_signature(signed_url, PARAMS)},
+    )
+
+    assert response.status_code == 200
+    assert _events() == 1
+
+
+@pytest.mark.parametrize(
+    "fragment", ["rc=3&rt=timeout", "rt=timeout&rc=2", "rc=2&rt=timeout&ct=1000"]
+)
+def test_a_signature_over_another_fragment_is_refused(overrides, client, fragment):
+    response = client.post(
+        "/voice/test-sig",
+        data=PARAMS,
+        headers={"X-Twilio-Signature": _twilio_signature(f"{URL}#{fragment}", PARAMS)},
+    )
+
+    assert response.status_code == 403
+    assert _events() == 0
+
+
+def test_without_configured_overrides_a_signature_over_a_fragment_is_refused(hooks, client):
+    response = client.post(
+        "/voice/test-sig",
+        data=PARAMS,
+        headers={"X-Twilio-Signature": _twilio_signature(f"{URL}#{OVERRIDES}", PARAMS)},
+    )
+
+    assert response.status_code == 403
+
+
+def test_the_query_string_comes_before_the_fragment_in_the_signed_url(overrides, client):
+    query = "attempt=2&next=%2Fvoice%2Fmenu&name=%D0%A2%D1%83%D0%BB%D0%B0+1"
+    signed = _twilio_signature(f"{URL}?{query}#{OVERRIDES}", PARAMS)
+
+    as_sent = client.post(
+        f"/voice/test-sig?{query}", data=PARAMS, headers={"X-Twilio-Signature": signed}
+    )
+    reordered = client.post(
+        "/voice/test-sig?next=%2Fvoice%2Fmenu&attempt=2&name=%D0%A2%D1%83%D0%BB%D0%B0+1",
+        data=PARAMS,
+        headers={"X-Twilio-Signature": signed},
+    )
+    without_query = client.post(
+        "/voice/test-sig", data=PARAMS, headers={"X-Twilio-Signature": signed}
+    )
+
+    assert [as_sent.status_code, reordered.status_code, without_query.status_code] == [
+        200,
+        403,
+        403,
+    ]
+
+
+def test_a_get_webhook_with_overrides_is_signed_over_its_query_and_fragment(overrides, client):
+    signed = _twilio_signature(f"{URL}?CallSid=CA42&Digits=1#{OVERRIDES}", {})
+
+    response = client.get(
+        "/voice/test-sig?CallSid=CA42&Digits=1", headers={"X-Twilio-Signature": signed}
+    )
+
+    assert response.status_code == 200
+
+
+def test_every_url_given_to_the_carrier_carries_the_overrides_and_people_get_none(overrides):
+    from callbacks.services import card_link
+    from core.telephony.receipts import status_callback_url
+    from core.urls import absolute_url
+
+    assert status_callback_url() == f"https://hotline.example.org/sms/status#{OVERRIDES}"
+    with overrides.test_request_context("/", base_url="http://10.0.0.5:8000"):
+        assert absolute_url("sig_test_hooks.hook") == f"{URL}#{OVERRIDES}"
+    assert card_link(7) == "https://hotline.example.org/cabinet/cards/7"
