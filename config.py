@@ -153,7 +153,7 @@ def check_settings(settings: dict) -> None:
     if not base.startswith("https://") or len(base) <= len("https://"):
         raise StartupError(
             f"PUBLIC_BASE_URL must be the https:// address Twilio reaches the app at {when}, "
-            f"not {base!r}"
+            + (f"not {base!r}" if base else "and it is not set")
         )
     if settings["TWILIO_AUTH_TOKEN"] in _PLACEHOLDERS:
         raise StartupError(
@@ -190,6 +190,14 @@ def _served_base_url() -> str | None:
     return local_base_url(ctx.params.get("host"), ctx.params["port"])
 
 
+def _public_base_url(env, production: bool) -> str:
+    """Return PUBLIC_BASE_URL; unset, in development, the address served on this machine."""
+    explicit = (env.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if explicit or production:  # production names it (check_settings refuses it unset)
+        return explicit
+    return _served_base_url() or DEFAULT_PUBLIC_BASE_URL
+
+
 def load_config(environ: dict | None = None) -> dict:
     """Build the settings dictionary from the environment (refusing what cannot start)."""
     env = os.environ if environ is None else environ
@@ -214,9 +222,7 @@ def load_config(environ: dict | None = None) -> dict:
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
-        "PUBLIC_BASE_URL": (
-            env.get("PUBLIC_BASE_URL") or _served_base_url() or DEFAULT_PUBLIC_BASE_URL
-        ).rstrip("/"),
+        "PUBLIC_BASE_URL": _public_base_url(env, production),
         "TWILIO_CONNECTION_OVERRIDES": (env.get("TWILIO_CONNECTION_OVERRIDES") or "").lstrip("#")
         or None,
         "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,

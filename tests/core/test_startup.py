@@ -188,6 +188,14 @@ def test_flask_run_port_is_the_public_address_when_none_is_set():
     assert load_config({})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"  # outside `flask run`
 
 
+def test_in_production_flask_run_does_not_stand_in_for_public_base_url():
+    env = {key: value for key, value in PRODUCTION.items() if key != "PUBLIC_BASE_URL"}
+    with click.Context(run_command, info_name="run") as ctx:
+        ctx.params = {"host": "127.0.0.1", "port": 5202}
+        with pytest.raises(StartupError, match="PUBLIC_BASE_URL .* not set"):
+            load_config(env)
+
+
 def _environment_of_a_fresh_instance(instance) -> dict:
     env = {
         name: value
@@ -333,3 +341,24 @@ def test_a_catalog_that_cannot_be_written_stops_the_start_naming_the_command(app
         _app_on(app, catalogs)
 
     assert "\n" not in str(refused.value) and str(blocked) in str(refused.value)
+
+
+def test_flask_run_on_a_port_builds_its_urls_on_that_port(tmp_path):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=_environment_of_a_fresh_instance(tmp_path / "instance"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(f"{base}/healthz", run)
+        discovery = requests.get(f"{base}/open311/v2/discovery.json", timeout=10).json()
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait(timeout=30)
+
+    assert discovery["endpoints"][0]["url"] == f"{base}/open311/v2"
