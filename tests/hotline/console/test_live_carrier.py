@@ -8,9 +8,11 @@ import time
 import pytest
 import requests
 
+from callbacks.models import Card
 from config import BASE_DIR
 from core.extensions import db
 from core.telephony.sim.client import RemoteCarrier
+from hotline.jobs import UNKNOWN_CALL_AGE, reconcile_calls
 from hotline.models import Call
 from tests.conftest import unreachable_url
 from tests.hotline.conftest import CITIZEN, GOVERNOR_LINE
@@ -131,3 +133,57 @@ def test_the_service_follows_the_operators_take_and_connect_with_no_further_requ
     assert [(a.role, a.outcome) for a in call.attempts] == [("primary", "accepted")]
     progress = console.get(f"/console/calls/{call.id}/progress").text
     assert region.primary.full_name in progress
+
+
+def test_a_call_the_restarted_carrier_forgot_ends_on_the_console_and_its_card_within_a_minute(
+    app, console, service, region, clock
+):
+    service.stop()
+    service.ring_pace = 1  # the primary's phone rings for RING_SECONDS of real time
+    service.start()
+    remote = RemoteCarrier(service.url)
+    remote.phone(region.primary.phone, "no_answer")
+    citizen = remote.incoming_call(CITIZEN, GOVERNOR_LINE, PATIENT)
+    call = wait_for(lambda: stored(citizen.sid), "the call is stored")
+    post(console, f"/console/calls/{call.id}/take")
+    call = wait_for(
+        lambda: (found := stored(citizen.sid)).operator_answered_at and found, "operator answered"
+    )
+    submit_appeal(console, call, region, "connect")
+    wait_for(lambda: stored(citizen.sid).attempts, "the primary's phone rings")
+
+    service.kill()  # mid-call: the primary's phone is ringing
+    service.start()  # the same control URL, knowing no call
+    call = stored(citizen.sid)
+    assert (call.ended_at, call.outcome, call.attempts[0].outcome) == (None, None, None)
+    assert 'class="attempt ringing"' in console.get(f"/console/calls/{call.id}/progress").text
+
+    clock.advance(seconds=UNKNOWN_CALL_AGE.total_seconds() + 1)
+    assert reconcile_calls() == 1
+    db.session.expire_all()
+    call = stored(citizen.sid)
+    assert call.ended_at is not None and call.outcome == "missed"
+    assert [(a.role, a.outcome) for a in call.attempts] == [("primary", "caller-hung-up")]
+    progress = console.get(f"/console/calls/{call.id}/progress").text
+    assert "пропущен" in progress and "звонивший положил трубку" in progress
+    assert 'class="attempt ringing"' not in progress
+    card = db.session.scalar(db.select(Card).where(Card.appeal_id == call.appeal.id))
+    page = console.get(f"/cabinet/cards/{card.id}").text
+    assert card.state == "new" and call.appeal.number in page and "звонивший положил трубку" in page
+    assert reconcile_calls() == 0  # nothing left hanging, nothing finished twice
+
+
+def test_a_caller_queued_before_the_carrier_restarted_leaves_the_queue(
+    app, console, service, clock
+):
+    citizen = RemoteCarrier(service.url).incoming_call(CITIZEN, GOVERNOR_LINE, PATIENT)
+    call = wait_for(lambda: stored(citizen.sid), "the call is stored")
+    assert f'data-call="{call.id}"' in console.get("/console/queue").text
+    service.kill()
+    service.start()
+
+    clock.advance(seconds=UNKNOWN_CALL_AGE.total_seconds() + 1)
+    assert reconcile_calls() == 1
+    call = stored(citizen.sid)
+    assert (call.outcome, call.status) == ("abandoned", "completed")
+    assert f'data-call="{call.id}"' not in console.get("/console/queue").text
