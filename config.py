@@ -22,7 +22,8 @@ VARIABLES = {
     "PUBLIC_BASE_URL": "the URL Twilio reaches the app at (signatures are computed over it); "
     "default: http://127.0.0.1:5000",
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
-    "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
+    "process (`flask --app wsgi start` runs one, `flask sim-carrier`, and sets it; the load "
+    "benchmark runs its own); default: none, the carrier attached to the app",
     "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
     "REGIONAL_DISPATCHER_NUMBER": "E.164 of the regional duty dispatcher, rung by the safe "
     "fallback TwiML when the database is down; default +74872700000 (demo)",
