@@ -33,7 +33,8 @@ VARIABLES = {
     "webhook URL the app gives Twilio, e.g. `ct=2000&rc=2`; signatures over the URL "
     "with this fragment are accepted (set the same fragment on the number's webhooks)",
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
-    "process (e.g. the load benchmark's); default: none, the carrier attached to the app",
+    "process (`flask --app wsgi start` runs one, `flask sim-carrier`, and sets it; the load "
+    "benchmark runs its own); default: none, the carrier attached to the app",
     "HOTLINE_TZ": "the region's time zone; default Europe/Moscow",
     "REGIONAL_DISPATCHER_NUMBER": "E.164 of the regional duty dispatcher, rung by the safe "
     "fallback TwiML when the database is down; default +74872700000 (demo)",

@@ -5,10 +5,17 @@ import logging
 from sqlalchemy import and_, select
 
 from callbacks import notices, services
-from callbacks.models import OPEN_STATES, AppealTracking, Card, CardState, NoticeCall
+from callbacks.models import (
+    OPEN_STATES,
+    AppealTracking,
+    CallbackAttempt,
+    Card,
+    CardState,
+    NoticeCall,
+)
 from core.extensions import db
 from core.queue import enqueue_due, relay_outbox, requeue_abandoned
-from core.telephony import CarrierError, get_gateway
+from core.telephony import CallUnknown, CarrierError, get_gateway
 from hotline.models import Appeal
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,31 @@ def close_unconfirmed(appeal_id: int) -> None:
     tracking = db.session.get(AppealTracking, appeal_id)
     if tracking is not None and services.close_unconfirmed(tracking):
         db.session.commit()
+
+
+def reconcile_callbacks() -> int:
+    """Finish the callbacks the carrier no longer knows or whose end was lost; return how many."""
+    attempts = services.unfinished_callbacks(SWEEP_BATCH)
+    db.session.commit()
+    gateway = get_gateway()
+    finished = 0
+    for attempt_id, call_sid, due in attempts:
+        status = None
+        if call_sid is not None:
+            try:
+                status = gateway.call_status(call_sid)
+            except CallUnknown:
+                status = None
+            except CarrierError as error:
+                log.warning("callback %s left for the next sweep: %s", attempt_id, error)
+                continue
+        attempt = db.session.get(CallbackAttempt, attempt_id)
+        if attempt is not None and services.reconcile_callback(attempt, status, due):
+            finished += 1
+        db.session.commit()
+    if finished:
+        log.info("callback reconciliation: %d callbacks finished", finished)
+    return finished
 
 
 def sweep() -> dict[str, int]:

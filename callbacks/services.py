@@ -527,6 +527,55 @@ def finish_unaccepted_callback(attempt: CallbackAttempt, call_status: str) -> No
     db.session.flush()
 
 
+#: A callback placed this long ago is asked about: one the carrier no longer knows is over.
+CALLBACK_UNKNOWN_AGE = timedelta(seconds=30)
+#: A callback whose call ended this long after it started, with no result, lost its result.
+CALLBACK_LOST_AGE = timedelta(minutes=5)
+#: Why a callback was finished by the reconciliation sweep (the card's timeline says it).
+CALLBACK_NEVER_PLACED = "the call was never placed"
+CALLBACK_UNKNOWN = "the telephone network no longer knows the call"
+CALLBACK_RESULT_LOST = "the call ended and its result never came"
+
+
+def unfinished_callbacks(limit: int) -> list[tuple[int, str | None, bool]]:
+    """Return (id, CallSid, due) of the callbacks with no outcome old enough to be looked at.
+
+    `due`: old enough that a call the carrier reports over has lost its result.
+    """
+    moment = now()
+    due = CallbackAttempt.started_at < moment - CALLBACK_LOST_AGE
+    query = (
+        select(CallbackAttempt.id, CallbackAttempt.call_sid, case((due, True), else_=False))
+        .where(
+            CallbackAttempt.outcome.is_(None),
+            CallbackAttempt.started_at < moment - CALLBACK_UNKNOWN_AGE,
+        )
+        .order_by(CallbackAttempt.id.desc())
+        .limit(limit)
+    )
+    return [(row_id, sid, bool(old)) for row_id, sid, old in db.session.execute(query)]
+
+
+def reconcile_callback(attempt: CallbackAttempt, carrier_status: str | None, due: bool) -> bool:
+    """Finish a callback the carrier no longer knows (`None`) or whose end was lost.
+
+    Returns whether the attempt was finished; a live call, or one not yet due, is left alone.
+    """
+    if attempt.outcome is not None:
+        return False
+    if attempt.call_sid is None or carrier_status is None:
+        reason = CALLBACK_NEVER_PLACED if attempt.call_sid is None else CALLBACK_UNKNOWN
+        fail_callback(attempt, reason)
+    elif carrier_status not in ("completed", "busy", "failed", "no-answer", "canceled") or not due:
+        return False
+    elif attempt.key_pressed_at is None:
+        finish_unaccepted_callback(attempt, carrier_status)
+    else:
+        fail_callback(attempt, CALLBACK_RESULT_LOST)
+    log.info("callback %s reconciled: %s", attempt.id, attempt.outcome)
+    return True
+
+
 def close_callback_duty(attempt: CallbackAttempt) -> list[Card]:
     """Mark called back every open card of the municipality whose citizen this call reached."""
     card = attempt.card

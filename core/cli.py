@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from core.extensions import db
 from core.models import User
 from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
 from core.schedule import build_scheduler
+from core.telephony.sim.service import sim_carrier_command
 from core.users import UserError, create_user, issue_token
 
 users_cli = AppGroup("users", help="Manage user accounts and API tokens.")
@@ -71,7 +73,7 @@ def scheduler_command():
 @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="5000")
 @click.option("--host", default="127.0.0.1", show_default=True)
 def start_command(port, host):
-    """Migrate, load the demo region and run the web app, a worker and the scheduler."""
+    """Migrate, load the demo region; run the web app, a worker, the scheduler and the carrier."""
     owned_redis = None
     redis_url = current_app.config["REDIS_URL"]
     if not redis_url:
@@ -83,7 +85,13 @@ def start_command(port, host):
     seeded = subprocess.run(
         [*flask, "seed-demo"], env=env, check=True, capture_output=True, text=True
     ).stdout
+    carrier = []
+    if current_app.config["TELEPHONY"] == "sim" and not env.get("SIM_CARRIER_URL"):
+        carrier_port = _free_port(host)
+        env["SIM_CARRIER_URL"] = f"http://{host}:{carrier_port}"
+        carrier = [f"--port={carrier_port}", f"--app-url=http://{host}:{port}"]
     children = [
+        *([subprocess.Popen([*flask, "sim-carrier", *carrier], env=env)] if carrier else []),
         subprocess.Popen([*flask, "worker"], env=env),
         subprocess.Popen([*flask, "scheduler"], env=env),
         subprocess.Popen(
@@ -152,6 +160,13 @@ def _wait_until_settled(health_url: str, conn, timeout: float = 60) -> None:
         time.sleep(0.3)
 
 
+def _free_port(host: str) -> int:
+    """Return a port nothing listens on at `host` (for the simulated carrier's control)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def _stop(signum, frame):
     raise KeyboardInterrupt
 
@@ -161,3 +176,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(start_command)
+    app.cli.add_command(sim_carrier_command)

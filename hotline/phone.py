@@ -1,6 +1,6 @@
 """The demo web phone: place a call as a citizen and choose how the officials on duty react."""
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,29 +11,15 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from core.clock import utcnow
 from core.extensions import db
-from core.telephony.sim import (
-    CallerScript,
-    SimCarrier,
-    Speech,
-    answers_and_presses,
-    busy,
-    fails,
-    no_answer,
-    voicemail,
-)
+from core.telephony import CarrierError
+from core.telephony.sim import CallerScript, SimCarrier, Speech
+from core.telephony.sim.client import LocalCarrier, RemoteCarrier
 from hotline.models import Call
 from roster.models import Municipality
 from roster.services import resolve_on_duty
 
 bp = Blueprint("phone", __name__, url_prefix="/phone")
 
-BEHAVIOURS = {
-    "accepts": answers_and_presses("1"),
-    "voicemail": voicemail(),
-    "busy": busy(),
-    "no_answer": no_answer(),
-    "fails": fails(),
-}
 BEHAVIOUR_CHOICES = [
     SelectChoice("accepts", _l("answers and presses 1")),
     SelectChoice("voicemail", _l("voicemail picks up")),
@@ -68,9 +54,13 @@ def phone_roles(config) -> set[str]:
     return {"operator", "official", "head", "manager", "admin"}
 
 
-def _carrier() -> SimCarrier:
+def _carrier() -> LocalCarrier | RemoteCarrier:
+    """Return the carrier service the app uses, else the one attached (made on first use)."""
     app = current_app._get_current_object()
-    return app.extensions.get("sim_carrier") or SimCarrier.in_process(app)
+    attached = app.extensions.get("sim_carrier")
+    if attached is None and app.config.get("SIM_CARRIER_URL"):
+        return RemoteCarrier(app.config["SIM_CARRIER_URL"])
+    return LocalCarrier(attached or SimCarrier.in_process(app))
 
 
 def _menu_inputs(form: WebCallForm, codes: dict[str, str]) -> list:
@@ -102,16 +92,23 @@ def web_phone():
         chosen = next((p for p in places if p.duty_number == form.dial.data), None) or next(
             (p for p in places if p.code == form.municipality.data), None
         )
-        if chosen is not None:
-            on_duty = resolve_on_duty(chosen, None, utcnow())
-            for slot in on_duty.chain():
-                carrier.phone(slot.phone, BEHAVIOURS[getattr(form, slot.role).data])
         script = CallerScript(
             inputs=_menu_inputs(form, codes) if form.dial.data == governor else (),
             message_seconds=20 if form.leave_message.data else 0,
         )
-        sim_call = carrier.incoming_call(form.caller.data, form.dial.data, script)
-        db.session.expire_all()
-        record = db.session.scalar(db.select(Call).where(Call.call_sid == sim_call.sid))
-        result = {"sim": sim_call, "call": record}
+        try:
+            if chosen is not None:
+                on_duty = resolve_on_duty(chosen, None, utcnow())
+                for slot in on_duty.chain():
+                    carrier.phone(slot.phone, getattr(form, slot.role).data)
+            sim_call = carrier.incoming_call(form.caller.data, form.dial.data, script)
+        except CarrierError:
+            flash(
+                _("The simulated telephone network is not running: the call was not placed."),
+                "error",
+            )
+        else:
+            db.session.expire_all()
+            record = db.session.scalar(db.select(Call).where(Call.call_sid == sim_call.sid))
+            result = {"sim": sim_call, "call": record}
     return render_template("hotline/phone.html", form=form, result=result)

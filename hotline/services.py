@@ -557,12 +557,13 @@ def finalise_ended_call(call: Call) -> None:
     exhaust_chain(call)
 
 
-def finalise_from_carrier(call: Call, carrier_status: str) -> bool:
+def finalise_from_carrier(call: Call, carrier_status: str, unknown: bool = False) -> bool:
     """Finish a call whose end was never recorded, from the status the carrier reports now.
 
     The call is closed as the completed status callback would have closed it, and an attempt
-    whose dial result never came is closed too. Returns False, changing nothing, when the
-    carrier reports the call live or nothing is left open.
+    whose dial result never came is closed too; `unknown`: the carrier no longer knows the
+    call (noted on the timeline). Returns False, changing nothing, when the carrier reports
+    the call live or nothing is left open.
     """
     if carrier_status not in FINAL_STATUSES:
         return False
@@ -582,10 +583,15 @@ def finalise_from_carrier(call: Call, carrier_status: str) -> bool:
         "call",
         call.id,
         "call.finalised-from-carrier",
-        {"status": carrier_status, "outcome": call.outcome},
+        {"status": carrier_status, "outcome": call.outcome, "unknown": unknown},
         actor_label="system",
     )
-    log.info("call %s finalised from the carrier's status %s", call.call_sid, carrier_status)
+    log.info(
+        "call %s finalised from the carrier's status %s%s",
+        call.call_sid,
+        carrier_status,
+        " (unknown to the carrier)" if unknown else "",
+    )
     db.session.flush()
     return True
 

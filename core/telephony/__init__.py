@@ -10,11 +10,18 @@ The simulated carrier lives in `core.telephony.sim`.
 
 from flask import Flask, current_app
 
-from core.telephony.gateway import SMS_MAX_ATTEMPTS, CarrierError, Gateway, RecordingGone
+from core.telephony.gateway import (
+    SMS_MAX_ATTEMPTS,
+    CallUnknown,
+    CarrierError,
+    Gateway,
+    RecordingGone,
+)
 from core.telephony.jobs import sweep_sms_retries
 from core.telephony.signature import protect_webhooks, sign
 
 __all__ = [
+    "CallUnknown",
     "CarrierError",
     "Gateway",
     "RecordingGone",

@@ -46,6 +46,10 @@ class CarrierError(Exception):
     """The carrier refused a request or could not be reached: the call action did not happen."""
 
 
+class CallUnknown(CarrierError):
+    """The carrier does not know the call (404): it is over, e.g. the carrier restarted."""
+
+
 class SmsNotTaken(Exception):
     """The carrier did not take an SMS; `permanent` when sending it again cannot help."""
 
@@ -85,7 +89,8 @@ class Gateway:
 
     def call_status(self, call_sid: str) -> str:
         """Return the carrier's CallStatus of a call: `queued`, `ringing`, `in-progress`,
-        `completed`, `busy`, `failed`, `no-answer` or `canceled`.
+        `completed`, `busy`, `failed`, `no-answer` or `canceled`; `CallUnknown` when the
+        carrier does not know the call, another `CarrierError` when it cannot tell.
         """
         raise NotImplementedError
 

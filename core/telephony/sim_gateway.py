@@ -9,7 +9,14 @@ from flask import Flask, Response, send_file
 
 from core.models import OutboundMessage
 from core.queue import enqueue_after_commit
-from core.telephony.gateway import CarrierError, Gateway, RecordingGone, SmsNotTaken, recording_sid
+from core.telephony.gateway import (
+    CallUnknown,
+    CarrierError,
+    Gateway,
+    RecordingGone,
+    SmsNotTaken,
+    recording_sid,
+)
 from core.telephony.jobs import report_sim_delivery
 from core.telephony.receipts import status_callback_url
 
@@ -44,6 +51,11 @@ class SimGateway(Gateway):
     def _attached(self):
         return self.app.extensions.get("sim_carrier")
 
+    def _detached(self, action: str) -> CarrierError:
+        """Return the error of an action no carrier can carry out: none attached, no URL."""
+        log.warning("no simulated carrier is attached: %s not placed", action)
+        return CarrierError(f"no simulated carrier is attached: {action} not placed")
+
     def _post(self, path: str, payload: dict) -> dict:
         """POST to the carrier's control endpoint; `CarrierError` when it fails or refuses."""
         return self._request("POST", path, payload)
@@ -52,6 +64,8 @@ class SimGateway(Gateway):
         """Send a request to the carrier's control endpoint; `CarrierError` when it fails."""
         try:
             response = requests.request(method, self.carrier_url + path, json=payload, timeout=10)
+            if response.status_code == 404 and method == "GET":
+                raise CallUnknown(f"simulated carrier: {path}: 404, no such call")
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as error:
@@ -81,8 +95,7 @@ class SimGateway(Gateway):
         elif self.carrier_url:
             sid = self._post("/calls", request)["sid"]
         else:
-            sid = new_sid("CA")
-            log.warning("no simulated carrier is attached: call %s to %s goes nowhere", sid, to)
+            raise self._detached(f"call to {to}")
         log.info("placed call %s to %s", sid, to)
         return sid
 
@@ -94,7 +107,7 @@ class SimGateway(Gateway):
         elif self.carrier_url:
             self._post(f"/calls/{call_sid}/redirect", {"url": url})
         else:
-            log.warning("no simulated carrier is attached: redirect of %s dropped", call_sid)
+            raise self._detached(f"redirect of {call_sid}")
 
     def call_status(self, call_sid: str) -> str:
         """Ask the simulated carrier for the call's status; `CarrierError` if it cannot tell."""
@@ -105,7 +118,7 @@ class SimGateway(Gateway):
             try:
                 return carrier.call_status(call_sid)
             except SimCarrierError as error:
-                raise CarrierError(f"simulated carrier: {error}") from error
+                raise CallUnknown(f"simulated carrier: {error}") from error
         if self.carrier_url:
             return self._request("GET", f"/calls/{call_sid}")["status"]
         raise CarrierError(f"no simulated carrier is attached: status of {call_sid} unknown")
@@ -134,7 +147,7 @@ class SimGateway(Gateway):
         elif self.carrier_url:
             self._post(f"/calls/{call_sid}/hangup", {})
         else:
-            log.warning("no simulated carrier is attached: hang-up of %s dropped", call_sid)
+            raise self._detached(f"hang-up of {call_sid}")
 
     def _deliver(self, message: OutboundMessage) -> None:
         """Hand the SMS to the simulated carrier; `SmsNotTaken` when it cannot be reached."""

@@ -14,6 +14,7 @@ from twilio.rest import Client
 from core.models import OutboundMessage
 from core.telephony.gateway import (
     STATUS_CALLBACK_EVENTS,
+    CallUnknown,
     CarrierError,
     Gateway,
     RecordingGone,
@@ -110,8 +111,14 @@ class TwilioGateway(Gateway):
 
     def call_status(self, call_sid: str) -> str:
         """Return the call's status as Twilio has it (`calls(sid).fetch().status`)."""
-        with carrier_errors(f"status of {call_sid}"):
-            return str(self.client.calls(call_sid).fetch().status)
+        try:
+            with carrier_errors(f"status of {call_sid}"):
+                return str(self.client.calls(call_sid).fetch().status)
+        except CarrierError as error:
+            cause = error.__cause__
+            if isinstance(cause, TwilioRestException) and cause.status == 404:
+                raise CallUnknown(str(error)) from cause
+            raise
 
     def delete_recording(self, recording_url: str) -> None:
         """Delete the recording the URL names (`recordings(sid).delete()`); 404 is deleted."""

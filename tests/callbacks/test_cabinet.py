@@ -12,7 +12,7 @@ from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony.jobs import sweep_sms_retries
-from core.telephony.sim import answers_and_presses, no_answer
+from core.telephony.sim import SimCarrier, answers_and_presses, no_answer
 from hotline.jobs import send_registration_sms
 from tests import factories
 from tests.callbacks.conftest import CITIZEN, miss_call
@@ -311,14 +311,16 @@ def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
     assert finished.data["outcome"] == "failed" and finished.data["error"]
     assert db.session.get(Card, card.id).state == "new"
 
-    post(client, f"{page}/callback", page, official=str(official.id))  # the carrier is back
+    SimCarrier.in_process(app)  # the carrier is back (it takes the call; nobody answers yet)
+    post(client, f"{page}/callback", page, official=str(official.id))
     db.session.expire_all()
     attempts = db.session.scalars(db.select(CallbackAttempt).order_by(CallbackAttempt.id)).all()
     assert [a.outcome for a in attempts] == ["failed", None]
     assert attempts[1].call_sid is not None
 
 
-def test_completed_without_talk_time_is_not_a_callback(client, region, clock):
+def test_completed_without_talk_time_is_not_a_callback(app, client, region, clock):
+    SimCarrier.in_process(app)  # takes the call; the test posts Twilio's webhooks itself
     card = miss_call(client)
     login(client, "head_a")
     page = f"/cabinet/cards/{card.id}"
@@ -334,7 +336,8 @@ def test_completed_without_talk_time_is_not_a_callback(client, region, clock):
     assert client.post(f"{base}/result", data={"DialCallStatus": "completed"}).status_code == 403
 
 
-def test_an_answered_callback_closes_every_open_card_of_that_citizen(client, region, clock):
+def test_an_answered_callback_closes_every_open_card_of_that_citizen(app, client, region, clock):
+    SimCarrier.in_process(app)  # takes the call; the test posts Twilio's webhooks itself
     first = miss_call(client, "CA1")
     second = miss_call(client, "CA2")
     login(client, "head_a")

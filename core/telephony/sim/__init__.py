@@ -26,7 +26,10 @@ queued: the carrier carries them out after each webhook it sends, and when a tes
 `carrier.run_pending()` (do that after acting on the app from outside the carrier, e.g. an
 operator's click that redirects a queued call). `ControlServer(carrier)` serves the same
 requests over HTTP for an app in another process (set SIM_CARRIER_URL to its `url`); then
-they run on threads and `carrier.wait_idle()` waits for them.
+they run on threads and `carrier.wait_idle()` waits for them. `flask --app wsgi sim-carrier`
+(`core.telephony.sim.service`, started by `flask --app wsgi start`) runs such a carrier as a
+service of its own, with ringing on its own clock (`ring_pace`); a carrier that does not know
+a call answers 404, which the gateway raises as `CallUnknown`.
 """
 
 from core.telephony.sim.carrier import SimCarrier, SimCarrierError

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from collections import deque
 from email.utils import format_datetime
 from urllib.parse import urlencode, urljoin
@@ -52,6 +53,8 @@ class SimCarrier(QueueSwitch):
         strict: bool = True,
         threaded_actions: bool = False,
         recordings_dir: str | None = None,
+        unknown_numbers: Behaviour | None = None,
+        ring_pace: float = 0.0,
     ) -> None:
         self.transport = transport
         self.auth_token = auth_token
@@ -65,6 +68,10 @@ class SimCarrier(QueueSwitch):
         self.threaded_actions = threaded_actions
         #: Where the audio of `<Record>` goes as WAV files (None: recordings have no sound).
         self.recordings_dir = recordings_dir
+        #: How numbers with no behaviour of their own react (None: they never answer).
+        self.unknown_numbers = unknown_numbers
+        #: Real seconds a simulated second of ringing lasts (0: ringing takes no time).
+        self.ring_pace = ring_pace
         self.messages: list[Sms] = []
         #: Numbers whose phones never receive an SMS, with the ErrorCode their receipts carry.
         self._sms_unreachable: dict[str, str] = {}
@@ -121,8 +128,13 @@ class SimCarrier(QueueSwitch):
         self._sms_unreachable[number] = error_code
 
     def behaviour_of(self, number: str) -> Behaviour:
-        """Return how `number` reacts when rung (unknown numbers never answer)."""
-        return self._phones.get(number) or no_answer()
+        """Return how `number` reacts when rung (unknown numbers: `unknown_numbers`)."""
+        return self._phones.get(number) or self.unknown_numbers or no_answer()
+
+    def ring(self, seconds: float) -> None:
+        """Let `seconds` of ringing pass on the carrier's own clock (`ring_pace` of real time)."""
+        if self.ring_pace > 0:
+            time.sleep(seconds * self.ring_pace)
 
     def app_number(
         self,
@@ -373,12 +385,15 @@ class SimCarrier(QueueSwitch):
         self._progress(call, "ringing")
         if behaviour.outcome == "busy":
             call.elapsed += 3
+            self.ring(3)
             self._end(call, "busy")
         elif behaviour.outcome != "answer" or behaviour.ring_seconds >= timeout:
             call.elapsed += timeout
+            self.ring(timeout)
             self._end(call, "no-answer")
         else:
             call.elapsed += behaviour.ring_seconds
+            self.ring(behaviour.ring_seconds)
             self._answer(call)
             self._finish(call, self._run(call, Next(self._absolute(url)), "call"))
 

@@ -4,6 +4,10 @@ The sim gateway POSTs JSON here when `SIM_CARRIER_URL` is set: `/calls` (place a
 `/calls/<sid>/redirect`, `/calls/<sid>/hangup` and `/sms`. `GET /calls/<sid>` returns a call's
 status and what was said on it (404 for a call the carrier does not know). Requests are
 carried out on threads of their own.
+
+The web phone of the demo also POSTs `/phones` (how a number reacts, by behaviour name) and
+`/incoming` (a citizen calls the app with a script; the answer is the call's summary once it
+ended or was parked).
 """
 
 import json
@@ -13,6 +17,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from core.telephony.sim.carrier import SimCarrier, SimCarrierError
+from core.telephony.sim.phones import named_behaviour, script_from_json
 
 
 def control_app(carrier: SimCarrier):
@@ -55,10 +60,15 @@ def _dispatch(carrier: SimCarrier, method: str, parts: list[str], payload: dict)
         if parts[2] == "hangup":
             carrier.hangup(parts[1])
             return 200, {"sid": parts[1]}
+    if method == "POST" and parts == ["phones"]:
+        carrier.phone(payload["number"], named_behaviour(payload["behaviour"]))
+        return 200, {"number": payload["number"], "behaviour": payload["behaviour"]}
+    if method == "POST" and parts == ["incoming"]:
+        script = script_from_json(payload.get("script") or {})
+        call = carrier.incoming_call(payload["from_"], payload.get("to"), script)
+        return 201, call.summary()
     if method == "GET" and len(parts) == 2 and parts[0] == "calls":
-        call = carrier.call(parts[1])
-        status = carrier.call_status(call.sid)
-        return 200, {"sid": call.sid, "status": status, "said": call.transcript.said}
+        return 200, carrier.call(parts[1]).summary()
     return 404, {"error": "unknown control request"}
 
 

@@ -96,3 +96,55 @@ def no_answer():
 def fails():
     """A number the carrier cannot reach (switched off, out of coverage, invalid)."""
     return Behaviour("fails", "failed", 0)
+
+
+def obliging(*, after: int = 3, talk_seconds: int = 30):
+    """A person who answers after `after` seconds, presses 1 at every Gather and hangs up."""
+    script = CallerScript(inputs=["1"], repeat_last_input=True, talk_seconds=talk_seconds)
+    return Behaviour("answers, presses 1 and hangs up", "answer", after, script)
+
+
+#: Behaviours by the names the web phone and the control endpoint use.
+NAMED_BEHAVIOURS = {
+    "accepts": answers_and_presses,
+    "voicemail": voicemail,
+    "busy": busy,
+    "no_answer": no_answer,
+    "fails": fails,
+    "obliging": obliging,
+}
+
+
+def named_behaviour(name: str) -> Behaviour:
+    """Return the behaviour called `name` in NAMED_BEHAVIOURS (`KeyError` for another name)."""
+    return NAMED_BEHAVIOURS[name]()
+
+
+def script_to_json(script: CallerScript) -> dict:
+    """Return a caller's script as JSON (speech inputs as `{"speech": text}`)."""
+    inputs = [
+        {"speech": item.text, "confidence": item.confidence} if isinstance(item, Speech) else item
+        for item in script.inputs
+    ]
+    return {
+        "inputs": inputs,
+        "message_seconds": script.message_seconds,
+        "talk_seconds": script.talk_seconds,
+        "hangs_up_after_bridge": script.hangs_up_after_bridge,
+        "hang_up_after_verbs": script.hang_up_after_verbs,
+    }
+
+
+def script_from_json(data: dict) -> CallerScript:
+    """Return the caller's script `script_to_json` wrote."""
+    inputs = [
+        Speech(item["speech"], item.get("confidence", 0.92)) if isinstance(item, dict) else item
+        for item in data.get("inputs") or ()
+    ]
+    return CallerScript(
+        inputs=inputs,
+        message_seconds=int(data.get("message_seconds") or 0),
+        talk_seconds=int(data.get("talk_seconds") or 60),
+        hangs_up_after_bridge=bool(data.get("hangs_up_after_bridge", True)),
+        hang_up_after_verbs=data.get("hang_up_after_verbs"),
+    )

@@ -194,6 +194,28 @@ class Call:
         """Digits pressed on this call."""
         return [item for item in self.transcript.gathered if item.isdigit() or item in "*#"]
 
+    def summary(self) -> dict:
+        """Return what the call's page shows, as JSON: status, what was said, who was rung."""
+        dialled = [
+            {
+                "number": leg.number,
+                "status": leg.status,
+                "bridged": leg.bridged,
+                "call_sid": leg.call_sid,
+                "duration": leg.duration,
+                "pressed": list(leg.pressed),
+            }
+            for leg in self.transcript.dialled
+        ]
+        return {
+            "sid": self.sid,
+            "status": self.status,
+            "said": self.transcript.said,
+            "dialled": dialled,
+            "queues": self.transcript.queues,
+            "errors": list(self.errors),
+        }
+
     def now(self) -> datetime:
         """The simulated wall time on this call."""
         return self.started_at + timedelta(seconds=self.elapsed)

@@ -217,24 +217,28 @@ def _dial_numbers(carrier, call: Call, verb: Verb, url: str, timeout: int) -> di
     answering.sort(key=lambda entry: entry[2].ring_seconds)
     if answering:
         return _connect(carrier, call, verb, url, legs, answering[0])
-    for leg, _, behaviour in legs:
-        status = {"busy": "busy", "failed": "failed"}.get(behaviour.outcome, "no-answer")
+    ends = [
+        {"busy": "busy", "failed": "failed"}.get(behaviour.outcome, "no-answer")
+        for _, _, behaviour in legs
+    ]
+    carrier.ring(timeout if "no-answer" in ends else 3)
+    for (leg, _, _), status in zip(legs, ends, strict=True):
         leg.elapsed = timeout if status == "no-answer" else 1
         carrier._end(leg, status)
         call.transcript.add("dial", Dialled(leg.to, status, call_sid=leg.sid))
-    statuses = [leg.status for leg, _, _ in legs]
-    if "no-answer" in statuses:
+    if "no-answer" in ends:
         call.elapsed += timeout
         status = "no-answer"
     else:
         call.elapsed += 3
-        status = "busy" if "busy" in statuses else "failed"
+        status = "busy" if "busy" in ends else "failed"
     return {"DialCallStatus": status, "DialCallSid": legs[0][0].sid, "DialBridged": "false"}
 
 
 def _connect(carrier, call: Call, verb: Verb, url: str, legs: list, winner: tuple) -> dict:
     leg, noun, behaviour = winner
     ring = behaviour.ring_seconds
+    carrier.ring(ring)
     for other, _, _ in legs:
         if other is not leg:
             other.elapsed = ring

@@ -7,7 +7,7 @@ from twilio.base.exceptions import TwilioException
 
 from core.extensions import db
 from core.models import OutboundMessage
-from core.telephony import CarrierError, get_gateway
+from core.telephony import CallUnknown, CarrierError, get_gateway
 from core.telephony.sim import SimCarrier
 from core.telephony.sim_gateway import SimGateway
 from core.telephony.twilio_gateway import TwilioGateway
@@ -83,8 +83,33 @@ def test_sim_call_status_follows_the_simulated_call(app):
     gateway = get_gateway()
     sim_call = carrier.incoming_call("+79161234567", "+74872000000")
     assert sim_call.ended and gateway.call_status(sim_call.sid) == sim_call.status
-    with pytest.raises(CarrierError, match="no call CA-unknown"):
+    with pytest.raises(CallUnknown, match="no call CA-unknown"):
         gateway.call_status("CA-unknown")
+
+
+def test_a_call_twilio_does_not_know_is_unknown_and_a_server_error_is_not():
+    missing = RecordingHttpClient(
+        404, {"code": 20404, "message": "The requested resource was not found"}
+    )
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=missing)
+    with pytest.raises(CallUnknown):
+        gateway.call_status(CALL_SID)
+    gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=failing_twilio())
+    with pytest.raises(CarrierError) as raised:
+        gateway.call_status(CALL_SID)
+    assert not isinstance(raised.value, CallUnknown)
+
+
+def test_with_no_carrier_attached_calls_fail_instead_of_going_nowhere(app):
+    app.config["SIM_CARRIER_URL"] = None
+    gateway = get_gateway()
+    for action in (
+        lambda: gateway.place_call("+79000000101", "/voice/x"),
+        lambda: gateway.redirect_call(CALL_SID, "/voice/x"),
+        lambda: gateway.hangup(CALL_SID),
+    ):
+        with pytest.raises(CarrierError, match="no simulated carrier is attached"):
+            action()
 
 
 def _messages() -> int:
