@@ -19,6 +19,10 @@ VARIABLES = {
     "TWILIO_ACCOUNT_SID": "Twilio account (TELEPHONY=twilio)",
     "TWILIO_AUTH_TOKEN": "Twilio auth token; also signs the simulated carrier's webhooks",
     "TWILIO_NUMBER": "the governor's line in E.164, used as caller id for outbound calls and SMS",
+    "TWILIO_API_BASE_URL": "where the Twilio client sends its REST and media requests; default "
+    "Twilio's own https://api.twilio.com (tests and benches point it at a local stand-in)",
+    "TWILIO_HTTP_TIMEOUT": "seconds a request to Twilio may take before it fails as a timeout; "
+    "default 10",
     "PUBLIC_BASE_URL": "the URL Twilio reaches the app at (signatures are computed over it); "
     "default: http://127.0.0.1:5000",
     "SIM_CARRIER_URL": "TELEPHONY=sim: the control URL of a simulated carrier running in another "
@@ -73,6 +77,20 @@ def _whole_number(env, name: str, default: int | None, minimum: int = 0) -> int 
         value = None
     if value is None or value < minimum:
         raise RuntimeError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value
+
+
+def _seconds(env, name: str, default: float) -> float:
+    """Read a positive number of seconds, naming the setting when it is not one."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise RuntimeError(f"{name} must be a positive number of seconds, not {text!r}")
     return value
 
 
@@ -133,6 +151,10 @@ def load_config(environ: dict | None = None) -> dict:
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", "sim-auth-token"),
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
+        "TWILIO_API_BASE_URL": (env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip(
+            "/"
+        ),
+        "TWILIO_HTTP_TIMEOUT": _seconds(env, "TWILIO_HTTP_TIMEOUT", 10.0),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SIM_CARRIER_URL": env.get("SIM_CARRIER_URL") or None,
         "HOTLINE_TZ": env.get("HOTLINE_TZ", "Europe/Moscow"),

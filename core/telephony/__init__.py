@@ -47,6 +47,7 @@ def _build_gateway(app: Flask) -> Gateway:
             app.config["TWILIO_AUTH_TOKEN"],
             app.config["TWILIO_NUMBER"],
             api_base_url=app.config.get("TWILIO_API_BASE_URL"),
+            timeout=app.config.get("TWILIO_HTTP_TIMEOUT"),
         )
     if kind == "sim":
         from core.telephony.sim_gateway import SimGateway
