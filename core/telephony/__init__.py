@@ -57,11 +57,17 @@ def _build_gateway(app: Flask) -> Gateway:
 
 
 def init_app(app: Flask) -> None:
+    import logging
+
     from core.schedule import add_periodic
+    from core.telephony import cli
     from core.telephony.receipts import bp as receipts
     from core.telephony.receipts import sms_error_reason
 
     app.register_blueprint(receipts)
+    cli.init_app(app)
+    # Twilio's client logs every request's headers at INFO; the gateway logs what matters.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     app.jinja_env.globals["sms_error_reason"] = sms_error_reason
     add_periodic(app, sweep_sms_retries, interval=60)
     app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS
