@@ -25,6 +25,10 @@ VARIABLES = {
     "TWILIO_AUTH_TOKEN": "Twilio auth token; also signs the simulated carrier's webhooks; "
     "production refuses the public default",
     "TWILIO_NUMBER": "the governor's line in E.164, used as caller id for outbound calls and SMS",
+    "TWILIO_API_BASE_URL": "where the Twilio client sends its REST and media requests; default "
+    "Twilio's own https://api.twilio.com (tests and benches point it at a local stand-in)",
+    "TWILIO_HTTP_TIMEOUT": "seconds a request to Twilio may take before it fails as a timeout; "
+    "default 10",
     "PUBLIC_BASE_URL": "the URL Twilio and people reach the app at: every absolute URL (SMS "
     "links, TwiML actions, status callbacks) is built on it and webhook signatures are checked "
     "over it; required, `https://`, in production; default: http://127.0.0.1:5000, or the "
@@ -85,6 +89,20 @@ def _whole_number(env, name: str, default: int | None, minimum: int = 0) -> int 
         value = None
     if value is None or value < minimum:
         raise RuntimeError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value
+
+
+def _seconds(env, name: str, default: float) -> float:
+    """Read a positive number of seconds, naming the setting when it is not one."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise RuntimeError(f"{name} must be a positive number of seconds, not {text!r}")
     return value
 
 
@@ -223,6 +241,10 @@ def load_config(environ: dict | None = None) -> dict:
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN,
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER", "+74872000000"),
+        "TWILIO_API_BASE_URL": (env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip(
+            "/"
+        ),
+        "TWILIO_HTTP_TIMEOUT": _seconds(env, "TWILIO_HTTP_TIMEOUT", 10.0),
         "PUBLIC_BASE_URL": _public_base_url(env, production),
         "TWILIO_CONNECTION_OVERRIDES": (env.get("TWILIO_CONNECTION_OVERRIDES") or "").lstrip("#")
         or None,

@@ -26,6 +26,8 @@ from config import BASE_DIR, normalize_database_url
 from core import create_app
 from core.extensions import db
 from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
+from core.telephony import get_gateway
+from core.telephony.sim.rest_standin import TwilioStandin
 from core.telephony.twilio_gateway import TwilioGateway
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -284,6 +286,51 @@ def use_twilio(app, http_client: HttpClient) -> TwilioGateway:
     gateway = TwilioGateway(TWILIO_ACCOUNT, "secret", "+74872000000", http_client=http_client)
     app.extensions["telephony.gateway"] = gateway
     return gateway
+
+
+#: The auth token of the account the `twilio_standin` fixture serves.
+TWILIO_STANDIN_TOKEN = "standin-auth-token"
+#: Seconds the app waits for the stand-in before a request ends as a timeout (tests stay fast).
+TWILIO_STANDIN_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def twilio_standin(app):
+    """Twilio's REST API stand-in on 127.0.0.1, and the app on a real `TwilioGateway` against it.
+
+    The account is TWILIO_ACCOUNT with TWILIO_STANDIN_TOKEN; the governor's line (TWILIO_NUMBER)
+    is one of its incoming numbers, with no URLs set; requests time out after
+    TWILIO_STANDIN_TIMEOUT seconds, and a "hang" fault lasts 5 s (stopping the stand-in ends it).
+    """
+    standin = TwilioStandin(TWILIO_ACCOUNT, TWILIO_STANDIN_TOKEN, hang_seconds=5).start()
+    standin.add_number(app.config["TWILIO_NUMBER"])
+    saved = {name: app.config.get(name) for name in _STANDIN_SETTINGS}
+    previous = app.extensions.pop("telephony.gateway", None)
+    app.config.update(
+        TELEPHONY="twilio",
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT,
+        TWILIO_AUTH_TOKEN=TWILIO_STANDIN_TOKEN,
+        TWILIO_API_BASE_URL=standin.base_url,
+        TWILIO_HTTP_TIMEOUT=TWILIO_STANDIN_TIMEOUT,
+    )
+    get_gateway(app)  # built the way production builds it, from the settings
+    try:
+        yield standin
+    finally:
+        standin.stop()
+        app.extensions.pop("telephony.gateway", None)
+        if previous is not None:
+            app.extensions["telephony.gateway"] = previous
+        app.config.update(saved)
+
+
+_STANDIN_SETTINGS = (
+    "TELEPHONY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_BASE_URL",
+    "TWILIO_HTTP_TIMEOUT",
+)
 
 
 def failing_twilio() -> RecordingHttpClient:

@@ -54,6 +54,7 @@ def _build_gateway(app: Flask) -> Gateway:
             app.config["TWILIO_AUTH_TOKEN"],
             app.config["TWILIO_NUMBER"],
             api_base_url=app.config.get("TWILIO_API_BASE_URL"),
+            timeout=app.config.get("TWILIO_HTTP_TIMEOUT"),
         )
     if kind == "sim":
         from core.telephony.sim_gateway import SimGateway
@@ -63,11 +64,17 @@ def _build_gateway(app: Flask) -> Gateway:
 
 
 def init_app(app: Flask) -> None:
+    import logging
+
     from core.schedule import add_periodic
+    from core.telephony import cli
     from core.telephony.receipts import bp as receipts
     from core.telephony.receipts import sms_error_reason
 
     app.register_blueprint(receipts)
+    cli.init_app(app)
+    # Twilio's client logs every request's headers at INFO; the gateway logs what matters.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     app.jinja_env.globals["sms_error_reason"] = sms_error_reason
     add_periodic(app, sweep_sms_retries, interval=60)
     app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS

@@ -3,12 +3,13 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from flask import Response, request
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from core.models import OutboundMessage
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Twilio's REST and media host; `TWILIO_API_BASE_URL` may name another (a stand-in, an edge).
 TWILIO_API_BASE_URL = "https://api.twilio.com"
+#: Seconds a request to Twilio may take before it ends as a timeout (`TWILIO_HTTP_TIMEOUT`).
+TWILIO_HTTP_TIMEOUT = 10.0
 #: Headers of the carrier's media answer passed on to the browser.
 MEDIA_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Last-Modified", "ETag")
 #: Bytes of audio relayed at a time.
@@ -51,6 +54,36 @@ def carrier_errors(action: str) -> Iterator[None]:
         raise CarrierError(f"Twilio: {action} failed: {describe_error(error)}") from error
 
 
+def is_twilio_host(host: str) -> bool:
+    """Tell whether `host` is one of Twilio's API domains (api.twilio.com, *.twilio.com)."""
+    return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client sending every request to `base_url` instead of *.twilio.com.
+
+    Only the scheme and host change (a path in `base_url` is put in front); with Twilio's own
+    https://api.twilio.com nothing is rewritten. Every request has `timeout` seconds.
+    """
+
+    def __init__(self, base_url: str | None = None, timeout: float | None = None, **kwargs):
+        super().__init__(timeout=timeout or TWILIO_HTTP_TIMEOUT, **kwargs)
+        self.base = urlsplit((base_url or TWILIO_API_BASE_URL).rstrip("/"))
+        self.rewrites = self.base.netloc != urlsplit(TWILIO_API_BASE_URL).netloc
+
+    def target(self, url: str) -> str:
+        """Return the URL a request for `url` goes to."""
+        parts = urlsplit(url)
+        if not self.rewrites or not is_twilio_host(parts.hostname or ""):
+            return url
+        path = self.base.path + parts.path
+        return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, parts.fragment))
+
+    def request(self, method, url, *args, **kwargs):
+        """Send the request to the rewritten URL."""
+        return super().request(method, self.target(url), *args, **kwargs)
+
+
 class TwilioGateway(Gateway):
     """Outbound calls and SMS through `twilio.rest.Client`."""
 
@@ -63,10 +96,14 @@ class TwilioGateway(Gateway):
         from_number: str,
         http_client: HttpClient | None = None,
         api_base_url: str | None = None,
+        timeout: float | None = None,
     ) -> None:
+        self.api_base_url = (api_base_url or TWILIO_API_BASE_URL).rstrip("/")
+        self.timeout = timeout or TWILIO_HTTP_TIMEOUT
+        if http_client is None:
+            http_client = BaseUrlHttpClient(self.api_base_url, self.timeout)
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.from_number = from_number
-        self.api_base_url = (api_base_url or TWILIO_API_BASE_URL).rstrip("/")
         #: The media requests share the REST client's connection pool when it has one.
         self.media = getattr(self.client.http_client, "session", None) or requests.Session()
 
@@ -151,7 +188,7 @@ class TwilioGateway(Gateway):
                 auth=(self.client.username, self.client.password),
                 headers=headers,
                 stream=True,
-                timeout=(5, 30),
+                timeout=self.timeout,
             )
         if upstream.status_code == 404:
             upstream.close()

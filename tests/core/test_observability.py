@@ -80,6 +80,8 @@ def test_production_refuses_to_start_without_a_secret_key():
         ("IDEMPOTENCY_KEY_RETENTION_DAYS", "-1"),
         ("CALLER_RATE_LIMIT", "5 per 10 minutes"),
         ("CALLER_RATE_LIMIT", "5/0"),
+        ("TWILIO_HTTP_TIMEOUT", "0"),
+        ("TWILIO_HTTP_TIMEOUT", "ten"),
     ],
 )
 def test_a_malformed_number_setting_is_refused_by_name(name, value):
@@ -94,6 +96,18 @@ def test_number_settings_are_read_and_default_when_empty():
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 8
     assert settings["CALLER_RATE_LIMIT"] == (3, 60)
     assert settings["PHOTO_RETENTION_DAYS"] == 730
+
+
+def test_twilio_host_and_timeout_default_to_twilio_and_ten_seconds():
+    assert load_config({})["TWILIO_API_BASE_URL"] == "https://api.twilio.com"
+    assert load_config({})["TWILIO_HTTP_TIMEOUT"] == 10.0
+    settings = load_config(
+        {"TWILIO_API_BASE_URL": "http://127.0.0.1:8099/", "TWILIO_HTTP_TIMEOUT": "2.5"}
+    )
+    assert (settings["TWILIO_API_BASE_URL"], settings["TWILIO_HTTP_TIMEOUT"]) == (
+        "http://127.0.0.1:8099",
+        2.5,
+    )
 
 
 def test_production_turns_on_secure_cookies_hsts_and_json_logs(app):
