@@ -25,6 +25,7 @@ from core.extensions import db
 from core.models import User
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
+from core.telephony.reasons import reason_of
 from core.urls import absolute_url
 from hotline.labels import call_and_appeal_event_labels
 from hotline.models import AppealStatus
@@ -236,9 +237,9 @@ def callback(card_id: int):
             timeout=20,
         )
     except CarrierError as error:
-        services.fail_callback(attempt, str(error))
+        services.fail_callback(attempt, reason_of(error))
         db.session.commit()
-        flash(_("The telephone network did not place the call. Try again in a minute."), "error")
+        flash(_("The carrier did not take the call: %(reason)s.", reason=reason_of(error)), "error")
         return redirect(url_for("callbacks.card", card_id=card.id))
     db.session.commit()
     flash(_("Your phone is ringing: press 1 to call the citizen."), "info")

@@ -42,8 +42,43 @@ class RecordingGone(Exception):
     """The carrier no longer has the recording (deleted, or never kept)."""
 
 
+#: Kinds of carrier failure; only a refusal is final, the others may pass if tried again.
+REFUSED, THROTTLED, CARRIER_FAILURE, TIMEOUT, UNREACHABLE = (
+    "refused",
+    "throttled",
+    "failure",
+    "timeout",
+    "unreachable",
+)
+
+#: The longest wait a carrier's `Retry-After` may add before an SMS is tried again.
+LONGEST_RETRY_AFTER = timedelta(hours=1)
+
+
 class CarrierError(Exception):
-    """The carrier refused a request or could not be reached: the call action did not happen."""
+    """The carrier refused a request or could not be reached: the call action did not happen.
+
+    `kind` is one of REFUSED, THROTTLED, CARRIER_FAILURE, TIMEOUT, UNREACHABLE; `code` the
+    carrier's error code (Twilio's 21211 …); `retry_after` the wait the carrier asked for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = UNREACHABLE,
+        code: int | None = None,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        """Trying again cannot help (an invalid number, a number that refuses messages)."""
+        return self.kind == REFUSED
 
 
 class CallUnknown(CarrierError):
@@ -53,9 +88,12 @@ class CallUnknown(CarrierError):
 class SmsNotTaken(Exception):
     """The carrier did not take an SMS; `permanent` when sending it again cannot help."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(reason)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class Gateway:
@@ -199,7 +237,10 @@ class Gateway:
             )
             return
         message.status = SMS_RETRYING
-        message.next_attempt_at = utcnow() + SMS_RETRY_DELAYS[message.attempts - 1]
+        delay = SMS_RETRY_DELAYS[message.attempts - 1]
+        if error.retry_after is not None:  # the carrier asked to wait (429 `Retry-After`)
+            delay = max(delay, min(error.retry_after, LONGEST_RETRY_AFTER))
+        message.next_attempt_at = utcnow() + delay
         log.warning(
             "%s did not take the sms to %s (attempt %d of %d, next at %s): %s",
             self.carrier,

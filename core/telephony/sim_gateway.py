@@ -10,6 +10,9 @@ from flask import Flask, Response, send_file
 from core.models import OutboundMessage
 from core.queue import enqueue_after_commit
 from core.telephony.gateway import (
+    CARRIER_FAILURE,
+    TIMEOUT,
+    UNREACHABLE,
     CallUnknown,
     CarrierError,
     Gateway,
@@ -70,7 +73,12 @@ class SimGateway(Gateway):
             return response.json()
         except (requests.RequestException, ValueError) as error:
             log.warning("the simulated carrier did not take %s %s: %s", method, path, error)
-            raise CarrierError(f"simulated carrier: {method} {path} failed: {error}") from error
+            kind = CARRIER_FAILURE if isinstance(error, requests.HTTPError) else UNREACHABLE
+            if isinstance(error, requests.Timeout):
+                kind = TIMEOUT
+            raise CarrierError(
+                f"simulated carrier: {method} {path} failed: {error}", kind=kind
+            ) from error
 
     def place_call(
         self,

@@ -1,8 +1,10 @@
 """The gateway that speaks to Twilio's REST API."""
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -14,7 +16,12 @@ from twilio.rest import Client
 
 from core.models import OutboundMessage
 from core.telephony.gateway import (
+    CARRIER_FAILURE,
+    REFUSED,
     STATUS_CALLBACK_EVENTS,
+    THROTTLED,
+    TIMEOUT,
+    UNREACHABLE,
     CallUnknown,
     CarrierError,
     Gateway,
@@ -44,14 +51,41 @@ def describe_error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def failure_kind(error: Exception) -> str:
+    """Tell what kind of failure a Twilio error is: a refusal for good, or one that may pass."""
+    if isinstance(error, TwilioRestException) and error.status is not None:
+        if error.status == 429:
+            return THROTTLED
+        return REFUSED if 400 <= error.status < 500 else CARRIER_FAILURE
+    if isinstance(error, requests.Timeout):
+        return TIMEOUT
+    return UNREACHABLE
+
+
+def retry_after_of(http_client: HttpClient) -> timedelta | None:
+    """Return the wait the last answer's `Retry-After` header asked for (seconds), if any."""
+    response = getattr(http_client, "last_response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None or not str(value).strip().isdigit():
+        return None
+    return timedelta(seconds=int(value))
+
+
 @contextmanager
-def carrier_errors(action: str) -> Iterator[None]:
+def carrier_errors(action: str, http_client: HttpClient | None = None) -> Iterator[None]:
     """Turn Twilio's refusals and network failures during `action` into `CarrierError`."""
     try:
         yield
     except (TwilioException, requests.RequestException) as error:
         log.warning("Twilio: %s failed: %s", action, describe_error(error))
-        raise CarrierError(f"Twilio: {action} failed: {describe_error(error)}") from error
+        kind = failure_kind(error)
+        raise CarrierError(
+            f"Twilio: {action} failed: {describe_error(error)}",
+            kind=kind,
+            code=getattr(error, "code", None),
+            retry_after=retry_after_of(http_client) if kind == THROTTLED else None,
+        ) from error
 
 
 def is_twilio_host(host: str) -> bool:
@@ -70,6 +104,8 @@ class BaseUrlHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout or TWILIO_HTTP_TIMEOUT, **kwargs)
         self.base = urlsplit((base_url or TWILIO_API_BASE_URL).rstrip("/"))
         self.rewrites = self.base.netloc != urlsplit(TWILIO_API_BASE_URL).netloc
+        #: Each thread's last answer: the gateway is shared by a web process's threads.
+        self.answers = threading.local()
 
     def target(self, url: str) -> str:
         """Return the URL a request for `url` goes to."""
@@ -80,8 +116,15 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, parts.fragment))
 
     def request(self, method, url, *args, **kwargs):
-        """Send the request to the rewritten URL."""
-        return super().request(method, self.target(url), *args, **kwargs)
+        """Send the request to the rewritten URL; the answer is kept for this thread."""
+        response = super().request(method, self.target(url), *args, **kwargs)
+        self.answers.last = response
+        return response
+
+    @property
+    def last_response(self):
+        """Return the last answer this thread received (its headers name `Retry-After`)."""
+        return getattr(self.answers, "last", None)
 
 
 class TwilioGateway(Gateway):
@@ -124,7 +167,7 @@ class TwilioGateway(Gateway):
                 "status_callback_method": "POST",
                 "status_callback_event": list(STATUS_CALLBACK_EVENTS),
             }
-        with carrier_errors(f"call to {to}"):
+        with carrier_errors(f"call to {to}", self.client.http_client):
             call = self.client.calls.create(
                 to=to,
                 from_=from_ or self.from_number,
@@ -138,18 +181,18 @@ class TwilioGateway(Gateway):
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Point a live call at new TwiML (`calls(sid).update(url=...)`)."""
-        with carrier_errors(f"redirect of {call_sid}"):
+        with carrier_errors(f"redirect of {call_sid}", self.client.http_client):
             self.client.calls(call_sid).update(url=url, method="POST")
 
     def hangup(self, call_sid: str) -> None:
         """End a live call (`calls(sid).update(status="completed")`)."""
-        with carrier_errors(f"hang-up of {call_sid}"):
+        with carrier_errors(f"hang-up of {call_sid}", self.client.http_client):
             self.client.calls(call_sid).update(status="completed")
 
     def call_status(self, call_sid: str) -> str:
         """Return the call's status as Twilio has it (`calls(sid).fetch().status`)."""
         try:
-            with carrier_errors(f"status of {call_sid}"):
+            with carrier_errors(f"status of {call_sid}", self.client.http_client):
                 return str(self.client.calls(call_sid).fetch().status)
         except CarrierError as error:
             cause = error.__cause__
@@ -161,7 +204,7 @@ class TwilioGateway(Gateway):
         """Delete the recording the URL names (`recordings(sid).delete()`); 404 is deleted."""
         sid = recording_sid(recording_url)
         try:
-            with carrier_errors(f"deletion of recording {sid}"):
+            with carrier_errors(f"deletion of recording {sid}", self.client.http_client):
                 self.client.recordings(sid).delete()
         except CarrierError as error:
             cause = error.__cause__
@@ -182,7 +225,7 @@ class TwilioGateway(Gateway):
         """Relay the recording's audio from Twilio with the account's credentials, with ranges."""
         sid = recording_sid(recording_url)
         headers = {"Range": request.headers["Range"]} if "Range" in request.headers else {}
-        with carrier_errors(f"fetch of recording {sid}"):
+        with carrier_errors(f"fetch of recording {sid}", self.client.http_client):
             upstream = self.media.get(
                 self.media_url(recording_url),
                 auth=(self.client.username, self.client.password),
@@ -222,7 +265,12 @@ class TwilioGateway(Gateway):
                 status_callback=status_callback_url(),
             )
         except (TwilioException, requests.RequestException) as error:
-            raise SmsNotTaken(describe_error(error), permanent=is_refusal(error)) from error
+            throttled = failure_kind(error) == THROTTLED
+            raise SmsNotTaken(
+                describe_error(error),
+                permanent=is_refusal(error),
+                retry_after=retry_after_of(self.client.http_client) if throttled else None,
+            ) from error
         message.provider_sid = sent.sid
         message.status = sent.status or "queued"
 

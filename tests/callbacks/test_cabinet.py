@@ -302,7 +302,11 @@ def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
     assert response.status_code == 302 and response.location == page
     if twilio is not None:
         assert twilio.requests[0]["data"]["To"] == official.phone
-    assert "Телефонная сеть не смогла позвонить." in client.get(page).text
+    reason = (
+        "сбой на стороне оператора связи" if kind == "twilio" else "нет связи с оператором связи"
+    )
+    text = client.get(page).text
+    assert f"Оператор связи не принял вызов: {reason}." in text
     db.session.expire_all()
     [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
     assert attempt.outcome == "failed" and attempt.ended_at is not None
@@ -317,6 +321,35 @@ def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
     attempts = db.session.scalars(db.select(CallbackAttempt).order_by(CallbackAttempt.id)).all()
     assert [a.outcome for a in attempts] == ["failed", None]
     assert attempts[1].call_sid is not None
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("21211", "номер не является правильным телефонным номером"),
+        ("13227", "у аккаунта нет разрешения на международные звонки"),
+        ("429", "оператор связи перегружен запросами"),
+    ],
+)
+def test_twilio_refusing_a_click_to_call_says_why_on_the_card(
+    app, client, region, clock, twilio_standin, fault, reason
+):
+    card = miss_call(client)
+    official = region.a["primary"]
+    login(client, "head_a")
+    page = f"/cabinet/cards/{card.id}"
+    twilio_standin.fail(fault, match=official.phone)
+    response = post(client, f"{page}/callback", page, official=str(official.id))
+    assert response.status_code == 302 and response.location == page
+    assert f"Оператор связи не принял вызов: {reason}." in client.get(page).text
+    [sent] = [r for r in twilio_standin.requests if r.path.endswith("/Calls.json")]
+    assert sent.form["To"] == [official.phone] or sent.form["To"] == official.phone
+    db.session.expire_all()
+    [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
+    assert attempt.outcome == "failed" and attempt.call_sid is None
+    [finished] = [e for e in timeline("card", card.id) if e.verb == "callback.finished"]
+    assert finished.data["error"] == reason
+    assert twilio_standin.calls == {}
 
 
 def test_completed_without_talk_time_is_not_a_callback(app, client, region, clock):

@@ -89,7 +89,7 @@ def test_with_no_carrier_attached_the_head_reads_that_the_call_failed(app, clien
     app.extensions.pop("sim_carrier", None)
     app.config["SIM_CARRIER_URL"] = None
     page = click_to_call(client, card, region.a["primary"])
-    assert "Телефонная сеть не смогла позвонить." in page
+    assert "Оператор связи не принял вызов: нет связи с оператором связи." in page
     assert "Звонит ваш телефон" not in page
     attempt = the_attempt()
     assert attempt.outcome == "failed" and attempt.call_sid is None

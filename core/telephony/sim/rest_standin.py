@@ -228,6 +228,8 @@ class TwilioStandin:
         self.host = host
         self.port = port
         self.hang_seconds = hang_seconds
+        #: Seconds a 429 answer asks the client to wait (its `Retry-After` header).
+        self.retry_after = 1
         self.requests: list[StandinRequest] = []
         self.calls: dict[str, dict] = {}
         self.messages: dict[str, dict] = {}
@@ -448,7 +450,7 @@ class TwilioStandin:
                     return None
             elif fault.kind in SERVER_FAULTS:
                 status, code, message = SERVER_FAULTS[fault.kind]
-                headers = {"Retry-After": "1"} if status == 429 else {}
+                headers = {"Retry-After": str(self.retry_after)} if status == 429 else {}
                 return self._error(status, code, message, headers)
             else:
                 status, message = REFUSALS[fault.kind]

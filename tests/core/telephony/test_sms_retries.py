@@ -183,3 +183,29 @@ def test_an_sms_twilio_never_takes_fails_after_the_last_attempt(app, clock):
     clock.advance(days=1)
     assert sweep_sms_retries() == 0
     assert get_queue().count == 0 and scheduled_jobs() == []
+
+
+def test_an_sms_twilio_throttles_waits_as_long_as_its_retry_after_asks(app, clock, twilio_standin):
+    twilio_standin.retry_after = 600
+    twilio_standin.fail("429", match="Messages")
+    message = stored(send())
+    assert message.status == "retrying" and message.provider_sid is None
+    assert message.next_attempt_at == clock() + timedelta(seconds=600)  # not the usual minute
+    assert twilio_standin.messages == {}
+
+    clock.advance(seconds=600)
+    retry_sms(message.id)
+    retry_sms(message.id)  # a second run of the same attempt sends nothing
+    message = stored(message.id)
+    assert message.status == "queued" and message.attempts == 2
+    assert list(twilio_standin.messages) == [message.provider_sid]
+
+
+def test_an_sms_to_an_unsubscribed_number_fails_at_once_through_the_real_client(
+    app, clock, twilio_standin
+):
+    twilio_standin.fail("21610", match=CITIZEN)
+    message = stored(send())
+    assert message.status == "failed" and message.next_attempt_at is None
+    assert "21610" in message.last_error
+    assert scheduled_jobs() == [] and twilio_standin.messages == {}
