@@ -59,7 +59,12 @@ CARD_SCHEMA = obj(
         "called_back_at": NULLABLE_DATETIME,
         "closed_at": NULLABLE_DATETIME,
         "caller": obj(
-            {"number": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}
+            {
+                "number": {"type": ["string", "null"]},
+                "name": {"type": ["string", "null"]},
+                # the call came with a hidden caller ID: there is no number to call back
+                "hidden": {"type": "boolean"},
+            }
         ),
         "appeal": obj(
             {
@@ -130,7 +135,11 @@ def card_as_dict(card: Card, with_timeline: bool = False) -> dict:
         "acknowledged_at": _iso(card.acknowledged_at),
         "called_back_at": _iso(card.called_back_at),
         "closed_at": _iso(card.closed_at),
-        "caller": {"number": appeal.caller_number, "name": appeal.caller_name},
+        "caller": {
+            "number": appeal.caller_number,
+            "name": appeal.caller_name,
+            "hidden": appeal.caller_hidden,
+        },
         "appeal": {
             "number": appeal.number,
             "status": appeal.status,

@@ -237,9 +237,15 @@ def card_opened_text(card: Card) -> str:
     appeal = card.appeal
     return (
         f"Вам звонили: карточка №{card.id}, {appeal_topic(appeal)}, "
-        f"гражданин {appeal.caller_number or 'не определён'}. "
+        f"гражданин {_caller_in_sms(appeal)}. "
         f"Перезвонить до {_local(card, card.callback_due_at)}. {card_link(card.id)}"
     )
+
+
+def _caller_in_sms(appeal: Appeal) -> str:
+    if appeal.caller_number:
+        return appeal.caller_number
+    return "номер скрыт, перезвонить невозможно" if appeal.caller_hidden else "не определён"
 
 
 def _local(card: Card, moment: datetime) -> str:
@@ -433,7 +439,7 @@ def start_callback(card: Card, official: Official, actor: User) -> CallbackAttem
     if official.municipality_id != card.municipality_id:
         raise CardError("official", "official")
     if not card.appeal.caller_number:
-        raise CardError("no-number")
+        raise CardError("hidden-number" if card.appeal.caller_hidden else "no-number")
     attempt = CallbackAttempt(
         card_id=card.id,
         requested_by_id=actor.id,

@@ -46,6 +46,9 @@ def _error_message(error: services.CardError) -> str:
         "reason": _("Say why the card is forwarded."),
         "official": _("Choose an official of the card's municipality."),
         "no-number": _("The caller's number is unknown; a callback is impossible."),
+        "hidden-number": _(
+            "The caller withheld their number (the caller ID was hidden); a callback is impossible."
+        ),
         "code": _("Unknown resolution code."),
         "text": _("Describe what was done."),
         "formal": _(

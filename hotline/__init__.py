@@ -12,10 +12,12 @@ def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
     from hotline import api, api_appeals, open311, phone, voice  # noqa: F401  (api adds routes)
     from hotline.jobs import reconcile_calls
+    from hotline.labels import caller_label
     from hotline.metrics import call_metrics
     from hotline.retention import purge_recordings
 
     app.register_blueprint(voice.bp)
+    app.add_template_filter(caller_label, "caller")
     add_metrics(app, call_metrics)
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     add_periodic(app, reconcile_calls, interval=60)

@@ -54,7 +54,12 @@ APPEAL_SCHEMA = obj(
         "category": {"type": ["string", "null"]},
         "urgency": {"type": "string"},
         "caller": obj(
-            {"number": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}
+            {
+                "number": {"type": ["string", "null"]},
+                "name": {"type": ["string", "null"]},
+                # the call came with a hidden caller ID: there is no number to call back
+                "hidden": {"type": "boolean"},
+            }
         ),
         "address": {"type": ["string", "null"]},
         "text": {"type": ["string", "null"]},
@@ -108,7 +113,11 @@ def appeal_as_dict(appeal: Appeal, with_timeline: bool = False) -> dict:
         "municipality": appeal.municipality.code,
         "category": appeal.category.code if appeal.category else None,
         "urgency": appeal.urgency,
-        "caller": {"number": appeal.caller_number, "name": appeal.caller_name},
+        "caller": {
+            "number": appeal.caller_number,
+            "name": appeal.caller_name,
+            "hidden": appeal.caller_hidden,
+        },
         "address": appeal.address,
         "text": appeal.text,
         "assignee": (

@@ -2,6 +2,15 @@
 
 from flask_babel import gettext as _
 
+from hotline.caller_id import is_hidden
+
+
+def caller_label(number: str | None) -> str:
+    """Return a call's number as people read it: «номер скрыт» for a hidden caller ID."""
+    if is_hidden(number):
+        return _("number hidden")
+    return number or "—"
+
 
 def call_and_appeal_event_labels() -> dict[str, str]:
     """Return the label of every call, chain, attempt and appeal event, translated."""
@@ -19,6 +28,7 @@ def call_and_appeal_event_labels() -> dict[str, str]:
         "chain.started": _("duty chain started"),
         "attempt.key-pressed": _("official pressed the key"),
         "attempt.finished": _("official rung"),
+        "attempt.answering-machine": _("an answering machine picked up"),
         "appeal.submitted": _("appeal received"),
         "appeal.registered": _("appeal registered"),
         "appeal.registration-sms": _("SMS to the caller with the appeal number"),

@@ -193,6 +193,15 @@ class Appeal(db.Model):
     category = relationship("Category")
     assignee = relationship("Official")
 
+    @property
+    def caller_hidden(self) -> bool:
+        """Whether the caller's number is unknown because the call came with a hidden caller ID.
+
+        A phone appeal takes the call's number; only a hidden caller ID leaves it empty (an
+        operator always asks for a call-back number).
+        """
+        return self.channel == Channel.PHONE and not self.caller_number
+
     def __repr__(self) -> str:
         return f"<Appeal {self.number} {self.status}>"
 

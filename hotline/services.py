@@ -15,6 +15,7 @@ from core.extensions import db
 from core.logs import bind_log_context
 from core.queue import enqueue_after_commit
 from core.rows import insert_loaded, row_update, write_row
+from hotline.caller_id import callback_number, is_hidden, stored_number
 from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
@@ -90,16 +91,19 @@ def record_incoming_call(
 ) -> tuple[Call, Municipality | None]:
     """Register an incoming call once per CallSid (Twilio may post the webhook again).
 
-    Returns the call and, for a municipality's own duty number, that municipality.
+    A `From` that is no number to call back (withheld, `client:`, `sip:`) is kept as
+    `anonymous`; the timeline keeps what the carrier sent. Returns the call and, for a
+    municipality's own duty number, that municipality.
     """
     duty_place = municipality_by_duty_number(to_number)
     call = find_call(call_sid)
     if call is not None:
         return call, duty_place
+    number = stored_number(from_number)
     call = insert_loaded(
         Call,
         call_sid=call_sid,
-        from_number=from_number,
+        from_number=number,
         to_number=to_number,
         entry="duty-number" if duty_place else "governor",
         municipality_id=duty_place.id if duty_place else None,
@@ -110,10 +114,10 @@ def record_incoming_call(
         "call",
         call.id,
         "call.received",
-        {"from": from_number, "to": to_number},
+        {"from": from_number[:200], "to": to_number, "hidden": is_hidden(number)},
         actor_label="carrier",
     )
-    log.info("call %s from %s to %s", call_sid, from_number, to_number)
+    log.info("call %s from %s to %s", call_sid, number, to_number)
     return call, duty_place
 
 
@@ -142,7 +146,11 @@ _REFUSAL_FACTS = db.select(_BLOCKED.exists(), _RECENT_CALLS.scalar_subquery())
 
 
 def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
-    """Return `blocked` or `rate-limited` when the caller gets a polite refusal, else None."""
+    """Return `blocked` or `rate-limited` when the caller gets a polite refusal, else None.
+
+    Hidden callers are not counted together: one CallSid is all that tells them apart, so the
+    rate limit does not apply to them (a blocked pattern still may).
+    """
     limit, window = current_app.config["CALLER_RATE_LIMIT"]
     since = (now or utcnow()) - timedelta(seconds=window)
     with db.session.no_autoflush:  # the call is stored; its pending event changes nothing here
@@ -151,6 +159,8 @@ def refusal_reason(call: Call, now: datetime | None = None) -> str | None:
         ).one()
     if is_blocked:
         return "blocked"
+    if is_hidden(call.from_number):
+        return None
     return "rate-limited" if recent_calls > limit else None
 
 
@@ -345,7 +355,7 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         channel=Channel.PHONE,
         municipality=municipality,
         category=category,
-        caller_number=call.from_number,
+        caller_number=callback_number(call.from_number),
         call=call,
     )
 

@@ -12,6 +12,7 @@ from core.events import record_event
 from core.extensions import db
 from core.models import SMS_FAILED, SMS_UNDELIVERED, Event, OutboundMessage, User
 from hotline import services as hotline_services
+from hotline.caller_id import is_hidden
 from hotline.jobs import registration_sms_purpose
 from hotline.models import (
     Appeal,
@@ -110,7 +111,7 @@ def waiting_calls(now: datetime | None = None) -> list[QueueEntry]:
     """Return the calls waiting for an operator, oldest first, with what is known of the caller."""
     now = now or utcnow()
     calls = db.session.scalars(_waiting().order_by(Call.queued_at, Call.id).limit(100)).all()
-    numbers = {call.from_number for call in calls}
+    numbers = {call.from_number for call in calls if not is_hidden(call.from_number)}
     names, open_appeals = _known_callers(numbers)
     return [
         QueueEntry(
@@ -146,7 +147,9 @@ def _known_callers(numbers: set[str]) -> tuple[dict[str, str], dict[str, list[Ap
 
 
 def known_caller_name(number: str) -> str | None:
-    """Return the name the caller gave last time, if any."""
+    """Return the name the caller gave last time, if any (none for a hidden caller ID)."""
+    if is_hidden(number):
+        return None
     return db.session.scalar(
         select(Appeal.caller_name)
         .where(Appeal.caller_number == number, Appeal.caller_name.is_not(None))
@@ -302,21 +305,31 @@ class CallerCard:
 def caller_card(call: Call) -> CallerCard:
     """Return what the hotline knows of the call's number: other calls, appeals and its flags.
 
-    The flags are those the voice flow applies to this call (`refusal_reason`).
+    The flags are those the voice flow applies to this call (`refusal_reason`). Callers with
+    a hidden caller ID share no history: nothing tells one from another.
     """
     number = call.from_number
-    calls = db.session.scalars(
-        select(Call)
-        .where(Call.from_number == number, Call.id != call.id)
-        .order_by(Call.created_at.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
-    appeals = db.session.scalars(
-        select(Appeal)
-        .where(Appeal.caller_number == number)
-        .order_by(Appeal.created_at.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
+    hidden = is_hidden(number)
+    calls = (
+        []
+        if hidden
+        else db.session.scalars(
+            select(Call)
+            .where(Call.from_number == number, Call.id != call.id)
+            .order_by(Call.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+    )
+    appeals = (
+        []
+        if hidden
+        else db.session.scalars(
+            select(Appeal)
+            .where(Appeal.caller_number == number)
+            .order_by(Appeal.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+    )
     refusal = hotline_services.refusal_reason(call)
     return CallerCard(
         number=number,
@@ -325,7 +338,8 @@ def caller_card(call: Call) -> CallerCard:
         appeals=appeals,
         blocked=refusal == "blocked",
         rate_limited=refusal == "rate-limited",
-        block_review=db.session.scalar(
+        block_review=not hidden
+        and db.session.scalar(
             select(func.count(Event.id)).where(
                 Event.subject_type == "number",
                 Event.subject_id == number,
@@ -472,7 +486,7 @@ def finish_call(call: Call, user: User, code: str | None = None) -> None:
         call.wrapup_code = code
         if call.operator_answered_at is not None:
             hotline_services.set_call_outcome(call, CallOutcome.HANDLED)
-        if code == "abusive":
+        if code == "abusive" and not is_hidden(call.from_number):  # nothing to block
             record_event(
                 "number",
                 call.from_number,

@@ -27,6 +27,7 @@ from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
 from core.urls import absolute_url
+from hotline.caller_id import callback_number
 from hotline.console import services
 from hotline.console.forms import (
     URGENCY_LABELS,
@@ -122,7 +123,8 @@ def _appeal_form(form: AppealForm | None = None, call: Call | None = None) -> Ap
         SelectChoice(str(c.id), c.name) for c in categories
     ]
     if call is not None and not form.is_submitted():
-        form.callback_number.data = call.from_number
+        # a hidden caller ID gives nothing to call back: the operator asks for a number
+        form.callback_number.data = callback_number(call.from_number) or ""
         form.caller_name.data = services.known_caller_name(call.from_number)
         form.urgency.data = "ordinary"
     return form

@@ -1,12 +1,13 @@
 """Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 
 from core.extensions import db
 from core.telephony import protect_webhooks
 from core.telephony.webhooks import twiml_response
 from core.urls import absolute_url
 from hotline import twiml as voice_twiml
+from hotline.caller_id import callback_number
 from hotline.console import services, twiml
 from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
@@ -39,7 +40,8 @@ def dial_operator(call_id: int):
     return twiml_response(
         twiml.dial_operator(
             endpoint,
-            call.from_number,
+            # the carrier refuses a withheld caller ID as callerId: the operator sees the line's
+            callback_number(call.from_number) or current_app.config["TWILIO_NUMBER"],
             absolute_url("console_voice.operator_answered", call_id=call.id),
             absolute_url("console_voice.operator_result", call_id=call.id),
         )
