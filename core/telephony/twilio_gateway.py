@@ -265,21 +265,11 @@ class TwilioGateway(Gateway):
                 status_callback=status_callback_url(),
             )
         except (TwilioException, requests.RequestException) as error:
-            throttled = failure_kind(error) == THROTTLED
+            kind = failure_kind(error)
             raise SmsNotTaken(
                 describe_error(error),
-                permanent=is_refusal(error),
-                retry_after=retry_after_of(self.client.http_client) if throttled else None,
+                permanent=kind == REFUSED,
+                retry_after=retry_after_of(self.client.http_client) if kind == THROTTLED else None,
             ) from error
         message.provider_sid = sent.sid
         message.status = sent.status or "queued"
-
-
-def is_refusal(error: Exception) -> bool:
-    """Tell whether Twilio refused a request for good (a 4xx answer such as 21211 "invalid To").
-
-    Network failures, 5xx answers and 429 (too many requests) pass: trying again may work.
-    """
-    if not isinstance(error, TwilioRestException) or error.status is None:
-        return False
-    return 400 <= error.status < 500 and error.status != 429
