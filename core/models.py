@@ -130,8 +130,15 @@ def _refuse_event_change(mapper, connection, target):
     raise RuntimeError("events are append-only")
 
 
+#: `OutboundMessage.status` of an SMS stored with its transaction, waiting for its sending job.
+SMS_PENDING = "pending"
+#: `OutboundMessage.status` of an SMS a worker has claimed and is handing to the carrier.
+SMS_SENDING = "claimed"
 #: `OutboundMessage.status` of an SMS the carrier did not take that waits for another attempt.
 SMS_RETRYING = "retrying"
+#: `OutboundMessage.status` of an SMS whose worker stopped while handing it to the carrier:
+#: whether it went out is unknown, and it is not sent again so that it is never sent twice.
+SMS_UNKNOWN = "unknown"
 #: `OutboundMessage.status` of an SMS refused for good, or not taken by its last attempt.
 SMS_FAILED = "failed"
 #: `OutboundMessage.status` of an SMS the carrier reports the phone never received.
@@ -167,12 +174,23 @@ class OutboundMessage(db.Model):
     purpose: Mapped[str | None] = mapped_column(String(80), unique=True)
     #: Times the message was handed to the carrier, the first one included.
     attempts: Mapped[int] = mapped_column(default=0)
-    #: When the next attempt is due; set only while the status is `retrying`.
+    #: When the next step is due: the attempt of a `pending` or `retrying` message, or the
+    #: moment a message still `sending` is given up as `unknown`; empty otherwise.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What the carrier answered the last attempt that failed, in one line.
     last_error: Mapped[str | None] = mapped_column(String(300))
     #: The carrier's error code from its last delivery receipt (Twilio `ErrorCode`, e.g. 30003).
     error_code: Mapped[str | None] = mapped_column(String(8))
+
+    @property
+    def waiting(self) -> bool:
+        """Stored and not yet handed to the carrier: a worker sends it after the commit."""
+        return self.status in (SMS_PENDING, SMS_SENDING)
+
+    @property
+    def unknown(self) -> bool:
+        """The worker stopped while handing it over: it may or may not have gone out."""
+        return self.status == SMS_UNKNOWN
 
     @property
     def retrying(self) -> bool:
@@ -197,7 +215,7 @@ class OutboundMessage(db.Model):
     @property
     def taken(self) -> bool:
         """The carrier took the message (it may still be on its way to the phone)."""
-        return not (self.retrying or self.failed)
+        return not (self.waiting or self.retrying or self.failed or self.unknown)
 
     def __repr__(self) -> str:
         return (

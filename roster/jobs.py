@@ -1,7 +1,6 @@
 """Roster jobs: extend rotations, check gaps, remind officials of tomorrow's duty."""
 
 import logging
-from collections import Counter
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -9,7 +8,7 @@ from flask_babel import gettext as _
 from core import clock
 from core.extensions import db
 from core.i18n import local_time
-from core.models import SMS_FAILED, SMS_RETRYING
+from core.models import OutboundMessage
 from roster.models import Municipality, Official, Roster
 from roster.services import check_gaps, due_reminders, extend_rotations, role_label
 
@@ -36,17 +35,21 @@ def refresh_all_rosters() -> None:
 def send_shift_reminders() -> int:
     """Text every official whose duty starts tomorrow, once, in the evening before.
 
-    Return how many of the due reminders the carrier took; one waiting for a retry or failed
-    is not counted.
+    Each reminder is stored with this run's commit and sent by a job of its own; return how
+    many were stored now (one stored by an earlier run is not counted again).
     """
     from core.telephony import get_gateway
 
     gateway = get_gateway()
-    states = Counter()
+    stored = 0
     due = due_reminders(clock.utcnow())
     officials = _by_id(Official, {duty.official_id for _place, duty in due})
     rosters = _by_id(Roster, {duty.roster_id for _place, duty in due})
+    known = _stored_purposes([_reminder_purpose(duty) for _place, duty in due])
     for place, duty in due:
+        purpose = _reminder_purpose(duty)
+        if purpose in known:
+            continue
         official, roster = officials[duty.official_id], rosters[duty.roster_id]
         with force_locale("ru"):
             body = _(
@@ -57,20 +60,30 @@ def send_shift_reminders() -> int:
                 start=local_time(duty.starts_at, place.timezone),
                 end=local_time(duty.ends_at, place.timezone),
             )
-        purpose = (
-            f"shift-reminder:{official.id}:{roster.id}:{duty.role}:{duty.starts_at:%Y%m%dT%H%M}Z"
-        )
-        message = gateway.send_sms(official.phone, body, purpose=purpose)
-        states["sent" if message.taken else message.status] += 1
+        gateway.send_sms(official.phone, body, purpose=purpose)
+        stored += 1
     db.session.commit()
-    log.info(
-        "shift reminders: %d due, %d sent, %d waiting for a retry, %d failed",
-        len(due),
-        states["sent"],
-        states[SMS_RETRYING],
-        states[SMS_FAILED],
+    log.info("shift reminders: %d due, %d stored to send", len(due), stored)
+    return stored
+
+
+def _reminder_purpose(duty) -> str:
+    """Return the purpose that keeps a duty's evening reminder to one SMS."""
+    return (
+        f"shift-reminder:{duty.official_id}:{duty.roster_id}:{duty.role}"
+        f":{duty.starts_at:%Y%m%dT%H%M}Z"
     )
-    return states["sent"]
+
+
+def _stored_purposes(purposes: list[str]) -> set[str]:
+    """Return which of these SMS purposes are stored already, in one query."""
+    if not purposes:
+        return set()
+    return set(
+        db.session.scalars(
+            db.select(OutboundMessage.purpose).where(OutboundMessage.purpose.in_(purposes))
+        )
+    )
 
 
 def _by_id(model, ids: set[int]) -> dict:

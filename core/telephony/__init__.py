@@ -17,7 +17,7 @@ from core.telephony.gateway import (
     Gateway,
     RecordingGone,
 )
-from core.telephony.jobs import sweep_sms_retries
+from core.telephony.jobs import sweep_due_sms
 from core.telephony.signature import protect_webhooks, sign
 
 __all__ = [
@@ -76,5 +76,5 @@ def init_app(app: Flask) -> None:
     # Twilio's client logs every request's headers at INFO; the gateway logs what matters.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     app.jinja_env.globals["sms_error_reason"] = sms_error_reason
-    add_periodic(app, sweep_sms_retries, interval=60)
+    add_periodic(app, sweep_due_sms, interval=60)
     app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
 from core.extensions import db
-from core.models import SMS_FAILED, SMS_RETRYING, OutboundMessage
+from core.models import SMS_FAILED, SMS_PENDING, SMS_RETRYING, SMS_SENDING, OutboundMessage
 from core.queue import enqueue_after_commit
-from core.telephony.jobs import retry_job_id, retry_sms
+from core.telephony.jobs import deliver_sms, sms_job_id
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ SMS_RETRY_DELAYS = (
     timedelta(minutes=60),
 )
 SMS_MAX_ATTEMPTS = len(SMS_RETRY_DELAYS) + 1
+
+#: States of a stored SMS whose next attempt a job makes once `next_attempt_at` is due.
+DUE_STATES = (SMS_PENDING, SMS_RETRYING)
+
+#: How long a worker may take to hand an SMS over before the message is given up as unknown.
+SENDING_LIMIT = timedelta(minutes=10)
 
 
 def recording_sid(recording_url: str) -> str:
@@ -145,10 +151,11 @@ class Gateway:
         raise NotImplementedError
 
     def send_sms(self, to: str, body: str, *, purpose: str | None = None) -> OutboundMessage:
-        """Send an SMS once per `purpose` and record it; flush, never commit.
+        """Store an SMS once per `purpose`, to be sent by a job once the caller commits; flush.
 
-        A message the carrier does not take for a passing reason waits for a retry, enqueued
-        when the caller commits; one it refuses for good is failed.
+        Nothing goes to the carrier inside the caller's transaction: a rollback drops the
+        message with the rest, and a commit that fails after the carrier took it cannot
+        make it go out twice.
         """
         if purpose is not None:
             existing = _message_for(purpose)
@@ -159,8 +166,9 @@ class Gateway:
             body=body,
             carrier=self.carrier,
             purpose=purpose,
-            status="queued",
-            attempts=1,
+            status=SMS_PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
         )
         try:
             with db.session.begin_nested():
@@ -171,30 +179,38 @@ class Gateway:
             if existing is None:
                 raise
             return existing
-        self._attempt(message)
+        enqueue_after_commit(deliver_sms, message.id, job_id=sms_job_id(message.id, 1))
         return message
 
-    def resend_sms(self, message: OutboundMessage) -> bool:
-        """Make the due next attempt of an SMS waiting for a retry; flush, never commit.
+    def deliver_due_sms(self, message: OutboundMessage) -> bool:
+        """Make the due attempt of a stored SMS in transactions of its own; False if none.
 
-        Sends nothing and returns False when the message is not waiting, not due yet, or
-        another worker has already taken this attempt.
+        The attempt is claimed and committed before the carrier is asked, so a worker that
+        dies mid-request leaves the message `sending` (given up as `unknown` by the sweep),
+        never sent again; the carrier's answer is committed right after.
         """
-        if not message.retrying or message.next_attempt_at > utcnow():
+        if message.status not in DUE_STATES or message.next_attempt_at > utcnow():
             return False
         claimed = db.session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message.id,
-                OutboundMessage.status == SMS_RETRYING,
+                OutboundMessage.status == message.status,
                 OutboundMessage.attempts == message.attempts,
             )
-            .values(attempts=message.attempts + 1, status="queued", next_attempt_at=None)
+            .values(
+                attempts=message.attempts + 1,
+                status=SMS_SENDING,
+                next_attempt_at=utcnow() + SENDING_LIMIT,
+                carrier=self.carrier,
+            )
         )
         if claimed.rowcount != 1:
+            db.session.rollback()
             return False
-        message.carrier = self.carrier
+        db.session.commit()
         self._attempt(message)
+        db.session.commit()
         return True
 
     def _attempt(self, message: OutboundMessage) -> None:
@@ -204,6 +220,7 @@ class Gateway:
         except SmsNotTaken as error:
             self._not_taken(message, error)
         else:
+            self._taken(message)
             log.info(
                 "sms %s to %s: %s (attempt %d)",
                 message.provider_sid,
@@ -214,11 +231,20 @@ class Gateway:
         db.session.flush()
         if message.retrying:
             enqueue_after_commit(
-                retry_sms,
+                deliver_sms,
                 message.id,
-                job_id=retry_job_id(message.id, message.attempts + 1),
+                job_id=sms_job_id(message.id, message.attempts + 1),
                 at=message.next_attempt_at,
             )
+
+    def _taken(self, message: OutboundMessage) -> None:
+        """Keep what the carrier answered, unless its delivery receipt came in first."""
+        provider_sid, status = message.provider_sid, message.status
+        db.session.refresh(message, with_for_update=True)
+        message.next_attempt_at = None
+        message.provider_sid = message.provider_sid or provider_sid
+        if message.status == SMS_SENDING:
+            message.status = status
 
     def _not_taken(self, message: OutboundMessage, error: SmsNotTaken) -> None:
         """Record why the carrier did not take the message, and whether it is tried again."""

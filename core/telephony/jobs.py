@@ -1,12 +1,12 @@
-"""SMS jobs: retries (a due attempt, the sweep re-finding due ones), simulated receipts."""
+"""SMS jobs: each attempt sent after its commit, the sweep finding due ones, simulated receipts."""
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.clock import utcnow
 from core.extensions import db
-from core.models import SMS_RETRYING, OutboundMessage
+from core.models import SMS_PENDING, SMS_RETRYING, SMS_SENDING, SMS_UNKNOWN, OutboundMessage
 from core.queue import enqueue_due
 
 log = logging.getLogger(__name__)
@@ -15,18 +15,18 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
 
 
-def retry_job_id(message_id: int, attempt: int) -> str:
+def sms_job_id(message_id: int, attempt: int) -> str:
     """Return the job id of a message's attempt number `attempt` (one job per attempt)."""
     return f"sms-{message_id}-attempt-{attempt}"
 
 
-def retry_sms(message_id: int) -> None:
-    """Make the due next attempt of an SMS the carrier did not take; nothing if sent or not due."""
+def deliver_sms(message_id: int) -> None:
+    """Make the due attempt of a stored SMS; nothing if it is sent, taken by another, or not due."""
     from core.telephony import get_gateway
 
     message = db.session.get(OutboundMessage, message_id)
-    if message is not None and get_gateway().resend_sms(message):
-        db.session.commit()
+    if message is not None:
+        get_gateway().deliver_due_sms(message)
 
 
 def report_sim_delivery(message_sid: str) -> None:
@@ -41,22 +41,43 @@ def report_sim_delivery(message_sid: str) -> None:
         get_gateway().report_delivery(message_sid, to_number)
 
 
-def sweep_sms_retries() -> int:
-    """Enqueue the retry of every SMS whose next attempt is due, unless its job waits or runs."""
+def sweep_due_sms() -> int:
+    """Enqueue every SMS attempt that is due unless its job waits or runs; give up stuck ones."""
+    give_up_stuck_sms()
     due = db.session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts)
         .where(
             OutboundMessage.next_attempt_at <= utcnow(),
-            OutboundMessage.status == SMS_RETRYING,
+            OutboundMessage.status.in_((SMS_PENDING, SMS_RETRYING)),
         )
         .order_by(OutboundMessage.next_attempt_at)
         .limit(SWEEP_BATCH)
     ).all()
     db.session.commit()
     enqueued = sum(
-        enqueue_due(retry_sms, message_id, job_id=retry_job_id(message_id, attempts + 1))
+        enqueue_due(deliver_sms, message_id, job_id=sms_job_id(message_id, attempts + 1))
         for message_id, attempts in due
     )
     if enqueued:
-        log.info("sms retry sweep: %d due retries enqueued", enqueued)
+        log.info("sms sweep: %d due attempts enqueued", enqueued)
     return enqueued
+
+
+def give_up_stuck_sms() -> int:
+    """Mark `unknown` the SMS a worker claimed and never finished handing over; return how many."""
+    stuck = db.session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.status == SMS_SENDING,
+            OutboundMessage.next_attempt_at <= utcnow(),
+        )
+        .values(status=SMS_UNKNOWN, next_attempt_at=None)
+    ).rowcount
+    db.session.commit()
+    if stuck:
+        log.warning(
+            "sms sweep: %d messages whose worker stopped while sending them marked unknown, "
+            "not sent again",
+            stuck,
+        )
+    return stuck

@@ -44,9 +44,13 @@ bp = Blueprint("sms_receipts", __name__)
 protect_webhooks(bp)
 
 
-def status_callback_url() -> str:
-    """Return the absolute URL the carrier posts an SMS's delivery receipts to."""
-    return webhook_url(SMS_STATUS_PATH)
+def status_callback_url(message_id: int | None = None) -> str:
+    """Return the absolute URL the carrier posts an SMS's delivery receipts to.
+
+    It names the message, so a receipt that arrives before the worker has stored the
+    carrier's MessageSid still finds it.
+    """
+    return webhook_url(SMS_STATUS_PATH + (f"?sms={message_id}" if message_id else ""))
 
 
 def sms_error_reason(error_code: str | None) -> str:
@@ -54,7 +58,9 @@ def sms_error_reason(error_code: str | None) -> str:
     return str(ERROR_REASONS.get(error_code or "", _l("the mobile operator did not say why")))
 
 
-def record_receipt(message_sid: str, status: str, error_code: str | None) -> OutboundMessage | None:
+def record_receipt(
+    message_sid: str, status: str, error_code: str | None, message_id: int | None = None
+) -> OutboundMessage | None:
     """Store what a delivery receipt says about an SMS unless the message is already further on.
 
     Returns the message when the receipt changed it; flush, never commit.
@@ -65,6 +71,14 @@ def record_receipt(message_sid: str, status: str, error_code: str | None) -> Out
     message = db.session.scalar(
         select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid).with_for_update()
     )
+    if message is None and message_id is not None:  # the worker has not stored the sid yet
+        message = db.session.scalar(
+            select(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.provider_sid.is_(None))
+            .with_for_update()
+        )
+        if message is not None:
+            message.provider_sid = message_sid
     if message is None:
         log.warning("receipt %s for an unknown sms %s ignored", status, message_sid)
         return None
@@ -85,6 +99,7 @@ def sms_status():
         form.get("MessageSid", ""),
         form.get("MessageStatus", form.get("SmsStatus", "")),
         form.get("ErrorCode", "")[:8],
+        request.args.get("sms", type=int),
     )
     db.session.commit()
     return Response(status=204)

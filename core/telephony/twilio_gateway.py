@@ -262,7 +262,7 @@ class TwilioGateway(Gateway):
                 to=message.to_number,
                 from_=self.from_number,
                 body=message.body,
-                status_callback=status_callback_url(),
+                status_callback=status_callback_url(message.id),
             )
         except (TwilioException, requests.RequestException) as error:
             kind = failure_kind(error)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
-from core.models import SMS_FAILED, SMS_UNDELIVERED, Event, OutboundMessage, User
+from core.models import SMS_FAILED, SMS_UNDELIVERED, SMS_UNKNOWN, Event, OutboundMessage, User
 from hotline import services as hotline_services
 from hotline.caller_id import is_hidden
 from hotline.jobs import registration_sms_purpose
@@ -599,7 +599,7 @@ def lost_registration_sms(appeal_ids: list[int]) -> dict[int, OutboundMessage]:
     messages = db.session.scalars(
         select(OutboundMessage).where(
             OutboundMessage.purpose.in_(sorted(purposes)),
-            OutboundMessage.status.in_((SMS_FAILED, SMS_UNDELIVERED)),
+            OutboundMessage.status.in_((SMS_FAILED, SMS_UNDELIVERED, SMS_UNKNOWN)),
         )
     )
     return {purposes[message.purpose]: message for message in messages}

@@ -11,7 +11,7 @@ from callbacks.models import AppealTracking, CallbackAttempt, Card
 from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
-from core.telephony.jobs import sweep_sms_retries
+from core.telephony.jobs import sweep_due_sms
 from core.telephony.sim import SimCarrier, answers_and_presses, no_answer
 from hotline.jobs import send_registration_sms
 from tests import factories
@@ -101,7 +101,7 @@ def test_card_page_shows_which_sms_went_out_wait_for_a_retry_or_failed(app, clie
 
     for _attempt in range(4):
         clock.advance(hours=1, seconds=1)
-        sweep_sms_retries()
+        sweep_due_sms()
         work(app)
     page = client.get(f"/cabinet/cards/{card.id}").text
     assert sorted(sms_states(page)) == ["failed", "failed", "queued", "queued"]
@@ -139,7 +139,7 @@ def test_card_timeline_says_sent_only_for_the_sms_the_carrier_took(app, client, 
 
     del twilio.client.http_client.answers[backup]  # the carrier takes the second attempt
     clock.advance(minutes=1, seconds=1)
-    sweep_sms_retries()
+    sweep_due_sms()
     work(app)
     entry = timeline_entry(client.get(f"/cabinet/cards/{card.id}").text, "card.notified")
     assert f"SMS на {primary} — отправлено" in entry and f"SMS на {backup} — отправлено" in entry
@@ -207,7 +207,7 @@ def test_console_timeline_says_whether_the_citizen_got_the_confirmation_sms(
 
     for _attempt in range(4):
         clock.advance(hours=1, seconds=1)
-        sweep_sms_retries()
+        sweep_due_sms()
         work(app)
     assert f"SMS на {CITIZEN} — не отправлено: все попытки не удались" in entry()
 

@@ -4,7 +4,7 @@ import os
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -17,7 +17,7 @@ from core.events import timeline
 from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import OutboxJob, get_queue, redis_connection
-from core.telephony.jobs import sweep_sms_retries
+from core.telephony.jobs import sweep_due_sms
 from tests.callbacks.conftest import miss_call
 from tests.conftest import RecordingHttpClient, start_worker, use_twilio, work
 
@@ -138,7 +138,7 @@ class HangingCarrier(BaseHTTPRequestHandler):
         pass
 
 
-def test_worker_killed_mid_job_reruns_without_a_second_sms(app, client, region, clock):
+def test_a_worker_killed_while_sending_an_sms_never_sends_it_twice(app, client, region, clock):
     card = miss_call(client)
     queue = get_queue()
     for job_id in queue.job_ids:  # leave only the card's opening SMS
@@ -161,14 +161,29 @@ def test_worker_killed_mid_job_reruns_without_a_second_sms(app, client, region, 
         server.server_close()
     db.session.expire_all()
     primary, backup, supervisor = (region.a[role].phone for role in region.a)
-    assert len(bodies(primary)) == 1 and bodies(supervisor) == []  # died on the second SMS
-    # The dead worker's heartbeat expires; RQ then counts the job as abandoned.
+    assert db.session.get(Card, card.id).notified_at is not None  # all three were stored first
+    states = dict(
+        db.session.execute(db.select(OutboundMessage.to_number, OutboundMessage.status)).all()
+    )
+    assert states == {primary: "sent", backup: "claimed", supervisor: "pending"}
+
+    # The dead worker's heartbeat expires; RQ then counts its job as abandoned.
     queue.started_job_registry.cleanup(timestamp=time.time() + 3600)
-    assert sweep()["opened"] == 1
+    clock.now = datetime.now(UTC)  # the worker stored the messages on the machine's clock
+    work(app)  # the supervisor's SMS goes out; the backup's, maybe sent already, does not
+    clock.advance(minutes=11)
+    sweep_due_sms()
     work(app)
-    assert [len(bodies(phone)) for phone in (primary, backup, supervisor)] == [1, 1, 1]
-    assert sum(primary in request for request in HangingCarrier.received) == 1
-    assert db.session.get(Card, card.id).notified_at is not None
+    states = dict(
+        db.session.execute(db.select(OutboundMessage.to_number, OutboundMessage.status)).all()
+    )
+    assert states == {primary: "sent", backup: "unknown", supervisor: "sent"}
+    assert [sum(phone in request for request in HangingCarrier.received) for phone in states] == [
+        1,
+        1,
+        0,
+    ]
+    assert sweep()["opened"] == 0
 
 
 def test_checkins_follow_the_urgency_and_record_on_the_timeline(app, client, region, clock):
@@ -212,7 +227,7 @@ def test_sms_twilio_could_not_be_reached_for_go_out_once_it_is_back(app, client,
 
     back = use_twilio(app, RecordingHttpClient())
     clock.advance(minutes=1, seconds=1)
-    sweep_sms_retries()
+    sweep_due_sms()
     work(app)
     assert statuses() == [["queued"]] * 4
     assert sorted(r["data"]["To"] for r in back.client.http_client.requests) == sorted(numbers)

@@ -2,6 +2,7 @@
 is followed by a voice call the official acknowledges the card on."""
 
 import re
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from callbacks import jobs
@@ -54,7 +55,8 @@ def test_every_sms_names_the_signed_status_webhook_and_each_receipt_is_stored(ap
     sent = [r for r in twilio.requests if r["url"].endswith("/Messages.json")]
     assert len(sent) == 4  # the three officials and the citizen
     assert {r["data"]["StatusCallback"] for r in sent} == {
-        app.config["PUBLIC_BASE_URL"] + "/sms/status"
+        app.config["PUBLIC_BASE_URL"] + f"/sms/status?sms={message_id}"
+        for (message_id,) in db.session.execute(db.select(OutboundMessage.id))
     }
     primary, backup, supervisor = (
         db.session.scalar(db.select(OutboundMessage).where(OutboundMessage.to_number == phone))
@@ -254,3 +256,61 @@ def test_a_registration_sms_that_never_arrived_is_on_the_operators_control_list(
     assert "стационарный номер или сеть без SMS (код 30006)" in lost
     assert "не получил SMS" not in rows[str(quiet.id)]
     assert page.index(f'data-appeal="{appeal.id}"') < page.index(f'data-appeal="{quiet.id}"')
+
+
+def test_a_receipt_that_beats_the_worker_is_kept_when_the_worker_stores_twilios_answer(
+    app, client, twilio_standin
+):
+    from core.telephony import get_gateway
+
+    message = get_gateway().send_sms(CITIZEN, "Обращение 25-0001", purpose="appeal:1")
+    db.session.commit()
+    gateway = get_gateway()
+    deliver = gateway._deliver
+
+    def deliver_then_receipt(message):  # Twilio posts the receipt before its answer is stored
+        deliver(message)
+        response = twilio_post(
+            client,
+            f"/sms/status?sms={message.id}",
+            MessageSid=message.provider_sid,
+            MessageStatus="delivered",
+        )
+        assert response.status_code == 204
+
+    gateway._deliver = deliver_then_receipt
+    try:
+        assert gateway.deliver_due_sms(message) is True
+    finally:
+        del gateway._deliver
+    kept = stored(message)
+    assert kept.status == "delivered" and kept.provider_sid in twilio_standin.messages
+    assert kept.attempts == 1 and kept.next_attempt_at is None
+
+
+def test_an_sms_whose_worker_died_while_sending_is_shown_as_unknown_and_not_resent(
+    app, client, region, clock, twilio_standin
+):
+    from core.telephony.jobs import sweep_due_sms
+
+    card = miss_call(client)
+    jobs.notify_card_opened(card.id)  # stores the officials' SMS; their sending jobs wait
+    [primary] = db.session.scalars(
+        db.select(OutboundMessage).order_by(OutboundMessage.id).limit(1)
+    ).all()
+    db.session.execute(  # a worker claimed it and died before Twilio answered
+        db.update(OutboundMessage)
+        .where(OutboundMessage.id == primary.id)
+        .values(status="claimed", attempts=1, next_attempt_at=clock.now + timedelta(minutes=10))
+    )
+    db.session.commit()
+    work(app)
+    assert stored(primary).status == "claimed"
+
+    clock.advance(minutes=11)
+    sweep_due_sms()
+    work(app)
+    assert stored(primary).status == "unknown"
+    assert primary.to_number not in {sms["to"] for sms in twilio_standin.messages.values()}
+    login(client, "head_a")
+    assert "неизвестно, ушло ли" in card_sms(client, card)[primary.to_number]

@@ -18,7 +18,7 @@ from roster.services import (
     import_shifts,
     save_rotation,
 )
-from tests.conftest import TwilioByNumber, counted_statements, csrf_token, login, use_twilio
+from tests.conftest import TwilioByNumber, counted_statements, csrf_token, login, use_twilio, work
 from tests.factories import (
     make_absence,
     make_municipality,
@@ -203,7 +203,7 @@ def test_evening_reminders_are_sent_once_per_duty(app, alpha, monkeypatch):
     assert "Район alpha" in messages[0].body and "19.03" in messages[0].body
 
 
-def test_evening_reminders_count_only_the_sms_the_carrier_took(app, alpha, monkeypatch, caplog):
+def test_evening_reminders_are_stored_together_and_sent_one_by_one(app, alpha, monkeypatch, caplog):
     monkeypatch.setattr("core.clock.now_source", lambda: datetime(2026, 3, 18, 16, tzinfo=UTC))
     tomorrow = datetime(2026, 3, 19, 6, tzinfo=UTC)  # 09:00 in Moscow
     trio = make_trio(alpha)
@@ -212,14 +212,23 @@ def test_evening_reminders_count_only_the_sms_the_carrier_took(app, alpha, monke
     db.session.commit()
     use_twilio(app, TwilioByNumber(refused=trio[1].phone, failing=trio[2].phone))
 
-    assert jobs.send_shift_reminders() == 1
+    assert jobs.send_shift_reminders() == 3
+    assert jobs.send_shift_reminders() == 0  # stored already: not again
 
     statuses = dict(
         db.session.execute(db.select(OutboundMessage.to_number, OutboundMessage.status)).all()
     )
+    assert set(statuses.values()) == {"pending"}  # nothing went out inside the transaction
+    work(app)  # each reminder is sent by a job of its own: one refusal stops no other
+    statuses = dict(
+        db.session.execute(db.select(OutboundMessage.to_number, OutboundMessage.status)).all()
+    )
     assert statuses == {trio[0].phone: "queued", trio[1].phone: "failed", trio[2].phone: "retrying"}
-    [line] = [r.getMessage() for r in caplog.records if r.name == "roster.jobs"]
-    assert line == "shift reminders: 3 due, 1 sent, 1 waiting for a retry, 1 failed"
+    lines = [r.getMessage() for r in caplog.records if r.name == "roster.jobs"]
+    assert lines == [
+        "shift reminders: 3 due, 3 stored to send",
+        "shift reminders: 3 due, 0 stored to send",
+    ]
 
 
 def _selects(statements: list[str]) -> list[str]:

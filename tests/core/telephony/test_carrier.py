@@ -20,6 +20,7 @@ from core.telephony.sim import (
     voicemail,
 )
 from core.telephony.sim.carrier import APP_ERROR
+from tests.conftest import work
 from tests.core.telephony.voice_app import OFFICIAL, build_blueprint
 
 PUBLIC = "https://hotline.test"
@@ -299,7 +300,7 @@ def test_dial_queue_bridges_the_first_caller(carrier, log):
     assert operator.transcript.dialled[0].bridged
 
 
-def test_outbound_call_from_the_gateway_runs_its_twiml(carrier, log):
+def test_outbound_call_from_the_gateway_runs_its_twiml(app, carrier, log):
     carrier.phone(OFFICIAL, answers_and_presses("1"))
     carrier.app_number(LINE, voice_url="/voice/test-callback")
 
@@ -323,6 +324,8 @@ def test_outbound_call_from_the_gateway_runs_its_twiml(carrier, log):
         "completed",
     ]
     assert [int(form["SequenceNumber"]) for form in events] == [0, 1, 2, 3]
+    assert carrier.sms_to(CITIZEN) == []  # stored with the webhook's commit, sent by a job
+    work(app)
     assert carrier.sms_to(CITIZEN) == ["Вам перезвонят."]
 
 

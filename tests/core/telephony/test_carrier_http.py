@@ -18,6 +18,7 @@ from core.telephony.sim import (
     answers_and_presses,
     voicemail,
 )
+from tests.conftest import work
 from tests.core.telephony.voice_app import OFFICIAL, build_blueprint
 
 PUBLIC = "https://hotline.test"
@@ -97,6 +98,7 @@ def test_gateway_in_the_app_reaches_the_carrier_through_its_control_endpoint(app
         "completed",
         ["1"],
     )
+    work(app)  # the SMS stored by the webhook is sent by its job
     assert carrier.sms_to(CITIZEN) == ["Вам перезвонят."]
     gateway = get_gateway()
     assert gateway.call_status(outbound.sid) == "completed"

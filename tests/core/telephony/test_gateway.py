@@ -116,9 +116,34 @@ def _messages() -> int:
     return db.session.scalar(select(func.count()).select_from(OutboundMessage))
 
 
+def sent(gateway, to: str, body: str, purpose: str | None = None) -> OutboundMessage:
+    """Store an SMS, commit, and make its first attempt as the sending job does."""
+    message = gateway.send_sms(to, body, purpose=purpose)
+    db.session.commit()
+    gateway.deliver_due_sms(message)
+    return message
+
+
+def test_an_sms_goes_to_the_carrier_only_after_its_transaction_commits(
+    app, twilio_gateway, recorder
+):
+    message = twilio_gateway.send_sms("+79161234567", "Обращение 25-0001", purpose="appeal:1")
+    assert (message.status, message.attempts, recorder.requests) == ("pending", 0, [])
+    db.session.rollback()  # the work that stored it failed: the SMS goes with it
+    assert _messages() == 0
+
+    message = twilio_gateway.send_sms("+79161234567", "Обращение 25-0001", purpose="appeal:1")
+    db.session.commit()
+    assert recorder.requests == []
+    assert twilio_gateway.deliver_due_sms(message) is True
+    assert twilio_gateway.deliver_due_sms(message) is False  # taken: not sent twice
+    assert len(recorder.requests) == 1
+    assert (message.status, message.attempts) == ("queued", 1)
+
+
 def test_send_sms_posts_once_per_purpose_and_records_it(app, twilio_gateway, recorder):
-    first = twilio_gateway.send_sms("+79161234567", "Обращение 25-0001", purpose="appeal:1")
-    again = twilio_gateway.send_sms("+79161234567", "Обращение 25-0001", purpose="appeal:1")
+    first = sent(twilio_gateway, "+79161234567", "Обращение 25-0001", purpose="appeal:1")
+    again = sent(twilio_gateway, "+79161234567", "Обращение 25-0001", purpose="appeal:1")
 
     [request] = recorder.requests
     assert (request["method"], request["url"]) == ("POST", f"{API}/Messages.json")
@@ -126,7 +151,7 @@ def test_send_sms_posts_once_per_purpose_and_records_it(app, twilio_gateway, rec
         "To": "+79161234567",
         "From": "+74872000000",
         "Body": "Обращение 25-0001",
-        "StatusCallback": "http://127.0.0.1:5000/sms/status",
+        "StatusCallback": f"http://127.0.0.1:5000/sms/status?sms={first.id}",
     }
     assert again is first
     assert (first.carrier, first.status) == ("twilio", "queued")
@@ -138,7 +163,7 @@ def test_send_sms_refused_by_twilio_is_recorded_as_failed(app):
     refusing = RecordingHttpClient(400, {"code": 21211, "message": "Invalid 'To'", "status": 400})
     gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=refusing)
 
-    message = gateway.send_sms("+7000", "text", purpose="appeal:2")
+    message = sent(gateway, "+7000", "text", purpose="appeal:2")
 
     assert (message.status, message.provider_sid) == ("failed", None)
     assert message.next_attempt_at is None and "21211" in message.last_error
@@ -157,7 +182,7 @@ def test_send_sms_twilio_did_not_take_waits_for_a_retry(app, make_client, caplog
     http_client = make_client()
     gateway = TwilioGateway(ACCOUNT, "secret", "+74872000000", http_client=http_client)
 
-    message = gateway.send_sms("+79161234567", "text", purpose="appeal:3")
+    message = sent(gateway, "+79161234567", "text", purpose="appeal:3")
 
     assert (message.status, message.provider_sid) == ("retrying", None)
     assert _messages() == 1 and len(http_client.requests) == 1
@@ -166,19 +191,18 @@ def test_send_sms_twilio_did_not_take_waits_for_a_retry(app, make_client, caplog
 
 
 def test_a_committed_purpose_is_not_sent_again(app, twilio_gateway, recorder):
-    twilio_gateway.send_sms("+79161234567", "one", purpose="card:9")
-    db.session.commit()
+    sent(twilio_gateway, "+79161234567", "one", purpose="card:9")
     db.session.expunge_all()
 
-    again = twilio_gateway.send_sms("+79161234567", "one", purpose="card:9")
+    again = sent(twilio_gateway, "+79161234567", "one", purpose="card:9")
 
     assert len(recorder.requests) == 1
     assert again.body == "one"
 
 
 def test_sms_without_purpose_is_always_sent(app, twilio_gateway, recorder):
-    twilio_gateway.send_sms("+79161234567", "a")
-    twilio_gateway.send_sms("+79161234567", "a")
+    sent(twilio_gateway, "+79161234567", "a")
+    sent(twilio_gateway, "+79161234567", "a")
 
     assert len(recorder.requests) == 2
     assert _messages() == 2
@@ -194,7 +218,7 @@ def test_get_gateway_follows_the_setting_and_is_cached(app):
 
 
 def test_sim_sms_is_recorded_as_sent(app):
-    message = get_gateway().send_sms("+79161234567", "Ваше обращение 1", purpose="appeal:5")
+    message = sent(get_gateway(), "+79161234567", "Ваше обращение 1", purpose="appeal:5")
 
     assert message.carrier == "sim"
     assert message.status == "sent"
@@ -263,6 +287,6 @@ def test_an_unreachable_simulated_carrier_is_a_carrier_error(app):
             gateway.hangup(CALL_SID)
         with pytest.raises(CarrierError):
             gateway.call_status(CALL_SID)
-        message = gateway.send_sms("+79161234567", "text", purpose="appeal:9")
+        message = sent(gateway, "+79161234567", "text", purpose="appeal:9")
         assert (message.status, message.provider_sid) == ("retrying", None)
     assert get_gateway() is not gateway

@@ -8,6 +8,8 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from core.extensions import db
+from core.models import OutboundMessage
 from core.telephony import CarrierError, RecordingGone, get_gateway
 from core.telephony.sim.rest_standin import TwilioStandin
 from core.telephony.twilio_gateway import BaseUrlHttpClient, TwilioGateway
@@ -67,13 +69,21 @@ def test_redirect_hangup_and_status_follow_the_call(app, twilio_standin):
         gateway.call_status("CA" + "f" * 32)
 
 
+def sent(to: str, body: str, purpose: str) -> OutboundMessage:
+    """Store an SMS, commit, and make its first attempt as the sending job does."""
+    message = get_gateway().send_sms(to, body, purpose=purpose)
+    db.session.commit()
+    get_gateway().deliver_due_sms(message)
+    return message
+
+
 def test_send_sms_creates_a_message(app, twilio_standin):
-    message = get_gateway().send_sms(CITIZEN, "Обращение 25-0001", purpose="appeal:1")
+    message = sent(CITIZEN, "Обращение 25-0001", purpose="appeal:1")
 
     assert message.status == "queued" and message.provider_sid.startswith("SM")
     stored = twilio_standin.messages[message.provider_sid]
     assert (stored["to"], stored["body"]) == (CITIZEN, "Обращение 25-0001")
-    assert stored["status_callback"].endswith("/sms/status")
+    assert stored["status_callback"].endswith(f"/sms/status?sms={message.id}")
 
 
 def test_recording_audio_is_relayed_whole_and_by_range(app, twilio_standin):
@@ -176,9 +186,9 @@ def test_429_names_when_to_come_back(twilio_standin):
 def test_refusals_for_one_number_only(app, twilio_standin, code):
     twilio_standin.fail(str(code), times=None, match=CITIZEN)
 
-    refused = get_gateway().send_sms(CITIZEN, "text", purpose="appeal:1")
-    taken = get_gateway().send_sms("+79167654321", "text", purpose="appeal:2")
-    again = get_gateway().send_sms(CITIZEN, "text", purpose="appeal:3")
+    refused = sent(CITIZEN, "text", purpose="appeal:1")
+    taken = sent("+79167654321", "text", purpose="appeal:2")
+    again = sent(CITIZEN, "text", purpose="appeal:3")
 
     assert (refused.status, again.status, taken.status) == ("failed", "failed", "queued")
     assert str(code) in refused.last_error and refused.next_attempt_at is None
@@ -194,12 +204,12 @@ def test_an_invalid_number_is_refused_without_a_fault(app, twilio_standin):
 def test_faults_matching_a_resource_leave_the_others_alone(app, twilio_standin, clock):
     twilio_standin.fail("503", times=None, match="Messages")
     sid = get_gateway().place_call(OFFICIAL, "https://hotline.example/voice/callback/1")
-    message = get_gateway().send_sms(CITIZEN, "text", purpose="appeal:1")
+    message = sent(CITIZEN, "text", purpose="appeal:1")
     assert sid in twilio_standin.calls
     assert message.status == "retrying" and "503" in message.last_error
     twilio_standin.clear_faults()
     clock.advance(minutes=2)
-    assert get_gateway().resend_sms(message) is True
+    assert get_gateway().deliver_due_sms(message) is True
 
 
 def test_a_hang_ends_as_a_timeout_in_bounded_time(app, twilio_standin):
@@ -226,13 +236,13 @@ def test_a_dropped_connection_and_a_refused_one_are_carrier_errors(app, twilio_s
     started = time.monotonic()
     with pytest.raises(CarrierError, match="ConnectionError"):
         gateway.place_call(OFFICIAL, "https://hotline.example/voice/callback/1")
-    message = gateway.send_sms(CITIZEN, "text", purpose="appeal:1")
+    message = sent(CITIZEN, "text", purpose="appeal:1")
     assert message.status == "retrying"
     assert time.monotonic() - started < 2
 
     twilio_standin.up()
     clock.advance(minutes=2)
-    assert gateway.resend_sms(message) is True
+    assert gateway.deliver_due_sms(message) is True
     assert message.provider_sid in twilio_standin.messages
 
 

@@ -10,7 +10,7 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import get_queue, redis_connection
 from core.telephony import get_gateway
-from core.telephony.jobs import retry_sms, sweep_sms_retries
+from core.telephony.jobs import deliver_sms, sweep_due_sms
 from core.telephony.sim import SimCarrier
 from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio, use_twilio, work
 
@@ -18,10 +18,17 @@ CITIZEN = "+79161234567"
 
 
 def send(purpose: str = "appeal-registered:1") -> int:
-    """Send the citizen an SMS through the app's gateway and commit; return the message id."""
+    """Store the citizen an SMS, commit and let the worker send it; return the message id."""
     message = get_gateway().send_sms(CITIZEN, "Обращение 25-0001 зарегистрировано", purpose=purpose)
     db.session.commit()
+    work(app_of_test())
     return message.id
+
+
+def app_of_test():
+    from flask import current_app
+
+    return current_app._get_current_object()
 
 
 def stored(message_id: int) -> OutboundMessage:
@@ -61,7 +68,7 @@ def test_an_sms_twilio_did_not_take_goes_out_on_the_retry(app, clock, down):
     assert messages_posted(working) == 0 and stored(message_id).status == "retrying"
 
     clock.advance(minutes=1, seconds=1)
-    assert sweep_sms_retries() == 1  # moves the scheduled job forward
+    assert sweep_due_sms() == 1  # moves the scheduled job forward
     work(app)
     message = stored(message_id)
     assert messages_posted(working) == 1
@@ -71,7 +78,7 @@ def test_an_sms_twilio_did_not_take_goes_out_on_the_retry(app, clock, down):
     assert message.taken
 
     clock.advance(hours=2)
-    assert sweep_sms_retries() == 0
+    assert sweep_due_sms() == 0
     work(app)
     assert messages_posted(working) == 1
 
@@ -83,7 +90,7 @@ def test_an_sms_the_simulated_carrier_did_not_take_goes_out_on_the_retry(app, cl
     carrier = SimCarrier.in_process(app)
 
     clock.advance(minutes=1, seconds=1)
-    sweep_sms_retries()
+    sweep_due_sms()
     work(app)
 
     assert carrier.sms_to(CITIZEN) == ["Обращение 25-0001 зарегистрировано"]
@@ -112,7 +119,7 @@ def test_a_message_twilio_refuses_for_good_is_not_tried_again(app, clock, code, 
     assert scheduled_jobs() == [] and get_queue().count == 0
 
     clock.advance(hours=3)
-    assert sweep_sms_retries() == 0
+    assert sweep_due_sms() == 0
     work(app)
     assert messages_posted(refusing) == 1
 
@@ -124,10 +131,10 @@ def test_the_sweep_finds_a_due_retry_whose_job_was_lost(app, clock):
     working = use_twilio(app, RecordingHttpClient()).client.http_client
 
     clock.advance(seconds=59)
-    assert sweep_sms_retries() == 0  # not due yet
+    assert sweep_due_sms() == 0  # not due yet
     clock.advance(seconds=2)
-    assert sweep_sms_retries() == 1
-    assert sweep_sms_retries() == 0  # its job waits in the queue: not enqueued twice
+    assert sweep_due_sms() == 1
+    assert sweep_due_sms() == 0  # its job waits in the queue: not enqueued twice
     work(app)
 
     assert messages_posted(working) == 1
@@ -140,8 +147,8 @@ def test_a_retry_job_that_runs_twice_sends_the_message_once(app, clock):
     working = use_twilio(app, RecordingHttpClient()).client.http_client
     clock.advance(minutes=2)
 
-    retry_sms(message_id)
-    retry_sms(message_id)
+    deliver_sms(message_id)
+    deliver_sms(message_id)
 
     assert messages_posted(working) == 1
     assert stored(message_id).attempts == 2
@@ -160,7 +167,7 @@ def test_a_worker_that_read_the_message_before_another_sent_it_does_not_send_it(
             .values(attempts=2, status="queued", next_attempt_at=None, provider_sid="SM" + "e" * 32)
         )
 
-    assert get_gateway().resend_sms(message) is False
+    assert get_gateway().deliver_due_sms(message) is False
     assert messages_posted(working) == 0
 
 
@@ -173,7 +180,7 @@ def test_an_sms_twilio_never_takes_fails_after_the_last_attempt(app, clock):
     while (message := stored(message_id)).retrying:
         waits.append(message.next_attempt_at - clock.now)
         clock.now = message.next_attempt_at
-        assert sweep_sms_retries() == 1
+        assert sweep_due_sms() == 1
         work(app)
 
     assert waits == [timedelta(minutes=minutes) for minutes in (1, 5, 15, 60)]
@@ -181,7 +188,7 @@ def test_an_sms_twilio_never_takes_fails_after_the_last_attempt(app, clock):
     assert "500" in message.last_error
     assert messages_posted(down) == 5
     clock.advance(days=1)
-    assert sweep_sms_retries() == 0
+    assert sweep_due_sms() == 0
     assert get_queue().count == 0 and scheduled_jobs() == []
 
 
@@ -194,8 +201,8 @@ def test_an_sms_twilio_throttles_waits_as_long_as_its_retry_after_asks(app, cloc
     assert twilio_standin.messages == {}
 
     clock.advance(seconds=600)
-    retry_sms(message.id)
-    retry_sms(message.id)  # a second run of the same attempt sends nothing
+    deliver_sms(message.id)
+    deliver_sms(message.id)  # a second run of the same attempt sends nothing
     message = stored(message.id)
     assert message.status == "queued" and message.attempts == 2
     assert list(twilio_standin.messages) == [message.provider_sid]
