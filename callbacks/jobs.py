@@ -60,6 +60,16 @@ def follow_up_notice(notice_id: int) -> None:
     db.session.commit()
 
 
+def retry_callback(attempt_id: int) -> None:
+    """Make the due next try of a click-to-call the carrier did not take; at most once."""
+    attempt = db.session.get(CallbackAttempt, attempt_id)
+    if attempt is None or not services.claim_callback_try(attempt):
+        return
+    db.session.commit()  # the try is taken before the carrier is asked: a second run skips
+    services.ring_official(attempt)
+    db.session.commit()
+
+
 def remind_card(card_id: int) -> None:
     """Remind the duty of a card nobody acknowledged within 15 minutes."""
     card = db.session.get(Card, card_id)
@@ -148,6 +158,12 @@ def sweep() -> dict[str, int]:
     )
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
     found["checkin"] = _enqueue_checkins(moment)
+    found["callback"] = sum(
+        enqueue_due(
+            retry_callback, attempt_id, job_id=services.callback_retry_job_id(attempt_id, tries + 1)
+        )
+        for attempt_id, tries in services.due_callback_retries(SWEEP_BATCH)
+    )
     found["notice"] = sum(
         enqueue_due(follow_up_notice, notice_id, job_id=notices.notice_job_id(notice_id))
         for notice_id in notices.due_notices(SWEEP_BATCH)
