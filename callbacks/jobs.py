@@ -40,13 +40,15 @@ def notify_card_opened(card_id: int) -> None:
 
 
 def follow_up_notice(notice_id: int) -> None:
-    """Ring the official whose opening SMS was not delivered in two minutes, once."""
+    """Ring the official whose opening SMS was not delivered, once; retry passing failures."""
     notice = db.session.get(NoticeCall, notice_id)
-    if notice is None or not notices.check_notice(notice):
+    if notice is None:
         return
-    db.session.commit()  # checked before the call: a second run never rings again
-    if notice.outcome != "calling":
+    if notices.check_notice(notice):
+        db.session.commit()
+    if not notices.claim_notice_try(notice):
         return
+    db.session.commit()  # the try is taken before the call: a second run never rings again
     try:
         call_sid = get_gateway().place_call(
             notice.official_phone,
@@ -54,7 +56,7 @@ def follow_up_notice(notice_id: int) -> None:
             status_callback=notices.notice_url(notice.id, "status"),
         )
     except CarrierError as error:
-        notices.record_notice_call(notice, None, str(error))
+        notices.notice_not_placed(notice, error)
     else:
         notices.record_notice_call(notice, call_sid, None)
     db.session.commit()
@@ -167,6 +169,12 @@ def sweep() -> dict[str, int]:
     found["notice"] = sum(
         enqueue_due(follow_up_notice, notice_id, job_id=notices.notice_job_id(notice_id))
         for notice_id in notices.due_notices(SWEEP_BATCH)
+    )
+    found["notice"] += sum(
+        enqueue_due(
+            follow_up_notice, notice_id, job_id=notices.notice_retry_job_id(notice_id, n + 1)
+        )
+        for notice_id, n in notices.due_notice_retries(SWEEP_BATCH)
     )
     found["unconfirmed"] = 0
     for tracking in db.session.scalars(

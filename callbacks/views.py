@@ -387,6 +387,9 @@ def cabinet_labels() -> dict:
             "card.acknowledged": _("taken into work"),
             "card.notice-call": _("the SMS did not reach the official: calling them"),
             "card.notice-call-failed": _("the SMS did not reach the official; the call failed"),
+            "card.notice-call-retrying": _(
+                "the SMS did not reach the official; the call did not go through, it is tried again"
+            ),
             "card.notice-call-unanswered": _("the official did not confirm the card on the call"),
             "card.note": _("note"),
             "card.forwarded": _("forwarded"),

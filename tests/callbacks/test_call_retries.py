@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from callbacks.jobs import reconcile_callbacks, retry_callback, sweep
-from callbacks.models import CallbackAttempt
+from callbacks.jobs import follow_up_notice, reconcile_callbacks, retry_callback, sweep
+from callbacks.models import CallbackAttempt, NoticeCall
 from callbacks.services import CALLBACK_UNKNOWN_AGE, callback_retry_job_id
 from core.events import timeline
 from core.extensions import db
@@ -231,3 +231,52 @@ def test_the_sweep_enqueues_a_due_retry_whose_job_was_lost(
     assert retry_jobs() == []
     run_due(app, clock, 16)
     assert calls_posted(twilio_standin) == 2 and the_attempt().call_sid is not None
+
+
+def notice_of(phone: str) -> NoticeCall:
+    db.session.expire_all()
+    return db.session.scalar(db.select(NoticeCall).where(NoticeCall.official_phone == phone))
+
+
+def notice_calls_to(standin, phone: str) -> list:
+    posted = standin.requests_to("Calls", "POST")
+    return [r for r in posted if r.form.get("To") == phone and "/voice/notices/" in r.form["Url"]]
+
+
+def test_a_notice_call_twilio_did_not_take_is_tried_again_and_a_refused_one_is_not(
+    app, client, region, clock, twilio_standin
+):
+    card = miss_call(client)
+    primary, backup = region.a["primary"].phone, region.a["backup"].phone
+    work(app)  # the opening SMS go out; none is reported delivered
+    twilio_standin.fail("503", match=primary)
+    twilio_standin.fail("21211", match=backup)
+    run_due(app, clock, 121)
+
+    waiting = notice_of(primary)
+    assert (waiting.outcome, waiting.tries) == ("calling", 1)
+    assert waiting.retry_at == clock.now + timedelta(seconds=15)
+    refused = notice_of(backup)
+    assert (refused.outcome, refused.tries, refused.retry_at) == ("failed", 1, None)
+    assert refused.error
+    assert notice_of(region.a["supervisor"].phone).outcome == "placed"
+
+    run_due(app, clock, 16)
+    retry = notice_of(primary)
+    assert (retry.outcome, retry.tries, retry.retry_at) == ("placed", 2, None)
+    assert retry.call_sid in twilio_standin.calls
+    follow_up_notice(retry.id)  # the job run again rings nobody
+    run_due(app, clock, 600)
+    assert len(notice_calls_to(twilio_standin, primary)) == 2  # the failed one and the retry
+    assert len(notice_calls_to(twilio_standin, backup)) == 1
+
+    verbs = [e.verb for e in timeline("card", card.id) if e.verb.startswith("card.notice")]
+    assert sorted(verbs) == [
+        "card.notice-call",
+        "card.notice-call",
+        "card.notice-call-failed",
+        "card.notice-call-retrying",
+    ]
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    assert "звонок не прошёл, повторим" in page and "(попытка 1 из 3)" in page
