@@ -14,7 +14,11 @@ protect_webhooks(bp)
 
 
 def _attempt(attempt_id: int) -> CallbackAttempt:
-    return db.session.get(CallbackAttempt, attempt_id) or abort(404)
+    """Load the attempt a webhook names and keep its CallSid: the call exists."""
+    attempt = db.session.get(CallbackAttempt, attempt_id) or abort(404)
+    if services.note_callback_sid(attempt, request.form.get("CallSid")):
+        db.session.commit()  # kept even when the webhook itself changes nothing
+    return attempt
 
 
 @bp.post("/voice/callbacks/<int:attempt_id>/whisper")

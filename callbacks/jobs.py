@@ -40,13 +40,15 @@ def notify_card_opened(card_id: int) -> None:
 
 
 def follow_up_notice(notice_id: int) -> None:
-    """Ring the official whose opening SMS was not delivered in two minutes, once."""
+    """Ring the official whose opening SMS was not delivered, once; retry passing failures."""
     notice = db.session.get(NoticeCall, notice_id)
-    if notice is None or not notices.check_notice(notice):
+    if notice is None:
         return
-    db.session.commit()  # checked before the call: a second run never rings again
-    if notice.outcome != "calling":
+    if notices.check_notice(notice):
+        db.session.commit()
+    if not notices.claim_notice_try(notice):
         return
+    db.session.commit()  # the try is taken before the call: a second run never rings again
     try:
         call_sid = get_gateway().place_call(
             notice.official_phone,
@@ -54,9 +56,19 @@ def follow_up_notice(notice_id: int) -> None:
             status_callback=notices.notice_url(notice.id, "status"),
         )
     except CarrierError as error:
-        notices.record_notice_call(notice, None, str(error))
+        notices.notice_not_placed(notice, error)
     else:
         notices.record_notice_call(notice, call_sid, None)
+    db.session.commit()
+
+
+def retry_callback(attempt_id: int) -> None:
+    """Make the due next try of a click-to-call the carrier did not take; at most once."""
+    attempt = db.session.get(CallbackAttempt, attempt_id)
+    if attempt is None or not services.claim_callback_try(attempt):
+        return
+    db.session.commit()  # the try is taken before the carrier is asked: a second run skips
+    services.ring_official(attempt)
     db.session.commit()
 
 
@@ -148,9 +160,21 @@ def sweep() -> dict[str, int]:
     )
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
     found["checkin"] = _enqueue_checkins(moment)
+    found["callback"] = sum(
+        enqueue_due(
+            retry_callback, attempt_id, job_id=services.callback_retry_job_id(attempt_id, tries + 1)
+        )
+        for attempt_id, tries in services.due_callback_retries(SWEEP_BATCH)
+    )
     found["notice"] = sum(
         enqueue_due(follow_up_notice, notice_id, job_id=notices.notice_job_id(notice_id))
         for notice_id in notices.due_notices(SWEEP_BATCH)
+    )
+    found["notice"] += sum(
+        enqueue_due(
+            follow_up_notice, notice_id, job_id=notices.notice_retry_job_id(notice_id, n + 1)
+        )
+        for notice_id, n in notices.due_notice_retries(SWEEP_BATCH)
     )
     found["unconfirmed"] = 0
     for tracking in db.session.scalars(

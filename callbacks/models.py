@@ -114,9 +114,22 @@ class CallbackAttempt(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: `answered` (the citizen was bridged), `no-answer`, `busy`, `failed`, `not-accepted`.
     outcome: Mapped[str | None] = mapped_column(String(16))
+    #: Times the carrier was asked to ring the official (a passing failure is tried again).
+    tries: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: When the carrier was last asked to ring the official.
+    tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the next try is due, while the attempt waits for one after a passing failure.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Why the carrier did not take the last try, in words.
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
     card: Mapped[Card] = relationship(back_populates="callbacks")
     official = relationship("Official")
+
+    @property
+    def waiting_for_retry(self) -> bool:
+        """The carrier did not take the last try for a passing reason; another one is due."""
+        return self.outcome is None and self.call_sid is None and self.retry_at is not None
 
     def __repr__(self) -> str:
         return f"<CallbackAttempt {self.id} card={self.card_id} {self.outcome}>"
@@ -215,6 +228,10 @@ class NoticeCall(db.Model):
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: What the carrier answered when the call could not be placed, in one line.
     error: Mapped[str | None] = mapped_column(String(300))
+    #: Times the carrier was asked to place the call (a passing failure is tried again).
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When the next try is due, while the call waits for one after a passing failure.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     card: Mapped[Card] = relationship()
     message = relationship("OutboundMessage")

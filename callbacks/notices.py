@@ -17,6 +17,9 @@ from core.events import record_event
 from core.extensions import db
 from core.models import OutboundMessage, User
 from core.queue import enqueue_after_commit
+from core.telephony import CarrierError
+from core.telephony.reasons import reason_of
+from core.telephony.retries import CALL_MAX_TRIES, next_try_at
 from core.urls import webhook_url
 from roster.models import Municipality, Official
 
@@ -44,6 +47,11 @@ MONTHS = (
 def notice_job_id(notice_id: int) -> str:
     """Return the job id of a notice's delivery check (one check per opening SMS)."""
     return f"notice-call-{notice_id}"
+
+
+def notice_retry_job_id(notice_id: int, try_number: int) -> str:
+    """Return the job id of a notice call's try number `try_number` after a passing failure."""
+    return f"notice-call-{notice_id}-try-{try_number}"
 
 
 def notice_path(notice_id: int, step: str = "") -> str:
@@ -108,10 +116,73 @@ def check_notice(notice: NoticeCall) -> bool:
     return True
 
 
+def claim_notice_try(notice: NoticeCall) -> bool:
+    """Take the due try of a notice call (the first, or one after a passing failure), once."""
+    if notice.outcome != "calling":
+        return False
+    first = notice.tries == 0
+    if not first and (notice.retry_at is None or notice.retry_at > now()):
+        return False
+    waiting = NoticeCall.retry_at.is_(None) if first else NoticeCall.retry_at.is_not(None)
+    claimed = db.session.execute(
+        update(NoticeCall)
+        .where(
+            NoticeCall.id == notice.id,
+            NoticeCall.outcome == "calling",
+            NoticeCall.tries == notice.tries,
+            waiting,
+        )
+        .values(tries=notice.tries + 1, retry_at=None)
+    )
+    if claimed.rowcount != 1:
+        return False
+    db.session.refresh(notice)
+    return True
+
+
+def notice_not_placed(notice: NoticeCall, error: CarrierError) -> None:
+    """Note why the carrier did not place the notice call; schedule the next try or fail."""
+    retry_at = next_try_at(error, notice.tries)
+    if retry_at is None:
+        record_notice_call(notice, None, str(error))
+        return
+    notice.retry_at = retry_at
+    notice.error = str(error)[:300]
+    data = {
+        "to": notice.official_phone,
+        "official": _official_name(notice),
+        "reason": reason_of(error),
+        "try": notice.tries,
+        "tries": CALL_MAX_TRIES,
+        "retry_at": retry_at.isoformat(),
+    }
+    record_event("card", notice.card_id, "card.notice-call-retrying", data, actor_label="worker")
+    db.session.flush()
+    enqueue_after_commit(
+        "callbacks.jobs.follow_up_notice",
+        notice.id,
+        job_id=notice_retry_job_id(notice.id, notice.tries + 1),
+        at=retry_at,
+    )
+    log.info("notice %s: try %d failed, next at %s", notice.id, notice.tries, retry_at)
+
+
+def due_notice_retries(limit: int) -> list[tuple[int, int]]:
+    """Return (id, tries) of the notice calls whose next try is due, oldest first."""
+    query = (
+        select(NoticeCall.id, NoticeCall.tries)
+        .where(NoticeCall.outcome == "calling", NoticeCall.retry_at <= now())
+        .order_by(NoticeCall.retry_at)
+        .limit(limit)
+    )
+    return [(row_id, tries) for row_id, tries in db.session.execute(query)]
+
+
 def record_notice_call(notice: NoticeCall, call_sid: str | None, error: str | None) -> None:
     """Note on the card's timeline that the official is rung, or that the carrier refused it."""
     notice.call_sid = call_sid
     notice.outcome = "placed" if call_sid else "failed"
+    notice.retry_at = None
     notice.error = error[:300] if error else None
     data = {
         "to": notice.official_phone,

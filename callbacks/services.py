@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -23,8 +23,10 @@ from core.extensions import db
 from core.models import MUNICIPAL_ROLES, Event, OutboundMessage, User
 from core.parsing import parse_id
 from core.queue import enqueue_after_commit
-from core.telephony import get_gateway
-from core.urls import public_url
+from core.telephony import CarrierError, get_gateway
+from core.telephony.reasons import reason_of
+from core.telephony.retries import CALL_MAX_TRIES, next_try_at
+from core.urls import public_url, webhook_url
 from hotline.models import Appeal, AppealStatus, Call
 from hotline.services import move_appeal, set_appeal_status
 from roster.models import Category, Municipality, Official
@@ -466,6 +468,7 @@ def fail_callback(attempt: CallbackAttempt, reason: str) -> None:
         return
     attempt.outcome = "failed"
     attempt.ended_at = now()
+    attempt.retry_at = None
     record_event(
         "card",
         attempt.card_id,
@@ -475,6 +478,120 @@ def fail_callback(attempt: CallbackAttempt, reason: str) -> None:
     )
     db.session.flush()
     log.info("callback %s on card %s failed at the carrier", attempt.id, attempt.card_id)
+
+
+def callback_retry_job_id(attempt_id: int, try_number: int) -> str:
+    """Return the job id of a callback's try number `try_number` (one job per try)."""
+    return f"callback-{attempt_id}-try-{try_number}"
+
+
+def ring_official(attempt: CallbackAttempt) -> CarrierError | None:
+    """Ask the carrier to ring the official of a callback; flush, never commit.
+
+    Returns None once the phone rings, or the carrier's error: a passing one leaves the
+    attempt waiting for its next try (enqueued when the caller commits), else it fails.
+    """
+    attempt.tried_at = now()
+    try:
+        call_sid = get_gateway().place_call(
+            attempt.official_phone,
+            webhook_url(f"/voice/callbacks/{attempt.id}/whisper"),
+            status_callback=webhook_url(f"/voice/callbacks/{attempt.id}/status"),
+            timeout=20,
+        )
+    except CarrierError as error:
+        callback_not_placed(attempt, error)
+        return error
+    attempt.call_sid = call_sid
+    attempt.retry_at = None
+    db.session.flush()
+    return None
+
+
+def callback_not_placed(attempt: CallbackAttempt, error: CarrierError) -> None:
+    """Note why the carrier did not ring the official; schedule the next try or fail."""
+    reason = reason_of(error)
+    attempt.last_error = reason[:300]
+    retry_at = next_try_at(error, attempt.tries)
+    if retry_at is None:
+        fail_callback(attempt, reason)
+        return
+    attempt.retry_at = retry_at
+    record_event(
+        "card",
+        attempt.card_id,
+        "callback.retrying",
+        {
+            "attempt": attempt.id,
+            "try": attempt.tries,
+            "tries": CALL_MAX_TRIES,
+            "reason": attempt.last_error,
+            "retry_at": retry_at.isoformat(),
+        },
+        actor_label="carrier",
+    )
+    db.session.flush()
+    enqueue_after_commit(
+        "callbacks.jobs.retry_callback",
+        attempt.id,
+        job_id=callback_retry_job_id(attempt.id, attempt.tries + 1),
+        at=retry_at,
+    )
+    log.info("callback %s: try %d failed, next at %s", attempt.id, attempt.tries, retry_at)
+
+
+def claim_callback_try(attempt: CallbackAttempt) -> bool:
+    """Take the due next try of a callback waiting for one; False if placed, not due or taken.
+
+    A try that timed out may have rung the official after all: an attempt that got a
+    CallSid (from any of its webhooks) is never tried again.
+    """
+    if not attempt.waiting_for_retry or attempt.retry_at > now():
+        return False
+    claimed = db.session.execute(
+        update(CallbackAttempt)
+        .where(
+            CallbackAttempt.id == attempt.id,
+            CallbackAttempt.outcome.is_(None),
+            CallbackAttempt.call_sid.is_(None),
+            CallbackAttempt.retry_at.is_not(None),
+            CallbackAttempt.tries == attempt.tries,
+        )
+        .values(tries=attempt.tries + 1, retry_at=None, tried_at=now())
+    )
+    if claimed.rowcount != 1:
+        return False
+    db.session.refresh(attempt)
+    return True
+
+
+def note_callback_sid(attempt: CallbackAttempt, call_sid: str | None) -> bool:
+    """Keep the CallSid a webhook names: the call exists, so no try is made again.
+
+    Returns whether the attempt had none (a try that timed out did place the call).
+    """
+    if not call_sid or attempt.call_sid is not None:
+        return False
+    attempt.call_sid = call_sid
+    attempt.retry_at = None
+    db.session.flush()
+    log.info("callback %s: the carrier placed call %s after all", attempt.id, call_sid)
+    return True
+
+
+def due_callback_retries(limit: int) -> list[tuple[int, int]]:
+    """Return (id, tries) of the callbacks whose next try is due, oldest first."""
+    query = (
+        select(CallbackAttempt.id, CallbackAttempt.tries)
+        .where(
+            CallbackAttempt.retry_at <= now(),
+            CallbackAttempt.outcome.is_(None),
+            CallbackAttempt.call_sid.is_(None),
+        )
+        .order_by(CallbackAttempt.retry_at)
+        .limit(limit)
+    )
+    return [(row_id, tries) for row_id, tries in db.session.execute(query)]
 
 
 def record_callback_key(attempt: CallbackAttempt, digits: str) -> bool:
@@ -546,15 +663,18 @@ CALLBACK_RESULT_LOST = "the call ended and its result never came"
 def unfinished_callbacks(limit: int) -> list[tuple[int, str | None, bool]]:
     """Return (id, CallSid, due) of the callbacks with no outcome old enough to be looked at.
 
-    `due`: old enough that a call the carrier reports over has lost its result.
+    `due`: old enough that a call the carrier reports over has lost its result. Ages count
+    from the last try; an attempt waiting for its next try is left to its retry job.
     """
     moment = now()
-    due = CallbackAttempt.started_at < moment - CALLBACK_LOST_AGE
+    tried = func.coalesce(CallbackAttempt.tried_at, CallbackAttempt.started_at)
+    due = tried < moment - CALLBACK_LOST_AGE
     query = (
         select(CallbackAttempt.id, CallbackAttempt.call_sid, case((due, True), else_=False))
         .where(
             CallbackAttempt.outcome.is_(None),
-            CallbackAttempt.started_at < moment - CALLBACK_UNKNOWN_AGE,
+            CallbackAttempt.retry_at.is_(None),  # waiting for a retry is not lost
+            tried < moment - CALLBACK_UNKNOWN_AGE,
         )
         .order_by(CallbackAttempt.id.desc())
         .limit(limit)

@@ -22,11 +22,10 @@ from callbacks.models import AppealTracking, CardPhoto, CardState
 from core.auth import EmptyForm, roles_required
 from core.downloads import recording_audio
 from core.extensions import db
+from core.i18n import local_time
 from core.models import User
-from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
-from core.telephony.reasons import reason_of
-from core.urls import absolute_url
+from core.telephony.retries import CALL_MAX_TRIES
 from hotline.labels import call_and_appeal_event_labels
 from hotline.models import AppealStatus
 from roster.models import Category, Municipality, Official
@@ -155,6 +154,7 @@ def _render_card(card, **forms):
         else None,
         timeline=timeline,
         timeline_sms=messages_of(timeline),
+        retry_notices=[_retry_notice(a) for a in card.callbacks if a.waiting_for_retry],
         messages=services.card_messages(card),
         now=services.now(),
         note_form=forms.get("note_form") or NoteForm(),
@@ -232,21 +232,33 @@ def callback(card_id: int):
         form.official.errors = [*form.official.errors, _error_message(error)]
         return _render_card(card, callback_form=form)
     db.session.commit()  # the carrier's webhooks must find the attempt
-    try:
-        attempt.call_sid = get_gateway().place_call(
-            attempt.official_phone,
-            absolute_url("callback_hooks.whisper", attempt_id=attempt.id),
-            status_callback=absolute_url("callback_hooks.status", attempt_id=attempt.id),
-            timeout=20,
-        )
-    except CarrierError as error:
-        services.fail_callback(attempt, reason_of(error))
-        db.session.commit()
-        flash(_("The carrier did not take the call: %(reason)s.", reason=reason_of(error)), "error")
-        return redirect(url_for("callbacks.card", card_id=card.id))
+    error = services.ring_official(attempt)
     db.session.commit()
-    flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
+    if error is None:
+        flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
+    else:
+        flash(_retry_notice(attempt) or _not_taken(attempt.last_error), "error")
     return redirect(url_for("callbacks.card", card_id=card.id))
+
+
+def _not_taken(reason: str) -> str:
+    return _("The carrier did not take the call: %(reason)s.", reason=reason)
+
+
+def _retry_notice(attempt) -> str | None:
+    """Say when a callback the carrier did not take is tried again; None when it is not."""
+    if not attempt.waiting_for_retry:
+        return None
+    return (
+        _not_taken(attempt.last_error)
+        + " "
+        + _(
+            "We will try again at %(time)s (try %(next)d of %(tries)d).",
+            time=local_time(attempt.retry_at, attempt.card.municipality.timezone, "HH:mm:ss"),
+            next=attempt.tries + 1,
+            tries=CALL_MAX_TRIES,
+        )
+    )
 
 
 @bp.post("/cards/<int:card_id>/outcome")
@@ -375,10 +387,14 @@ def cabinet_labels() -> dict:
             "card.acknowledged": _("taken into work"),
             "card.notice-call": _("the SMS did not reach the official: calling them"),
             "card.notice-call-failed": _("the SMS did not reach the official; the call failed"),
+            "card.notice-call-retrying": _(
+                "the SMS did not reach the official; the call did not go through, it is tried again"
+            ),
             "card.notice-call-unanswered": _("the official did not confirm the card on the call"),
             "card.note": _("note"),
             "card.forwarded": _("forwarded"),
             "callback.started": _("callback started"),
+            "callback.retrying": _("the carrier did not take the callback; it is tried again"),
             "callback.accepted": _("official pressed 1"),
             "callback.finished": _("callback ended"),
             "card.called-back": _("citizen reached"),

@@ -97,6 +97,10 @@ class Call(db.Model):
     #: Why a call the operator handled needed no appeal: `info`, `wrong-number` or `abusive`.
     wrapup_code: Mapped[str | None] = mapped_column(String(16))
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Times the carrier was asked to send the caller into the duty chain from the console.
+    connect_tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When the next try is due, while the connection waits for one after a passing failure.
+    connect_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     attempts: Mapped[list["DialAttempt"]] = relationship(
         back_populates="call", order_by="DialAttempt.position"

@@ -11,6 +11,10 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import SMS_FAILED, SMS_UNDELIVERED, SMS_UNKNOWN, Event, OutboundMessage, User
+from core.queue import enqueue_after_commit
+from core.telephony import CarrierError
+from core.telephony.retries import REDIRECT_RETRY_DELAYS, next_try_at
+from core.urls import webhook_url
 from hotline import services as hotline_services
 from hotline.caller_id import is_hidden
 from hotline.jobs import registration_sms_purpose
@@ -27,6 +31,9 @@ from roster.models import Category, Municipality
 from roster.services import resolve_on_duty
 
 log = logging.getLogger(__name__)
+
+#: The longest wait a carrier's `Retry-After` may impose while the caller holds.
+REDIRECT_RETRY_AFTER = timedelta(seconds=30)
 
 #: Wrap-up codes of calls that need no appeal.
 WRAPUP_CODES = ("info", "wrong-number", "abusive")
@@ -451,9 +458,72 @@ def may_retry_connection(call: Call) -> bool:
 
 
 def request_connection(appeal: Appeal, user: User) -> None:
-    """Note that the operator sends the caller into the appeal's duty chain."""
+    """Note that the operator sends the caller into the appeal's duty chain (the first try)."""
     record_event("appeal", appeal.id, "appeal.connect-requested", {}, actor=user)
+    call = appeal.call
+    if call is not None:
+        call.connect_tries, call.connect_retry_at = 1, None
     db.session.flush()
+
+
+def connect_url(call: Call) -> str:
+    """Return the carrier's URL of the TwiML that sends the caller into the duty chain."""
+    return webhook_url(f"/voice/calls/{call.id}/connect")
+
+
+def connect_retry_job_id(call_id: int, try_number: int) -> str:
+    """Return the job id of a connection's try number `try_number` (one job per try)."""
+    return f"connect-{call_id}-try-{try_number}"
+
+
+def connection_not_made(call: Call, error: CarrierError, user: User | None) -> datetime | None:
+    """Note the carrier's failure to connect the caller; return when it is tried again, if so.
+
+    A passing failure is retried a few seconds later by a job (enqueued when the caller
+    commits) while the caller holds; a refusal or the last try is left to the operator.
+    """
+    retry_at = next_try_at(error, call.connect_tries, REDIRECT_RETRY_DELAYS, REDIRECT_RETRY_AFTER)
+    data = {"action": "connect", "error": str(error)[:300], "try": call.connect_tries}
+    if retry_at is not None:
+        data["retry_at"] = retry_at.isoformat()
+    label = None if user is not None else "worker"
+    record_event("call", call.id, "call.carrier-error", data, actor=user, actor_label=label)
+    call.connect_retry_at = retry_at
+    db.session.flush()
+    if retry_at is not None:
+        enqueue_after_commit(
+            "hotline.console.jobs.retry_connection",
+            call.id,
+            job_id=connect_retry_job_id(call.id, call.connect_tries + 1),
+            at=retry_at,
+        )
+    log.info("call %s: the carrier did not connect (try %d)", call.call_sid, call.connect_tries)
+    return retry_at
+
+
+def claim_connection_try(call: Call) -> bool:
+    """Take the due next try of connecting a live caller; False if done, not due or taken."""
+    if call.connect_retry_at is None or call.connect_retry_at > utcnow():
+        return False
+    if call.ended_at is not None or call.chain_started_at is not None:
+        call.connect_retry_at = None
+        db.session.flush()
+        return False
+    claimed = db.session.execute(
+        update(Call)
+        .where(
+            Call.id == call.id,
+            Call.connect_tries == call.connect_tries,
+            Call.connect_retry_at.is_not(None),
+            Call.ended_at.is_(None),
+            Call.chain_started_at.is_(None),
+        )
+        .values(connect_tries=call.connect_tries + 1, connect_retry_at=None)
+    )
+    if claimed.rowcount != 1:
+        return False
+    db.session.refresh(call)
+    return True
 
 
 def send_to_municipality(appeal: Appeal, call: Call, user: User) -> None:

@@ -26,6 +26,7 @@ from core.logs import polled
 from core.parsing import parse_id
 from core.telephony import CarrierError, get_gateway
 from core.telephony.messages import messages_of
+from core.telephony.retries import CALL_MAX_TRIES
 from core.urls import absolute_url
 from hotline.caller_id import callback_number
 from hotline.console import services
@@ -216,22 +217,32 @@ def _ring_operator(call: Call):
 
 
 def _connect(call: Call, appeal: Appeal):
-    """Send the caller into the appeal's duty chain; on a carrier failure the operator retries."""
+    """Send the caller into the appeal's duty chain; a passing carrier failure is retried."""
     services.request_connection(appeal, current_user)
     db.session.commit()
-    if _move_caller(call, "voice.connect_appeal", "connect"):
-        flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
-    else:
+    try:
+        get_gateway().redirect_call(call.call_sid, services.connect_url(call))
+    except CarrierError as error:
+        retry_at = services.connection_not_made(call, error, current_user)
         db.session.commit()
-        flash(
-            _(
-                "Appeal %(number)s is registered, but the telephone network did not connect "
-                "the caller. Try again.",
-                number=appeal.number,
-            ),
-            "error",
-        )
+        flash(_connection_failed(appeal, retry_at is not None), "error")
+    else:
+        flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
     return redirect(url_for("console.call", call_id=call.id))
+
+
+def _connection_failed(appeal: Appeal, retrying: bool) -> str:
+    if retrying:
+        return _(
+            "Appeal %(number)s is registered, but the telephone network did not connect the "
+            "caller; the network is tried again in a few seconds while the caller holds.",
+            number=appeal.number,
+        )
+    return _(
+        "Appeal %(number)s is registered, but the telephone network did not connect "
+        "the caller. Try again.",
+        number=appeal.number,
+    )
 
 
 @bp.post("/take-next")
@@ -287,6 +298,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         responsible=services.responsible_now(place, category) if place else None,
         progress=services.chain_progress(call),
         retry_connection=services.may_retry_connection(call),
+        connect_tries=CALL_MAX_TRIES,
         hung_up=_hung_up_notice(call),
     ), status
 

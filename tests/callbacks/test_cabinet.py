@@ -290,7 +290,7 @@ def test_callback_counts_only_when_the_citizen_answered(app, client, region, clo
 
 
 @pytest.mark.parametrize("kind", ["twilio", "sim"])
-def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
+def test_a_carrier_error_on_click_to_call_is_a_message_and_a_retry(
     app, client, region, clock, kind
 ):
     card = miss_call(client)
@@ -306,21 +306,24 @@ def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
         "сбой на стороне оператора связи" if kind == "twilio" else "нет связи с оператором связи"
     )
     text = client.get(page).text
-    assert f"Оператор связи не принял вызов: {reason}." in text
+    assert f"Оператор связи не принял вызов: {reason}. Повторим в " in text
+    assert "(попытка 2 из 3)" in text
     db.session.expire_all()
     [attempt] = db.session.scalars(db.select(CallbackAttempt)).all()
-    assert attempt.outcome == "failed" and attempt.ended_at is not None
-    assert attempt.call_sid is None
-    [finished] = [e for e in timeline("card", card.id) if e.verb == "callback.finished"]
-    assert finished.data["outcome"] == "failed" and finished.data["error"]
+    assert attempt.outcome is None and attempt.waiting_for_retry
+    assert (attempt.tries, attempt.last_error, attempt.call_sid) == (1, reason, None)
+    [retrying] = [e for e in timeline("card", card.id) if e.verb == "callback.retrying"]
+    assert retrying.data["reason"] == reason and retrying.data["try"] == 1
     assert db.session.get(Card, card.id).state == "new"
 
     SimCarrier.in_process(app)  # the carrier is back (it takes the call; nobody answers yet)
-    post(client, f"{page}/callback", page, official=str(official.id))
-    db.session.expire_all()
-    attempts = db.session.scalars(db.select(CallbackAttempt).order_by(CallbackAttempt.id)).all()
-    assert [a.outcome for a in attempts] == ["failed", None]
-    assert attempts[1].call_sid is not None
+    clock.advance(seconds=16)
+    sweep()
+    work(app)
+    attempt = db.session.get(CallbackAttempt, attempt.id)
+    assert attempt.outcome is None and attempt.call_sid is not None
+    assert attempt.tries == 2 and not attempt.waiting_for_retry
+    assert "Повторим в" not in client.get(page).text
 
 
 @pytest.mark.parametrize(
@@ -328,7 +331,7 @@ def test_a_carrier_error_on_click_to_call_is_a_message_and_a_failed_attempt(
     [
         ("21211", "номер не является правильным телефонным номером"),
         ("13227", "у аккаунта нет разрешения на международные звонки"),
-        ("429", "оператор связи перегружен запросами"),
+        ("21610", "получатель отписался от сообщений линии (STOP)"),
     ],
 )
 def test_twilio_refusing_a_click_to_call_says_why_on_the_card(

@@ -85,11 +85,13 @@ def test_a_carrier_that_cannot_tell_leaves_the_callback_for_the_next_sweep(
     assert the_attempt().outcome is None
 
 
-def test_with_no_carrier_attached_the_head_reads_that_the_call_failed(app, client, region, card):
+def test_with_no_carrier_attached_the_head_reads_that_the_call_is_tried_again(
+    app, client, region, card
+):
     app.extensions.pop("sim_carrier", None)
     app.config["SIM_CARRIER_URL"] = None
     page = click_to_call(client, card, region.a["primary"])
-    assert "Оператор связи не принял вызов: нет связи с оператором связи." in page
+    assert "Оператор связи не принял вызов: нет связи с оператором связи. Повторим в" in page
     assert "Звонит ваш телефон" not in page
     attempt = the_attempt()
-    assert attempt.outcome == "failed" and attempt.call_sid is None
+    assert attempt.outcome is None and attempt.call_sid is None and attempt.waiting_for_retry

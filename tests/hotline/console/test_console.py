@@ -211,7 +211,7 @@ def test_a_carrier_error_on_connect_now_keeps_the_appeal_and_the_operator_tries_
         assert twilio.requests[0]["data"]["Url"].endswith(f"/voice/calls/{call.id}/connect")
     shown = console.get(page).text
     assert "телефонная сеть не соединила заявителя с дежурными" in shown
-    assert 'id="connect-again"' in shown
+    assert 'id="connect-again"' in shown and 'id="connect-retrying"' in shown
     call = stored(sim_call)
     assert call.appeal.status == "routing" and call.appeal.number in shown
     assert call.chain_started_at is None and call.outcome is None and call.ended_at is None
@@ -226,7 +226,7 @@ def test_a_carrier_error_on_connect_now_keeps_the_appeal_and_the_operator_tries_
     assert call.outcome == "connected" and call.appeal.status == "in_work"
     assert [leg.number for leg in sim_call.transcript.dialled][-1] == region.primary.phone
     shown = console.get(page).text
-    assert 'id="connect-again"' not in shown
+    assert 'id="connect-again"' not in shown and 'id="connect-retrying"' not in shown
     post(console, f"{page}/connect", page=page)
     assert "Этого заявителя уже нельзя соединить." in console.get(page).text
 

@@ -1,0 +1,20 @@
+"""Console jobs: the next try of connecting a holding caller the carrier did not connect."""
+
+from core.extensions import db
+from core.telephony import CarrierError, get_gateway
+from hotline.console import services
+from hotline.models import Call
+
+
+def retry_connection(call_id: int) -> None:
+    """Send a holding caller into the duty chain again after a passing carrier failure; once."""
+    call = db.session.get(Call, call_id)
+    if call is None or not services.claim_connection_try(call):
+        db.session.commit()
+        return
+    db.session.commit()  # the try is taken before the carrier is asked: a second run skips
+    try:
+        get_gateway().redirect_call(call.call_sid, services.connect_url(call))
+    except CarrierError as error:
+        services.connection_not_made(call, error, None)
+    db.session.commit()
