@@ -1,6 +1,9 @@
 """Webhooks of the callback flow and incoming SMS (signed by the carrier)."""
 
+import logging
+
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import notices, services, twiml
 from callbacks.models import CallbackAttempt, NoticeCall
@@ -9,8 +12,27 @@ from core.telephony import protect_webhooks
 from core.telephony.webhooks import form_int, twiml_response
 from core.urls import absolute_url
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("callback_hooks", __name__)
 protect_webhooks(bp)
+
+#: Webhooks that are not a call's TwiML: on a database failure they ask the carrier to retry.
+NOT_TWIML = {"callback_hooks.status", "callback_hooks.notice_status", "callback_hooks.sms_incoming"}
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(error):
+    """Answer a database failure without a 500: the official's call ends with an apology.
+
+    Status callbacks and SMS get a 503, so that the carrier retries or uses the fallback URL;
+    a callback whose end is lost is finished by the reconciliation.
+    """
+    log.error("callback webhook %s failed on the database: %s", request.path, error)
+    db.session.rollback()
+    if request.endpoint in NOT_TWIML:
+        return Response(status=503, headers={"Retry-After": "30"})
+    return twiml_response(twiml.unavailable())
 
 
 def _attempt(attempt_id: int) -> CallbackAttempt:

@@ -88,3 +88,11 @@ def notice_answer(acknowledged: bool) -> str:
     )
     response.hangup()
     return str(response)
+
+
+def unavailable() -> str:
+    """Say the service is briefly unavailable and end the official's call."""
+    response = VoiceResponse()
+    _say(response, "Сервис временно недоступен. Позвоните гражданину позже из личного кабинета.")
+    response.hangup()
+    return str(response)

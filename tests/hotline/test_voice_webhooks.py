@@ -271,3 +271,19 @@ def test_database_down_on_the_console_legs_keeps_the_caller_and_drops_the_operat
         )
     assert caller.find("Dial").text == "+74872700000"
     assert [child.tag for child in operator] == ["Hangup"]
+
+
+def test_database_down_on_the_callback_webhooks_ends_the_officials_call_politely(broken):
+    with broken.app_context():
+        client = broken.test_client()
+        whisper = twilio_post(client, "/voice/callbacks/1/whisper", CallSid="CA5")
+        accept = twilio_post(client, "/voice/callbacks/1/accept", CallSid="CA5", Digits="1")
+        status = twilio_post(
+            client, "/voice/callbacks/1/status", CallSid="CA5", CallStatus="completed"
+        )
+        sms = twilio_post(client, "/sms/incoming", From=CITIZEN, To=GOVERNOR_LINE, Body="1")
+    for answer in (whisper, accept):
+        root = xml(answer)
+        assert [child.tag for child in root] == ["Say", "Hangup"]  # never a Dial to the citizen
+        assert "временно недоступен" in root.find("Say").text
+    assert (status.status_code, sms.status_code) == (503, 503)
