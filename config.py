@@ -54,7 +54,11 @@ VARIABLES = {
     "PHOTO_RETENTION_DAYS": "card photos are deleted this many days after upload; default 730",
     "IDEMPOTENCY_KEY_RETENTION_DAYS": "an API `Idempotency-Key` and its stored answer are "
     "forgotten this many days after the first request; default 1 (24 hours)",
-    "LOGIN_RATE_LIMIT": "login attempts allowed per address; default `10 per minute`",
+    "LOGIN_RATE_LIMIT": "failed login attempts allowed per client address; default `10 per minute`",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "failed login attempts allowed per user name, from any "
+    "address; default `20 per 15 minutes`",
+    "PROXY_HOPS": "reverse proxies in front of the app whose `X-Forwarded-For` and "
+    "`X-Forwarded-Proto` are trusted (1 behind the shipped deploy/nginx.conf); default 0",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
 }
 
@@ -254,6 +258,8 @@ def load_config(environ: dict | None = None) -> dict:
         "CALLER_RATE_LIMIT": _rate(env, "CALLER_RATE_LIMIT", "5/600"),
         "VOICE_PROMPTS": _json_file(env.get("VOICE_PROMPTS_FILE")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per 15 minutes"),
+        "PROXY_HOPS": _whole_number(env, "PROXY_HOPS", 0),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "RECORDING_RETENTION_DAYS": _whole_number(env, "RECORDING_RETENTION_DAYS", 365, minimum=1),

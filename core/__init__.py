@@ -1,6 +1,7 @@
 """The application factory."""
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, check_settings, load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate
@@ -19,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    if app.config["PROXY_HOPS"]:  # the client's address and scheme as the proxy saw them
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

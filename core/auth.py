@@ -89,8 +89,25 @@ def _login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_rate_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account() -> str:
+    """Key the per-account limit by the user name tried, whatever the address."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _login_failed(response) -> bool:
+    """Only a failed attempt counts against a limit: a signed-in user is redirected."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    _account_rate_limit, key_func=_login_account, methods=["POST"], deduct_when=_login_failed
+)
 def login():
     """Show the login form and sign the user in."""
     if current_user.is_authenticated:

@@ -102,3 +102,63 @@ def test_unsafe_next_is_ignored(app, client):
         data={"username": "olga", "password": "password-123", "csrf_token": csrf_token(page.text)},
     )
     assert response.location == "/"
+
+
+def _login_from(client, address: str, username: str, password: str, via_proxy: bool = False):
+    """Sign in from a client address: the socket's own, or the one the proxy forwards."""
+    headers = {"X-Forwarded-For": address} if via_proxy else {}
+    environ = {} if via_proxy else {"REMOTE_ADDR": address}
+    page = client.get("/login", headers=headers, environ_base=environ)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(page.text)},
+        headers=headers,
+        environ_base=environ,
+    )
+
+
+def test_only_failed_logins_count_against_the_limit(app, client):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    make_user("olga", "operator")
+    for _ in range(5):  # a whole office signing in and out from one address
+        assert login(client, "olga").status_code == 302
+        home = client.get("/")
+        client.post("/logout", data={"csrf_token": csrf_token(home.text)})
+    assert [login(client, "olga", "wrong").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_behind_the_proxy_each_citizen_address_has_its_own_limit(app):
+    from core import create_app
+
+    proxied = create_app({**app.config, "PROXY_HOPS": 1, "LOGIN_RATE_LIMIT": "3 per minute"})
+    make_user("olga", "operator")
+    make_user("ivan", "operator")
+    with proxied.app_context():
+        client = proxied.test_client()
+        tried = [
+            _login_from(client, "10.0.0.7", "ivan", "wrong", via_proxy=True).status_code
+            for _ in range(4)
+        ]
+        signed_in = _login_from(client, "10.0.0.8", "olga", "password-123", via_proxy=True)
+    assert tried == [200, 200, 200, 429]  # the guesser is stopped...
+    assert signed_in.status_code == 302  # ...while a colleague behind the same nginx gets in
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, client):
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    make_user("olga", "operator")
+    statuses = [
+        _login_from(client, f"10.0.0.{n}", "olga", "wrong", via_proxy=True).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]  # a made-up X-Forwarded-For does not reset the count
+
+
+def test_failed_logins_to_one_account_are_limited_from_any_address(app, client):
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per minute"
+    make_user("olga", "operator")
+    make_user("ivan", "operator")
+    guesses = [_login_from(client, f"192.0.2.{n}", "Olga", "wrong").status_code for n in range(4)]
+    assert guesses == [200, 200, 200, 429]
+    assert _login_from(client, "192.0.2.9", "ivan", "password-123").status_code == 302
