@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -57,6 +58,8 @@ VARIABLES = {
     "LOGIN_RATE_LIMIT": "failed login attempts allowed per client address; default `10 per minute`",
     "LOGIN_ACCOUNT_RATE_LIMIT": "failed login attempts allowed per user name, from any "
     "address; default `20 per 15 minutes`",
+    "SESSION_LIFETIME_HOURS": "hours a sign-in lasts before the user signs in again; "
+    "default 12 (a shift)",
     "PROXY_HOPS": "reverse proxies in front of the app whose `X-Forwarded-For` and "
     "`X-Forwarded-Proto` are trusted (1 behind the shipped deploy/nginx.conf); default 0",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
@@ -270,6 +273,10 @@ def load_config(environ: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         "SESSION_COOKIE_SECURE": production,
+        #: A signed session cookie older than this is refused, even a copy of a live one.
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=_whole_number(env, "SESSION_LIFETIME_HOURS", 12, minimum=1)
+        ),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,

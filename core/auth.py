@@ -148,6 +148,7 @@ def logout():
     """Sign the user out."""
     if EmptyForm().validate_on_submit():
         record_event("user", current_user.id, "logout")
+        current_user.end_sessions()  # a copy of the cookie stops working too
         db.session.commit()
         logout_user()
         flash(_("You have signed out."), "info")
@@ -168,7 +169,16 @@ def set_language(code: str):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    """Return the session's user while the session's version is still the user's current one."""
+    user_part, _, version = user_id.partition(".")
+    if not (
+        user_part.isascii() and user_part.isdigit() and version.isascii() and version.isdigit()
+    ):
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_part))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

@@ -19,7 +19,18 @@ from core.models import User
 from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
 from core.schedule import build_scheduler
 from core.telephony.sim.service import sim_carrier_command
-from core.users import UserError, create_user, issue_token
+from core.users import (
+    TOKEN_LIFETIME_DAYS,
+    UserError,
+    change_password,
+    create_user,
+    deactivate_user,
+    find_user,
+    issue_token,
+    reactivate_user,
+    revoke_token,
+    tokens_of,
+)
 
 users_cli = AppGroup("users", help="Manage user accounts and API tokens.")
 
@@ -45,14 +56,96 @@ def create_user_command(name, role, municipality_code, password, full_name):
 
 @users_cli.command("token")
 @click.argument("name")
-def token_command(name):
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=TOKEN_LIFETIME_DAYS,
+    show_default=True,
+    help="days the token is valid for; 0: no expiry",
+)
+def token_command(name, days):
     """Print a new bearer token for the JSON API (only the token, on stdout)."""
-    user = db.session.scalar(db.select(User).where(User.username == name))
-    if user is None:
-        raise click.ClickException(f"no user {name!r}")
-    token = issue_token(user)
+    user = _user_or_fail(name)
+    token = issue_token(user, days or None)
     db.session.commit()
     click.echo(token)
+
+
+@users_cli.command("tokens")
+@click.argument("name")
+def tokens_command(name):
+    """List a user's API tokens: id, issued, last used, expires, revoked."""
+    for row in tokens_of(_user_or_fail(name)):
+        click.echo(
+            "\t".join(
+                [
+                    str(row.id),
+                    _moment(row.created_at),
+                    "used " + _moment(row.last_used_at),
+                    "expires " + _moment(row.expires_at),
+                    "revoked " + _moment(row.revoked_at),
+                ]
+            )
+        )
+
+
+@users_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_command(token_id):
+    """Refuse an API token from now on (its id from `users tokens`)."""
+    try:
+        row = revoke_token(token_id)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"token {row.id} of {row.user.username} revoked", err=True)
+
+
+@users_cli.command("deactivate")
+@click.argument("name")
+def deactivate_command(name):
+    """Stop a user signing in or using the API; their open sessions end at once."""
+    user = _user_or_fail(name)
+    deactivate_user(user)
+    db.session.commit()
+    click.echo(f"{name} deactivated", err=True)
+
+
+@users_cli.command("reactivate")
+@click.argument("name")
+def reactivate_command(name):
+    """Let a deactivated user sign in again."""
+    reactivate_user(_user_or_fail(name))
+    db.session.commit()
+    click.echo(f"{name} reactivated", err=True)
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+@click.option("--password", help="the new password; asked for when absent")
+def set_password_command(name, password):
+    """Change a user's password; every session they have ends."""
+    user = _user_or_fail(name)
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        change_password(user, password)
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"password of {name} changed", err=True)
+
+
+def _user_or_fail(name: str) -> User:
+    try:
+        return find_user(name)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _moment(value) -> str:
+    return value.isoformat(timespec="minutes") if value else "-"
 
 
 @click.command("worker")

@@ -12,6 +12,8 @@ log = logging.getLogger(__name__)
 
 #: A token's last use is written at most this often, not on every request.
 TOKEN_USE_PRECISION = timedelta(minutes=1)
+#: Days a newly issued API token is valid for, unless the admin asks otherwise.
+TOKEN_LIFETIME_DAYS = 90
 
 
 class UserError(ValueError):
@@ -58,13 +60,68 @@ def create_user(
     return user
 
 
-def issue_token(user: User) -> str:
-    """Create a new bearer token for the user and return it (only its hash is kept)."""
+def find_user(username: str) -> User:
+    """Return the user with this name; `UserError` when there is none."""
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    return user
+
+
+def change_password(user: User, password: str, actor_label: str = "cli") -> None:
+    """Set a new password and end every session the user has."""
+    if len(password) < 8:
+        raise UserError("the password must have at least 8 characters")
+    user.set_password(password)
+    user.end_sessions()
+    record_event("user", user.id, "user.password-changed", actor_label=actor_label)
+
+
+def deactivate_user(user: User, actor_label: str = "cli") -> None:
+    """Stop a user signing in or using tokens, and end their sessions now."""
+    user.active = False
+    user.end_sessions()
+    record_event("user", user.id, "user.deactivated", actor_label=actor_label)
+    log.info("deactivated user %s", user.username)
+
+
+def reactivate_user(user: User, actor_label: str = "cli") -> None:
+    """Let a deactivated user sign in again (their old sessions stay ended)."""
+    user.active = True
+    record_event("user", user.id, "user.reactivated", actor_label=actor_label)
+    log.info("reactivated user %s", user.username)
+
+
+def issue_token(user: User, days: int | None = TOKEN_LIFETIME_DAYS) -> str:
+    """Create a bearer token valid for `days` (None: no expiry); return it, keeping its hash."""
     token = ApiToken.generate()
-    db.session.add(ApiToken(user=user, token_hash=ApiToken.hash(token)))
-    record_event("user", user.id, "token.issued", actor_label="cli")
+    expires_at = utcnow() + timedelta(days=days) if days else None
+    db.session.add(ApiToken(user=user, token_hash=ApiToken.hash(token), expires_at=expires_at))
+    record_event("user", user.id, "token.issued", {"days": days}, actor_label="cli")
     db.session.flush()
     return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """Return the user's tokens, newest first."""
+    return list(
+        db.session.scalars(
+            db.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(token_id: int, actor_label: str = "cli") -> ApiToken:
+    """Refuse a token from now on; `UserError` when there is no such token."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise UserError(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record_event(
+            "user", row.user_id, "token.revoked", {"token": row.id}, actor_label=actor_label
+        )
+    return row
 
 
 def user_for_token(token: str) -> User | None:
@@ -74,9 +131,9 @@ def user_for_token(token: str) -> User | None:
             ApiToken.token_hash == ApiToken.hash(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None or not row.user.active:
-        return None
     now = utcnow()
+    if row is None or not row.user.active or (row.expires_at and row.expires_at <= now):
+        return None
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_PRECISION:
         row.last_used_at = now
     return row.user

@@ -162,3 +162,56 @@ def test_failed_logins_to_one_account_are_limited_from_any_address(app, client):
     guesses = [_login_from(client, f"192.0.2.{n}", "Olga", "wrong").status_code for n in range(4)]
     assert guesses == [200, 200, 200, 429]
     assert _login_from(client, "192.0.2.9", "ivan", "password-123").status_code == 302
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def _with_cookie(app, cookie: str):
+    """A second browser that was given a copy of the session cookie."""
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    return other
+
+
+def test_logout_ends_a_copied_session_cookie_too(app, client):
+    make_user("olga", "operator")
+    login(client, "olga")
+    copied = _cookie(client)
+    assert _with_cookie(app, copied).get("/").status_code == 200
+    home = client.get("/")
+    client.post("/logout", data={"csrf_token": csrf_token(home.text)})
+    assert _with_cookie(app, copied).get("/").location.startswith("/login")
+
+
+def test_password_change_and_deactivation_end_every_session(app, client, runner):
+    make_user("olga", "operator")
+    login(client, "olga")
+    before_change = _cookie(client)
+    result = runner.invoke(args=["users", "set-password", "olga", "--password", "new-password-1"])
+    assert result.exit_code == 0, result.output
+    assert _with_cookie(app, before_change).get("/").location.startswith("/login")
+    assert login(client, "olga").status_code == 200  # the old password no longer works
+    assert login(client, "olga", "new-password-1").status_code == 302
+
+    before_deactivation = _cookie(client)
+    assert runner.invoke(args=["users", "deactivate", "olga"]).exit_code == 0
+    assert _with_cookie(app, before_deactivation).get("/").location.startswith("/login")
+    assert login(client, "olga", "new-password-1").status_code == 200  # refused
+    assert runner.invoke(args=["users", "reactivate", "olga"]).exit_code == 0
+    assert login(client, "olga", "new-password-1").status_code == 302
+    kinds = db.session.scalars(db.select(Event.verb).where(Event.subject_type == "user")).all()
+    assert {"user.password-changed", "user.deactivated", "user.reactivated"} <= set(kinds)
+
+
+def test_a_session_older_than_its_lifetime_is_refused(app, client):
+    import time
+    from datetime import timedelta
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=1)
+    make_user("olga", "operator")
+    login(client, "olga")
+    assert client.get("/").status_code == 200
+    time.sleep(2.1)
+    assert client.get("/").location.startswith("/login")

@@ -79,3 +79,34 @@ def test_token_use_is_written_at_most_once_a_minute(app, runner, monkeypatch):
     client.get("/api/v1/me", headers=headers)
     db.session.expire_all()
     assert db.session.scalar(db.select(ApiToken.last_used_at)) == moment + timedelta(minutes=2)
+
+
+def test_tokens_are_listed_revoked_and_expire(app, runner, clock):
+    make_user("mary", "manager")
+    client = app.test_client()
+    lasting = runner.invoke(args=["users", "token", "mary", "--days", "0"]).stdout.strip()
+    weekly = runner.invoke(args=["users", "token", "mary", "--days", "7"]).stdout.strip()
+
+    def status(token: str) -> int:
+        return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert (status(lasting), status(weekly)) == (200, 200)
+    listed = runner.invoke(args=["users", "tokens", "mary"]).stdout.splitlines()
+    assert len(listed) == 2 and "expires -" in listed[1] and "revoked -" in listed[0]
+    clock.advance(days=7, seconds=1)
+    assert (status(lasting), status(weekly)) == (200, 401)  # the weekly one expired
+
+    first_id = listed[1].split("\t")[0]
+    revoked = runner.invoke(args=["users", "revoke", first_id])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert status(lasting) == 401
+    assert "revoked 20" in runner.invoke(args=["users", "tokens", "mary"]).stdout.splitlines()[1]
+    assert runner.invoke(args=["users", "revoke", "999"]).exit_code == 1
+
+
+def test_a_deactivated_users_tokens_stop_working(app, runner):
+    make_user("mary", "manager")
+    token = runner.invoke(args=["users", "token", "mary"]).stdout.strip()
+    runner.invoke(args=["users", "deactivate", "mary"])
+    me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
