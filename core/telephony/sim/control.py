@@ -16,13 +16,23 @@ does what the person pressed (`{"action": "answer"|"reject"|"voicemail"|"keys"|"
 """
 
 import json
+import logging
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from core.telephony.sim.carrier import SimCarrier, SimCarrierError
 from core.telephony.sim.phones import named_behaviour, script_from_json
+
+log = logging.getLogger(__name__)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Logs the control requests at DEBUG: the phone pages poll them every second."""
+
+    def log_request(self, code="-", size="-") -> None:
+        log.debug("control: %s %s", self.requestline, code)
 
 
 def control_app(carrier: SimCarrier):
@@ -100,7 +110,9 @@ class ControlServer:
     def __init__(self, carrier: SimCarrier, host: str = "127.0.0.1", port: int = 0) -> None:
         carrier.threaded_actions = True
         self.carrier = carrier
-        self.server = make_server(host, port, control_app(carrier), threaded=True)
+        self.server = make_server(
+            host, port, control_app(carrier), threaded=True, request_handler=QuietRequestHandler
+        )
         self.url = f"http://{host}:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -1,10 +1,12 @@
 """Phones held by a person in a tab: the carrier waits for their hands, in real time."""
 
+import logging
 import time
 
 import pytest
 
-from core.telephony.sim import SimCarrier, answers_and_presses
+from core.telephony.sim import ControlServer, SimCarrier, answers_and_presses
+from core.telephony.sim.client import RemoteCarrier
 from tests.core.telephony.voice_app import OFFICIAL, build_blueprint
 
 PUBLIC = "https://hotline.test"
@@ -134,3 +136,20 @@ def test_a_button_with_nothing_ringing_does_nothing(carrier):
         "peer": None,
         "call": None,
     }
+
+
+def test_the_control_api_serves_held_phones_and_leaves_their_polling_out_of_the_log(
+    carrier, caplog
+):
+    server = ControlServer(carrier).start()
+    try:
+        remote = RemoteCarrier(server.url)
+        with caplog.at_level(logging.INFO):
+            assert remote.phone_state(OFFICIAL)["state"] == "idle"
+            assert remote.phone_act(OFFICIAL, "answer")["done"] is False
+            remote.phone_dial(CITIZEN, LINE)
+            shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
+            assert remote.phone_state(OFFICIAL)["peer"] == LINE
+    finally:
+        server.stop()
+    assert not [r for r in caplog.records if "/live/" in r.getMessage()], caplog.text

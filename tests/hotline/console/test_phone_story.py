@@ -79,6 +79,8 @@ def test_the_story_played_by_hand_operator_primary_card_and_a_callback_the_citiz
     shot(console, "1-queue")
     console.click("tr.queued-call button.take")
     console.wait_for_selector("#appeal-form")
+    taken = wait_for(lambda: (call := _last_call()).operator_answered_at and call, "operator")
+    assert caller.wait_for_selector("#prompts li:has-text('Соединяем вас с оператором')")
     fill_appeal(console, region, region.water)
     console.click("#connect-now")
     console.wait_for_selector("#appeal-number", timeout=WAIT)
@@ -93,7 +95,7 @@ def test_the_story_played_by_hand_operator_primary_card_and_a_callback_the_citiz
     caller.click("#hangup")
     caller.wait_for_selector("#handset[data-state=ended]", timeout=WAIT)
     first = wait_for(lambda: (call := _last_call()).outcome and call, "the first call ended")
-    assert first.outcome == "connected"
+    assert first.id == taken.id and first.outcome == "connected"
     assert [(a.role, a.outcome) for a in first.attempts] == [("primary", "accepted")]
 
     # a second call nobody accepts makes a card
