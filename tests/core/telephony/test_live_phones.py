@@ -153,3 +153,23 @@ def test_the_control_api_serves_held_phones_and_leaves_their_polling_out_of_the_
     finally:
         server.stop()
     assert not [r for r in caplog.records if "/live/" in r.getMessage()], caplog.text
+
+
+def test_the_app_moving_a_caller_ends_her_bridge_with_a_held_phone(carrier):
+    carrier.live.hold(OFFICIAL)
+    carrier.live.dial(CITIZEN, LINE)
+    shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
+    carrier.live.act(OFFICIAL, "answer")
+    shows(carrier, OFFICIAL, lambda s: said(s), "the whisper")
+    carrier.live.act(OFFICIAL, "keys", keys="1")
+    bridged = shows(carrier, CITIZEN, lambda s: s["call"]["bridged"], "the bridge")
+
+    carrier.redirect_call(bridged["call"]["sid"], "/voice/test-menu")  # as the console does
+    moved = shows(
+        carrier, CITIZEN, lambda s: "Нажмите 1 или 9." in said(s), "the menu after the move"
+    )
+    assert "Итог: completed." not in said(moved)  # the Dial's action answer is not played
+    shows(carrier, OFFICIAL, lambda s: s["state"] == "ended", "the official's leg ended")
+    carrier.live.act(CITIZEN, "keys", keys="1")
+    ended = shows(carrier, CITIZEN, lambda s: s["state"] == "ended", "the end of the call")
+    assert said(ended)[-1] == "Вы выбрали 1."
