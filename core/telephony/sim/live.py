@@ -85,6 +85,11 @@ class LivePhones:
         handset = self._handsets.get(number)
         return handset is not None and handset.held_until > time.monotonic()
 
+    @staticmethod
+    def _left(handset: Handset) -> bool:
+        """Whether the person hung up, or closed the tab (the hold lapsed)."""
+        return handset.hung_up or handset.held_until <= time.monotonic()
+
     def hold(self, number: str) -> Handset:
         """Renew the tab's hold on `number`."""
         handset = self._handset(number)
@@ -140,9 +145,9 @@ class LivePhones:
         """Return the keys (or words) the person gives within `seconds`; None if none came."""
         with self._changed:
             deadline = time.monotonic() + seconds
-            while not handset.inputs and not handset.hung_up and time.monotonic() < deadline:
+            while not handset.inputs and not self._left(handset) and time.monotonic() < deadline:
                 self._changed.wait(min(0.5, deadline - time.monotonic()))
-            if handset.hung_up or not handset.inputs:
+            if self._left(handset) or not handset.inputs:
                 return None
             first = handset.inputs.popleft()
             if isinstance(first, Speech):
@@ -175,17 +180,17 @@ class LivePhones:
         started = time.monotonic()
         with self._changed:
             while time.monotonic() - started < limit:
-                if any(handset.hung_up for handset in sides.values()):
+                if any(self._left(handset) for handset in sides.values()):
                     break
                 if call.interrupt is not None or leg.interrupt is not None:
                     break
                 self._changed.wait(0.5)
         seconds = max(1, round(time.monotonic() - started))
-        if "caller" in sides and sides["caller"].hung_up:
+        if "caller" in sides and self._left(sides["caller"]):
             return seconds, True
         callee = sides.get("callee")
         moved = call.interrupt is not None or leg.interrupt is not None
-        return seconds, False if moved or (callee and callee.hung_up) else None
+        return seconds, False if moved or (callee and self._left(callee)) else None
 
     # --- what the person in the tab does ------------------------------------------------------
 

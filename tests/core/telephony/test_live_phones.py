@@ -173,3 +173,22 @@ def test_the_app_moving_a_caller_ends_her_bridge_with_a_held_phone(carrier):
     carrier.live.act(CITIZEN, "keys", keys="1")
     ended = shows(carrier, CITIZEN, lambda s: s["state"] == "ended", "the end of the call")
     assert said(ended)[-1] == "Вы выбрали 1."
+
+
+def test_closing_the_tab_mid_call_hangs_up(carrier):
+    carrier.live.hold_seconds = 3
+    carrier.live.hold(OFFICIAL)
+    carrier.live.dial(CITIZEN, LINE)
+    shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
+    carrier.live.act(OFFICIAL, "answer")
+    shows(carrier, OFFICIAL, lambda s: said(s), "the whisper")
+    carrier.live.act(OFFICIAL, "keys", keys="1")
+    shows(carrier, CITIZEN, lambda s: s["call"]["bridged"], "the bridge")
+
+    time.sleep(3.5)  # neither tab polls any more
+    carrier.wait_idle()
+    deadline = time.monotonic() + DEADLINE
+    while not carrier.calls[0].ended:
+        assert time.monotonic() < deadline, "the call never ended"
+        time.sleep(0.1)
+    assert carrier.calls_to(OFFICIAL)[0].status == "completed"
