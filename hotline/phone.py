@@ -127,7 +127,7 @@ def demo_numbers(places: list[Municipality]) -> dict[str, list[tuple[str, str]]]
         ],
         "on_duty": on_duty,
         "operators": [(endpoint, name) for endpoint, name in operators],
-        "citizens": [(number, number) for number in callers],
+        "citizens": [(number, "") for number in callers],
     }
 
 

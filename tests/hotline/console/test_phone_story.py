@@ -52,6 +52,8 @@ def rings_and_answers(page, whisper_words: str) -> None:
 def live_call(page, server: str, dial: str) -> None:
     """The citizen calls `dial` from the web phone; the tab becomes her phone."""
     page.goto(f"{server}/phone/")
+    assert page.query_selector(f"#demo-phones a[data-number='{OPERATOR_PHONE}']")
+    shot(page, f"0-web-phone-{dial}")
     page.fill("#live-caller", CITIZEN)
     page.select_option("#live-dial", dial)
     page.click("#live-call button[type=submit]")
