@@ -101,8 +101,9 @@ class LivePhones:
     def ring(self, entries: list[tuple[str, object, Behaviour]], timeout: float) -> list:
         """Ring the held numbers among (number, call, behaviour); return the behaviours to play.
 
-        Waits until a held phone answers, every held phone decided, or `timeout` of real
-        ringing passed; numbers nobody holds keep their behaviour.
+        Waits until a held phone answers, every held phone decided, the caller hung up or
+        was moved, or `timeout` of real ringing passed; numbers nobody holds keep their
+        behaviour.
         """
         held = {number: self._handset(number) for number, _, _ in entries if self.held(number)}
         if not held:
@@ -114,7 +115,12 @@ class LivePhones:
             self._changed.notify_all()
             # the carrier's own clock still plays `timeout * ring_pace` once we return
             deadline = time.monotonic() + timeout * max(0.0, 1 - self.carrier.ring_pace)
-            while not self._settled(held.values()) and time.monotonic() < deadline:
+            calls = [call for _, call, _ in entries]
+            while (
+                not self._settled(held.values())
+                and not any(_abandoned(call) for call in calls)
+                and time.monotonic() < deadline
+            ):
                 self._changed.wait(min(0.5, max(0.0, deadline - time.monotonic())))
             for handset in held.values():
                 handset.ringing = None
@@ -270,6 +276,14 @@ class LivePhones:
             "peer": call.to if call.direction == "inbound" else call.from_,
             "call": _call_view(call),
         }
+
+
+def _abandoned(call) -> bool:
+    """Whether the call ringing a phone (or the caller behind a Dial leg) hung up or moved."""
+    return any(
+        each is not None and (each.ended or each.interrupt is not None)
+        for each in (call, call.parent)
+    )
 
 
 def _call_view(call) -> dict:

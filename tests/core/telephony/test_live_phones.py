@@ -192,3 +192,17 @@ def test_closing_the_tab_mid_call_hangs_up(carrier):
         assert time.monotonic() < deadline, "the call never ended"
         time.sleep(0.1)
     assert carrier.calls_to(OFFICIAL)[0].status == "completed"
+
+
+def test_a_held_phone_stops_ringing_when_the_caller_hangs_up(carrier):
+    carrier.live.hold(OFFICIAL)
+    carrier.live.dial(CITIZEN, LINE)
+    shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
+    started = time.monotonic()
+    carrier.live.act(CITIZEN, "hangup")
+
+    shows(carrier, OFFICIAL, lambda s: s["state"] == "idle", "the end of the ringing")
+    assert time.monotonic() - started < 3  # not the Dial's 20 s
+    shows(carrier, CITIZEN, lambda s: s["state"] == "ended", "the end of the call")
+    carrier.wait_idle()
+    assert carrier.calls_to(OFFICIAL)[0].status == "no-answer"
