@@ -215,12 +215,27 @@ class AppWorker(SimpleWorker):
                 return done
             finally:
                 db.session.remove()
-                log.info(
+                idle = (
+                    done and job.meta.get(PERIODIC) and did_nothing(getattr(job, "_result", None))
+                )
+                log.log(
+                    logging.DEBUG if idle else logging.INFO,
                     "job %s %s in %.2f s",
                     job.func_name,
                     "done" if done else "failed",
                     time.monotonic() - started,
                 )
+
+
+#: `job.meta` key of the jobs the scheduler enqueues on a timer.
+PERIODIC = "hotline.periodic"
+
+
+def did_nothing(result) -> bool:
+    """Whether a periodic job's result says it found nothing to do (None, 0, all-zero counts)."""
+    if isinstance(result, dict):
+        return not any(result.values())
+    return not result
 
 
 def run_worker(app: Flask, burst: bool = False, queues: tuple[str, ...] = ("default",)) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import Flask
 from rq.cron import CronScheduler
 
-from core.queue import redis_connection
+from core.queue import PERIODIC, redis_connection
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,12 @@ def build_scheduler(app: Flask) -> CronScheduler:
     """Return an RQ cron scheduler with every registered periodic job."""
     scheduler = CronScheduler(connection=redis_connection(app), name="hotline-scheduler")
     for job in periodic_jobs(app):
-        scheduler.register(job.func, "default", interval=job.interval, cron=job.cron, name=job.name)
+        scheduler.register(
+            job.func,
+            "default",
+            interval=job.interval,
+            cron=job.cron,
+            name=job.name,
+            meta={PERIODIC: True},  # the worker logs a run that found nothing at DEBUG
+        )
     return scheduler

@@ -12,7 +12,9 @@ import requests
 
 from core.extensions import db
 from core.jobs import record_worker_heartbeat
-from core.queue import get_queue, redis_connection, redis_url_of
+from core.queue import PERIODIC, get_queue, redis_connection, redis_url_of
+from core.telephony.jobs import sweep_sms_retries
+from hotline.jobs import reconcile_calls
 from tests.conftest import BASE_DIR, work
 from tests.factories import make_user
 
@@ -29,6 +31,33 @@ def test_a_job_leaves_one_line_at_info(app, caplog):
         re.fullmatch(r"job core\.jobs\.record_worker_heartbeat done in [\d.]+ s", line)
         for line in lines
     ), lines
+
+
+def found_two() -> int:
+    """A periodic job that found work."""
+    return 2
+
+
+def test_a_periodic_job_that_found_nothing_logs_at_debug(app, caplog):
+    periodic = {"meta": {PERIODIC: True}}
+    get_queue().enqueue(reconcile_calls, **periodic)
+    get_queue().enqueue(sweep_sms_retries, **periodic)
+    get_queue().enqueue(found_two, **periodic)
+    get_queue().enqueue(record_worker_heartbeat, "not periodic")
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="core.queue"):
+        work(app)
+    lines = {
+        r.getMessage().split(" done")[0]: r.levelno
+        for r in caplog.records
+        if " done in " in r.getMessage()
+    }
+    assert lines == {
+        "job hotline.jobs.reconcile_calls": logging.DEBUG,
+        "job core.telephony.jobs.sweep_sms_retries": logging.DEBUG,
+        "job tests.core.test_quiet_logs.found_two": logging.INFO,
+        "job core.jobs.record_worker_heartbeat": logging.INFO,
+    }
 
 
 def _serve(app) -> tuple[subprocess.Popen, str]:
@@ -89,9 +118,15 @@ def test_the_access_log_leaves_out_the_console_polling(app):
         for _ in range(5):
             assert 'id="queue-size"' in browser.get(f"{base}/console/queue", timeout=30).text
         assert browser.get(f"{base}/healthz", timeout=30).ok
+        assert browser.get(f"{base}/phone/+79000000101", timeout=30).ok
+        for _ in range(3):
+            state = browser.get(f"{base}/phone/+79000000101/state", timeout=30)
+            assert state.json()["state"] == "idle"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         access_log, _ = server.communicate(timeout=60)
     assert re.search(r'"GET /console/ HTTP', access_log), access_log
     assert re.search(r'"POST /login HTTP', access_log), access_log
     assert "/console/queue" not in access_log and "/healthz" not in access_log, access_log
+    assert re.search(r'"GET /phone/\+79000000101 HTTP', access_log), access_log
+    assert "/state" not in access_log, access_log

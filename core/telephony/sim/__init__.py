@@ -30,6 +30,12 @@ they run on threads and `carrier.wait_idle()` waits for them. `flask --app wsgi 
 (`core.telephony.sim.service`, started by `flask --app wsgi start`) runs such a carrier as a
 service of its own, with ringing on its own clock (`ring_pace`); a carrier that does not know
 a call answers 404, which the gateway raises as `CallUnknown`.
+
+`carrier.live` (`core.telephony.sim.live`) holds the numbers a person answers by hand in the
+demo's phone pages: a held number rings in real time until its person answers, rejects, lets
+voicemail answer or the call's timeout passes; keys come from the page as pressed, and a bridge
+lasts until someone hangs up or the app moves the call. `live.dial(from_, to)` calls the app
+from a held phone.
 """
 
 from core.telephony.sim.carrier import SimCarrier, SimCarrierError

@@ -11,6 +11,7 @@ from flask import Flask
 
 from core.telephony.gateway import STATUS_CALLBACK_EVENTS
 from core.telephony.signature import SIGNATURE_HEADER, sign
+from core.telephony.sim.live import LivePhones
 from core.telephony.sim.phones import Behaviour, CallerScript, no_answer
 from core.telephony.sim.queues import QueueSwitch
 from core.telephony.sim.records import Call, Sms, Utterance, Webhook
@@ -85,6 +86,8 @@ class SimCarrier(QueueSwitch):
         self._queue_sids: dict[str, str] = {}
         self._pending: deque = deque()
         self._threads: list[threading.Thread] = []
+        #: Numbers a person holds in a browser tab (the demo's phone pages).
+        self.live = LivePhones(self)
 
     @classmethod
     def in_process(cls, app: Flask, *, attach: bool = True, **options) -> "SimCarrier":
@@ -383,6 +386,8 @@ class SimCarrier(QueueSwitch):
             return
         call.status = "ringing"
         self._progress(call, "ringing")
+        (behaviour,) = self.live.ring([(to, call, behaviour)], timeout)
+        call.script = behaviour.script
         if behaviour.outcome == "busy":
             call.elapsed += 3
             self.ring(3)
@@ -572,8 +577,8 @@ class SimCarrier(QueueSwitch):
             self.leave_queue(call, "redirected", post=True)
         return Next(url, context="call")
 
-    def next_input(self, call: Call):
-        """Return what the person on `call` gives at their next Gather."""
-        answer = call.script.input_at(call.inputs_used)
+    def next_input(self, call: Call, seconds: float = 5):
+        """Return what the person on `call` gives at their next Gather (`seconds` timeout)."""
+        answer = call.script.input_within(call.inputs_used, seconds)
         call.inputs_used += 1
         return answer

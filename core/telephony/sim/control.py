@@ -8,16 +8,31 @@ carried out on threads of their own.
 The web phone of the demo also POSTs `/phones` (how a number reacts, by behaviour name) and
 `/incoming` (a citizen calls the app with a script; the answer is the call's summary once it
 ended or was parked).
+
+The demo's phone pages reach the numbers people hold in tabs (`core.telephony.sim.live`):
+`GET /live/<number>` renews the hold and returns what the phone shows, `POST /live/<number>`
+does what the person pressed (`{"action": "answer"|"reject"|"voicemail"|"keys"|"say"|
+"hangup", "keys": …, "speech": …}`) and `POST /live/<number>/dial` calls the app's `to`.
 """
 
 import json
+import logging
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from core.telephony.sim.carrier import SimCarrier, SimCarrierError
 from core.telephony.sim.phones import named_behaviour, script_from_json
+
+log = logging.getLogger(__name__)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Logs the control requests at DEBUG: the phone pages poll them every second."""
+
+    def log_request(self, code="-", size="-") -> None:
+        log.debug("control: %s %s", self.requestline, code)
 
 
 def control_app(carrier: SimCarrier):
@@ -67,8 +82,25 @@ def _dispatch(carrier: SimCarrier, method: str, parts: list[str], payload: dict)
         script = script_from_json(payload.get("script") or {})
         call = carrier.incoming_call(payload["from_"], payload.get("to"), script)
         return 201, call.summary()
+    if parts[0] == "live" and len(parts) in (2, 3):
+        return _live(carrier, method, parts[1:], payload)
     if method == "GET" and len(parts) == 2 and parts[0] == "calls":
         return 200, carrier.call(parts[1]).summary()
+    return 404, {"error": "unknown control request"}
+
+
+def _live(carrier: SimCarrier, method: str, parts: list[str], payload: dict):
+    number = parts[0]
+    if method == "GET" and len(parts) == 1:
+        return 200, carrier.live.state(number)
+    if method == "POST" and len(parts) == 1:
+        done = carrier.live.act(
+            number, payload["action"], payload.get("keys") or "", payload.get("speech") or ""
+        )
+        return 200, {"done": done, **carrier.live.state(number)}
+    if method == "POST" and parts[1:] == ["dial"]:
+        carrier.live.dial(number, payload.get("to"))
+        return 201, carrier.live.state(number)
     return 404, {"error": "unknown control request"}
 
 
@@ -78,7 +110,9 @@ class ControlServer:
     def __init__(self, carrier: SimCarrier, host: str = "127.0.0.1", port: int = 0) -> None:
         carrier.threaded_actions = True
         self.carrier = carrier
-        self.server = make_server(host, port, control_app(carrier), threaded=True)
+        self.server = make_server(
+            host, port, control_app(carrier), threaded=True, request_handler=QuietRequestHandler
+        )
         self.url = f"http://{host}:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -49,6 +49,10 @@ class CallerScript:
             return self.inputs[-1]
         return None
 
+    def input_within(self, index: int, seconds: float) -> Input:
+        """Return what this person gives at their `index`-th Gather of `seconds` timeout."""
+        return self.input_at(index)
+
 
 @dataclass(frozen=True)
 class Behaviour:

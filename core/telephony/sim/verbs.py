@@ -52,7 +52,7 @@ def gather(carrier, call: Call, verb: Verb, url: str, context: str):
     for child in verb.children:
         HANDLERS[child.name](carrier, call, child, url, context)
     kinds = set((verb.get("input") or "dtmf").split())
-    answer = carrier.next_input(call)
+    answer = carrier.next_input(call, int(verb.get("timeout") or 5))
     params = {}
     if isinstance(answer, Speech) and "speech" in kinds:
         call.transcript.add("input", answer.text)
@@ -211,6 +211,7 @@ def _dial_numbers(carrier, call: Call, verb: Verb, url: str, timeout: int) -> di
         if behaviour.outcome != "failed":
             leg.status = "ringing"
             carrier._progress(leg, "ringing")
+    legs = _ring_held_phones(carrier, legs, timeout)
     answering = [
         entry for entry in legs if entry[2].outcome == "answer" and entry[2].ring_seconds < timeout
     ]
@@ -233,6 +234,15 @@ def _dial_numbers(carrier, call: Call, verb: Verb, url: str, timeout: int) -> di
         call.elapsed += 3
         status = "busy" if "busy" in ends else "failed"
     return {"DialCallStatus": status, "DialCallSid": legs[0][0].sid, "DialBridged": "false"}
+
+
+def _ring_held_phones(carrier, legs: list, timeout: int) -> list:
+    """Let the people holding rung numbers answer by hand (the others keep their behaviour)."""
+    entries = [(leg.to, leg, behaviour) for leg, _, behaviour in legs]
+    behaviours = carrier.live.ring(entries, timeout)
+    for (leg, _, _), behaviour in zip(legs, behaviours, strict=True):
+        leg.script = behaviour.script
+    return [(leg, noun, b) for (leg, noun, _), b in zip(legs, behaviours, strict=True)]
 
 
 def _connect(carrier, call: Call, verb: Verb, url: str, legs: list, winner: tuple) -> dict:
@@ -261,6 +271,10 @@ def _connect(carrier, call: Call, verb: Verb, url: str, legs: list, winner: tupl
         )
         call.transcript.add("bridge", leg.to)
         leg.transcript.add("bridge", call.from_)
+        live = carrier.live.converse(call, leg, talk)
+        if live is not None:
+            talk, hung_up = live
+            caller_hangs_up = caller_hangs_up if hung_up is None else hung_up
         leg.elapsed += talk
         if verb.get("record", "do-not-record") not in ("do-not-record", "false"):
             recording = _recording(carrier, talk)
