@@ -13,7 +13,7 @@ import requests
 from core.extensions import db
 from core.jobs import record_worker_heartbeat
 from core.queue import PERIODIC, get_queue, redis_connection, redis_url_of
-from core.telephony.jobs import sweep_sms_retries
+from core.telephony.jobs import sweep_due_sms
 from hotline.jobs import reconcile_calls
 from tests.conftest import BASE_DIR, work
 from tests.factories import make_user
@@ -41,7 +41,7 @@ def found_two() -> int:
 def test_a_periodic_job_that_found_nothing_logs_at_debug(app, caplog):
     periodic = {"meta": {PERIODIC: True}}
     get_queue().enqueue(reconcile_calls, **periodic)
-    get_queue().enqueue(sweep_sms_retries, **periodic)
+    get_queue().enqueue(sweep_due_sms, **periodic)
     get_queue().enqueue(found_two, **periodic)
     get_queue().enqueue(record_worker_heartbeat, "not periodic")
     caplog.clear()
@@ -54,7 +54,7 @@ def test_a_periodic_job_that_found_nothing_logs_at_debug(app, caplog):
     }
     assert lines == {
         "job hotline.jobs.reconcile_calls": logging.DEBUG,
-        "job core.telephony.jobs.sweep_sms_retries": logging.DEBUG,
+        "job core.telephony.jobs.sweep_due_sms": logging.DEBUG,
         "job tests.core.test_quiet_logs.found_two": logging.INFO,
         "job core.jobs.record_worker_heartbeat": logging.INFO,
     }
