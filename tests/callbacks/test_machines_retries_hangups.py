@@ -333,3 +333,21 @@ def test_a_late_one_on_a_finished_callback_says_the_call_is_over(app, client, re
     db.session.expire_all()
     attempt = db.session.get(CallbackAttempt, attempt.id)
     assert attempt.outcome == "not-accepted" and attempt.key_pressed_at is None
+
+
+def test_click_to_call_and_notice_calls_ask_twilio_for_machine_detection(
+    app, client, region, clock, twilio_standin
+):
+    card = miss_call(client)
+    work(app)
+    start_callback(client, card, region.a["primary"])
+    clock.advance(minutes=3)  # no SMS receipt came: the notice calls follow
+    from callbacks import jobs
+
+    jobs.sweep()
+    work(app)
+    placed = list(twilio_standin.calls.values())
+    assert len(placed) > 1
+    assert {call["machine_detection"] for call in placed} == {"Enable"}
+    assert any("/voice/callbacks/" in call["url"] for call in placed)
+    assert any("/voice/notices/" in call["url"] for call in placed)
