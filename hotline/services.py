@@ -471,11 +471,19 @@ def finish_attempt(
     return changed
 
 
-def record_machine_answer(call: Call, position: int, leg_sid: str | None) -> None:
+def record_machine_answer(call: Call, position: int, leg_sid: str | None, answered_by: str) -> None:
     """A voicemail or fax answered this official's leg: it never accepts (once, however often)."""
     attempt = get_attempt(call, position)
-    if attempt is not None and not attempt.key_pressed:
-        finish_attempt(attempt, "completed", None, leg_sid, outcome=AttemptOutcome.MACHINE)
+    if attempt is None or attempt.key_pressed:
+        return
+    if finish_attempt(attempt, "completed", None, leg_sid, outcome=AttemptOutcome.MACHINE):
+        record_event(
+            "call",
+            call.id,
+            "attempt.answering-machine",
+            {"position": position, "role": attempt.role, "answered_by": answered_by},
+            actor_label="carrier",
+        )
 
 
 def caller_gone(call: Call, attempt: DialAttempt) -> bool:

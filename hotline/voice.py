@@ -222,7 +222,9 @@ def connect_appeal(call_id: int):
 def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1 (a machine: hang up)."""
     if answered_by_machine():
-        services.record_machine_answer(_load_call(call_id), position, request.form.get("CallSid"))
+        services.record_machine_answer(
+            _load_call(call_id), position, request.form.get("CallSid"), request.form["AnsweredBy"]
+        )
         db.session.commit()
         return twiml_response(twiml.hangup())
     municipality, topic = request.args.get("municipality"), request.args.get("topic")

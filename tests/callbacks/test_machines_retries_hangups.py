@@ -87,6 +87,14 @@ def test_a_machine_on_a_duty_leg_never_accepts_and_the_chain_goes_on(
     assert first.dial_call_sid == "CAleg0" and second.outcome is None
     finished = [e for e in timeline("call", call.id) if e.verb == "attempt.finished"]
     assert [e.data["outcome"] for e in finished] == ["machine"]
+    [machine] = [e for e in timeline("call", call.id) if e.verb == "attempt.answering-machine"]
+    assert machine.data == {"position": 0, "role": "primary", "answered_by": answered_by}
+    # a retried whisper changes nothing
+    twilio_post(
+        client, f"/voice/chain/{call.id}/0/whisper", CallSid="CAleg0", AnsweredBy=answered_by
+    )
+    verbs = [e.verb for e in timeline("call", call.id)]
+    assert verbs.count("attempt.answering-machine") == 1
 
 
 def test_a_human_answer_on_a_duty_leg_hears_the_whisper(app, client, region):
