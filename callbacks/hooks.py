@@ -9,7 +9,7 @@ from callbacks import notices, services, twiml
 from callbacks.models import CallbackAttempt, NoticeCall
 from core.extensions import db
 from core.telephony import protect_webhooks
-from core.telephony.webhooks import form_int, twiml_response
+from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,12 @@ def _attempt(attempt_id: int) -> CallbackAttempt:
 
 @bp.post("/voice/callbacks/<int:attempt_id>/whisper")
 def whisper(attempt_id: int):
-    """Tell the answering official which card this is and ask for 1."""
+    """Tell the answering official which card this is and ask for 1 (a machine: hang up)."""
     attempt = _attempt(attempt_id)
+    if answered_by_machine():
+        services.finish_unaccepted_callback(attempt, services.MACHINE)
+        db.session.commit()
+        return twiml_response(twiml.hangup())
     topic = services.appeal_topic(attempt.card.appeal)
     accept = absolute_url("callback_hooks.accept", attempt_id=attempt.id)
     return twiml_response(twiml.callback_whisper(attempt.card_id, topic, accept))
@@ -54,8 +58,13 @@ def whisper(attempt_id: int):
 
 @bp.post("/voice/callbacks/<int:attempt_id>/accept")
 def accept(attempt_id: int):
-    """The official's key: 1 dials the citizen, anything else ends the call."""
+    """The official's key: 1 dials the citizen, anything else ends the call.
+
+    1 on a callback already finished (the leg was reported gone) says so instead of dialling.
+    """
     attempt = _attempt(attempt_id)
+    if request.form.get("Digits") == "1" and attempt.outcome is not None:
+        return twiml_response(twiml.callback_over())
     if services.record_callback_key(attempt, request.form.get("Digits", "")):
         db.session.commit()
         return twiml_response(
@@ -93,8 +102,15 @@ def status(attempt_id: int):
 
 @bp.post(notices.notice_path("<int:notice_id>"))
 def notice(notice_id: int):
-    """Read the card to the official whose SMS was not delivered and ask for 1."""
+    """Read the card to the official whose SMS was not delivered and ask for 1.
+
+    A voicemail or fax that answered is not the official: the call ends as unanswered.
+    """
     notice = db.session.get(NoticeCall, notice_id) or abort(404)
+    if answered_by_machine():
+        notices.end_notice_call(notice, services.MACHINE)
+        db.session.commit()
+        return twiml_response(twiml.hangup())
     text = notices.notice_text(notice.card)
     key = notices.notice_url(notice.id, "key")
     return twiml_response(twiml.notice_call(text, key))

@@ -634,6 +634,10 @@ def finish_callback(attempt: CallbackAttempt, dial_status: str | None, duration:
     return attempt.outcome
 
 
+#: Outcome of a callback (and reason of a notice call) answered by a voicemail or fax.
+MACHINE = "machine"
+
+
 def finish_unaccepted_callback(attempt: CallbackAttempt, call_status: str) -> None:
     """The official's leg ended without dialling the citizen: note why."""
     if attempt.outcome is not None or attempt.key_pressed_at is not None:

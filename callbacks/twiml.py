@@ -57,6 +57,14 @@ def callback_result(answered: bool) -> str:
     return str(response)
 
 
+def callback_over() -> str:
+    """Tell an official who pressed 1 too late that this callback is over."""
+    response = VoiceResponse()
+    _say(response, "Этот звонок уже завершён. Попробуйте ещё раз из карточки.")
+    response.hangup()
+    return str(response)
+
+
 def hangup() -> str:
     """End the leg."""
     response = VoiceResponse()

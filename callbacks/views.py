@@ -359,6 +359,7 @@ def cabinet_labels() -> dict:
             "failed": _("failed"),
             "not-accepted": _("picked up, not accepted"),
             "caller-hung-up": _("caller hung up"),
+            "machine": _("answering machine"),
             "answered": _("answered"),
             "canceled": _("cancelled"),
         },

@@ -29,6 +29,8 @@ class AttemptOutcome(enum.StrEnum):
     NOT_ACCEPTED = "not-accepted"
     #: The citizen hung up while this official was being rung.
     CALLER_HUNG_UP = "caller-hung-up"
+    #: Answering-machine detection found a voicemail or fax, not the official.
+    MACHINE = "machine"
 
 
 class AppealStatus(enum.StrEnum):

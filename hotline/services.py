@@ -471,6 +471,35 @@ def finish_attempt(
     return changed
 
 
+def record_machine_answer(call: Call, position: int, leg_sid: str | None, answered_by: str) -> None:
+    """A voicemail or fax answered this official's leg: it never accepts (once, however often)."""
+    attempt = get_attempt(call, position)
+    if attempt is None or attempt.key_pressed:
+        return
+    if finish_attempt(attempt, "completed", None, leg_sid, outcome=AttemptOutcome.MACHINE):
+        record_event(
+            "call",
+            call.id,
+            "attempt.answering-machine",
+            {"position": position, "role": attempt.role, "answered_by": answered_by},
+            actor_label="carrier",
+        )
+
+
+def caller_gone(call: Call, attempt: DialAttempt) -> bool:
+    """Whether the citizen hung up before this official accepted."""
+    if attempt.key_pressed:
+        return False
+    return call.ended_at is not None or attempt.outcome == AttemptOutcome.CALLER_HUNG_UP
+
+
+def may_bridge(call: Call, attempt: DialAttempt) -> bool:
+    """Whether 1 on this official's whisper bridges them (again, for a retried webhook)."""
+    if caller_gone(call, attempt) or attempt.outcome not in (None, AttemptOutcome.ACCEPTED):
+        return False
+    return call.outcome is None or (call.outcome == CallOutcome.CONNECTED and attempt.key_pressed)
+
+
 def set_call_outcome(call: Call, outcome: str) -> bool:
     """Set the call's outcome if it has none yet; return whether this request set it."""
     return write_row(call, _SET_CALL_OUTCOME, outcome=outcome)

@@ -7,10 +7,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.extensions import db
 from core.telephony.signature import protect_webhooks
-from core.telephony.webhooks import form_int, twiml_response
+from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
 from hotline import services, twiml
-from hotline.models import Call, CallOutcome
+from hotline.models import AttemptOutcome, Call, CallOutcome
 from hotline.prompts import prompt, spoken_number
 from hotline.services import spoken_name_key
 from roster.models import Category, Municipality
@@ -220,7 +220,13 @@ def connect_appeal(call_id: int):
 
 @bp.post("/chain/<int:call_id>/<int:position>/whisper")
 def whisper(call_id: int, position: int):
-    """Tell the answering official who calls and ask them to press 1."""
+    """Tell the answering official who calls and ask them to press 1 (a machine: hang up)."""
+    if answered_by_machine():
+        services.record_machine_answer(
+            _load_call(call_id), position, request.form.get("CallSid"), request.form["AnsweredBy"]
+        )
+        db.session.commit()
+        return twiml_response(twiml.hangup())
     municipality, topic = request.args.get("municipality"), request.args.get("topic")
     if municipality is None:  # a chain started before the names were put in the URL
         municipality, topic = services.whisper_subject(call_id) or abort(404)
@@ -232,10 +238,16 @@ def whisper(call_id: int, position: int):
 
 @bp.post("/chain/<int:call_id>/<int:position>/accept")
 def accept(call_id: int, position: int):
-    """The official's key on the whisper: 1 bridges the caller, anything else hangs up."""
+    """The official's key on the whisper: 1 bridges the caller, anything else hangs up.
+
+    A caller who hung up during the whisper is not bridged: the official hears they are gone.
+    """
     call = _load_call(call_id)
     attempt = services.get_attempt(call, position) or abort(404)
-    if call.outcome is None and services.record_key_press(
+    pressed_one = request.form.get("Digits", "") == "1"
+    if pressed_one and services.caller_gone(call, attempt):
+        return twiml_response(twiml.say_and_hangup(prompt("caller_gone")))
+    if services.may_bridge(call, attempt) and services.record_key_press(
         attempt, request.form.get("Digits", ""), request.form.get("CallSid")
     ):
         services.connect_call(call, attempt)
@@ -247,17 +259,25 @@ def accept(call_id: int, position: int):
 
 @bp.post("/chain/<int:call_id>/<int:position>/result")
 def dial_result(call_id: int, position: int):
-    """Record how ringing this official ended and go on to the next one if needed."""
+    """Record how ringing this official ended and go on to the next one if needed.
+
+    The caller's own CallStatus ended: they hung up while this official was rung.
+    """
     call = _load_call(call_id)
     attempt = services.get_attempt(call, position) or abort(404)
+    caller_left = request.form.get("CallStatus") in services.FINAL_STATUSES
     services.finish_attempt(
         attempt,
         request.form.get("DialCallStatus", "failed"),
         form_int("DialCallDuration"),
         request.form.get("DialCallSid"),
+        outcome=AttemptOutcome.CALLER_HUNG_UP if caller_left and not attempt.key_pressed else None,
     )
     if attempt.key_pressed:
         document = twiml.say_and_hangup(prompt("connected_goodbye"))
+    elif caller_left:
+        services.exhaust_chain(call)  # the status callback, before or after, changes nothing
+        document = twiml.hangup()
     elif call.outcome == CallOutcome.MISSED:
         document = _exhausted(call)  # a retried webhook gets the same answer
     elif call.outcome is not None:

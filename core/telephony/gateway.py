@@ -116,8 +116,12 @@ class Gateway:
         from_: str | None = None,
         status_callback: str | None = None,
         timeout: int = 20,
+        machine_detection: bool = True,
     ) -> str:
         """Ring `to` and run the TwiML at the absolute `url` once answered; return the CallSid.
+
+        `machine_detection`: the carrier tells the TwiML request who answered (`AnsweredBy`:
+        `human`, `machine_start`, `machine_end_beep`, `fax`...), so a voicemail is known as such.
 
         Every call action raises `CarrierError` when the carrier refuses it or is unreachable.
         """

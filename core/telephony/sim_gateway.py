@@ -88,6 +88,7 @@ class SimGateway(Gateway):
         from_: str | None = None,
         status_callback: str | None = None,
         timeout: int = 20,
+        machine_detection: bool = True,
     ) -> str:
         """Ask the simulated carrier to ring `to`; return the CallSid it assigned."""
         request = {
@@ -96,6 +97,7 @@ class SimGateway(Gateway):
             "from_": from_ or self.from_number,
             "status_callback": status_callback,
             "timeout": timeout,
+            "machine_detection": machine_detection,
         }
         carrier = self._attached()
         if carrier is not None:

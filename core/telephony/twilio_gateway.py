@@ -158,11 +158,12 @@ class TwilioGateway(Gateway):
         from_: str | None = None,
         status_callback: str | None = None,
         timeout: int = 20,
+        machine_detection: bool = True,
     ) -> str:
         """Create a call with the Calls resource and return its CallSid."""
-        options = {}
+        options = {"machine_detection": "Enable"} if machine_detection else {}
         if status_callback:
-            options = {
+            options |= {
                 "status_callback": status_callback,
                 "status_callback_method": "POST",
                 "status_callback_event": list(STATUS_CALLBACK_EVENTS),

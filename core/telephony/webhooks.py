@@ -8,6 +8,21 @@ def twiml_response(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
+#: `AnsweredBy` values of answering-machine detection that mean no person picked up.
+MACHINE_ANSWERS = (
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+)
+
+
+def answered_by_machine() -> bool:
+    """Whether the carrier's answering-machine detection says a machine or fax answered."""
+    return request.form.get("AnsweredBy", "") in MACHINE_ANSWERS
+
+
 def form_int(name: str) -> int | None:
     """Return a numeric form field the carrier posted (DialCallDuration…), None when absent."""
     value = request.form.get(name, "")

@@ -573,6 +573,7 @@ def console_labels() -> dict:
             "failed": _("failed"),
             "not-accepted": _("picked up, not accepted"),
             "caller-hung-up": _("caller hung up"),
+            "machine": _("answering machine"),
         },
         "call_outcomes": {
             "connected": _("connected"),

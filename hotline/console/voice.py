@@ -11,6 +11,7 @@ from hotline.caller_id import callback_number
 from hotline.console import services, twiml
 from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
+from hotline.services import FINAL_STATUSES
 from hotline.voice import add_database_fallback
 
 bp = Blueprint("console_voice", __name__, url_prefix="/voice/console")
@@ -50,8 +51,10 @@ def dial_operator(call_id: int):
 
 @bp.post("/calls/<int:call_id>/operator/answered")
 def operator_answered(call_id: int):
-    """The operator picked up: note it and bridge them to the caller."""
+    """The operator picked up: note it and bridge them to the caller (if still there)."""
     call = _load_call(call_id)
+    if call.ended_at is not None:  # the caller hung up while the operator's phone rang
+        return twiml_response(voice_twiml.say_and_hangup(prompt("caller_gone")))
     services.mark_operator_answered(call)
     db.session.commit()
     return twiml_response(twiml.operator_answered())
@@ -59,8 +62,15 @@ def operator_answered(call_id: int):
 
 @bp.post("/calls/<int:call_id>/operator/result")
 def operator_result(call_id: int):
-    """After the operator's leg: hold the caller for the operator, or queue them again."""
+    """After the operator's leg: hold the caller for the operator, or queue them again.
+
+    A caller whose own CallStatus ended hung up: nobody is queued again.
+    """
     call = _load_call(call_id)
+    if call.ended_at is not None or request.form.get("CallStatus") in FINAL_STATUSES:
+        services.return_to_queue(call, request.form.get("DialCallStatus", "failed"))
+        db.session.commit()
+        return twiml_response(voice_twiml.hangup())
     if call.operator_answered_at is not None:
         return twiml_response(
             twiml.hold(

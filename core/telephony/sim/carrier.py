@@ -233,10 +233,12 @@ class SimCarrier(QueueSwitch):
         from_: str | None = None,
         status_callback: str | None = None,
         timeout: int = 20,
+        machine_detection: bool = False,
     ) -> str:
         """Accept an outbound call request; it runs with the pending actions. Return its sid."""
         sid = new_sid("CA")
-        self._queue_action(("place", sid, (to, url, from_, status_callback, timeout)))
+        request = (to, url, from_, status_callback, timeout, machine_detection)
+        self._queue_action(("place", sid, request))
         return sid
 
     def redirect_call(self, call_sid: str, url: str) -> None:
@@ -368,7 +370,7 @@ class SimCarrier(QueueSwitch):
         elif idle:
             self._hang_up_parked(call)
 
-    def _run_outbound(self, sid, to, url, from_, status_callback, timeout) -> None:
+    def _run_outbound(self, sid, to, url, from_, status_callback, timeout, detect) -> None:
         behaviour = self.behaviour_of(to)
         call = Call(
             sid,
@@ -399,6 +401,8 @@ class SimCarrier(QueueSwitch):
         else:
             call.elapsed += behaviour.ring_seconds
             self.ring(behaviour.ring_seconds)
+            if detect:  # like Twilio's answering-machine detection: a voicemail ends on a beep
+                call.answered_by = "machine_end_beep" if behaviour.label == "voicemail" else "human"
             self._answer(call)
             self._finish(call, self._run(call, Next(self._absolute(url)), "call"))
 
@@ -433,6 +437,8 @@ class SimCarrier(QueueSwitch):
         }
         if call.parent is not None:
             params["ParentCallSid"] = call.parent.sid
+        if call.answered_by:
+            params["AnsweredBy"] = call.answered_by
         return params
 
     def _progress(self, call: Call, event: str) -> None:

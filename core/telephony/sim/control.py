@@ -62,6 +62,7 @@ def _dispatch(carrier: SimCarrier, method: str, parts: list[str], payload: dict)
             from_=payload.get("from_"),
             status_callback=payload.get("status_callback"),
             timeout=int(payload.get("timeout") or 20),
+            machine_detection=bool(payload.get("machine_detection")),
         )
         return 201, {"sid": sid}
     if method == "POST" and parts == ["sms"]:

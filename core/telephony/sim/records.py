@@ -151,6 +151,8 @@ class Call:
         #: Simulated seconds since the call started.
         self.elapsed = 0.0
         self.answered_at: float | None = None
+        #: What answering-machine detection found (`human`, `machine_end_beep`), if asked.
+        self.answered_by: str | None = None
         self.ended_at: float | None = None
         self.status_callback = status_callback
         self.status_events = status_events

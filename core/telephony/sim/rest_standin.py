@@ -571,6 +571,7 @@ class TwilioStandin:
             "timeout": form.get("Timeout"),
             "status_callback": form.get("StatusCallback"),
             "status_callback_event": form.get("StatusCallbackEvent"),
+            "machine_detection": form.get("MachineDetection"),
         }
         self.calls[sid] = call
         return self._json(201, _public(call))
@@ -709,6 +710,7 @@ _PRIVATE_CALL_FIELDS = (
     "url",
     "method",
     "timeout",
+    "machine_detection",
     "status_callback",
     "status_callback_event",
     "redirects",

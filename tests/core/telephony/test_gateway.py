@@ -47,6 +47,7 @@ def test_place_call_posts_to_the_calls_resource(twilio_gateway, recorder):
     assert data["Timeout"] == 25
     assert data["StatusCallback"] == "https://hotline.example/voice/status"
     assert data["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert data["MachineDetection"] == "Enable"  # a voicemail is told apart from the official
 
 
 def test_place_call_without_status_callback_and_with_caller_id(twilio_gateway, recorder):
@@ -56,6 +57,12 @@ def test_place_call_without_status_callback_and_with_caller_id(twilio_gateway, r
     assert data["From"] == "+74872111111"
     assert "StatusCallback" not in data
     assert "StatusCallbackEvent" not in data
+
+
+def test_place_call_can_do_without_machine_detection(twilio_gateway, recorder):
+    twilio_gateway.place_call("+79000000101", "https://h.example/x", machine_detection=False)
+
+    assert "MachineDetection" not in recorder.requests[0]["data"]
 
 
 def test_redirect_and_hangup_update_the_call(twilio_gateway, recorder):

@@ -42,6 +42,7 @@ def test_place_call_creates_a_call_twilio_style(app, twilio_standin):
     call = twilio_standin.calls[sid]
     assert (call["to"], call["from"], call["status"]) == (OFFICIAL, "+74872000000", "queued")
     assert call["url"] == "https://hotline.example/voice/callback/7"
+    assert call["machine_detection"] == "Enable"
     [request] = twilio_standin.requests
     assert request.method == "POST"
     assert request.path == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Calls.json"
