@@ -5,6 +5,7 @@ import requests
 from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioException
 
+from core.events import record_event
 from core.extensions import db
 from core.models import OutboundMessage
 from core.telephony import CallUnknown, CarrierError, get_gateway
@@ -134,6 +135,10 @@ def sent(gateway, to: str, body: str, purpose: str | None = None) -> OutboundMes
 def test_an_sms_goes_to_the_carrier_only_after_its_transaction_commits(
     app, twilio_gateway, recorder
 ):
+    # as in every job, the work the SMS belongs to is written first (on SQLite a savepoint
+    # opening the transaction would commit on release)
+    record_event("appeal", 1, "appeal.registered", actor_label="test")
+    db.session.flush()
     message = twilio_gateway.send_sms("+79161234567", "Обращение 25-0001", purpose="appeal:1")
     assert (message.status, message.attempts, recorder.requests) == ("pending", 0, [])
     db.session.rollback()  # the work that stored it failed: the SMS goes with it
