@@ -1,6 +1,7 @@
 """Login, logout, language choice and the role checks every page uses."""
 
 from functools import wraps
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -136,10 +137,26 @@ def login():
     return render_template("core/login.html", form=form)
 
 
+def safe_next(value: str | None) -> str | None:
+    """Return `value` if it is a path on this site, else None."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    normalised = unquote(value)
+    if "\\" in normalised or any(ord(c) < 32 or ord(c) == 127 for c in normalised):
+        return None
+    for candidate in (value, normalised):
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return None
+        if parts.path.startswith("//"):
+            return None
+    return value
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("core.home")
+    return safe_next(target) or url_for("core.home")
 
 
 @bp.post("/logout")

@@ -1,5 +1,7 @@
 """Login, logout, CSRF, language, rate limit and municipality scoping."""
 
+import pytest
+
 from core.extensions import db
 from core.models import Event
 from tests.conftest import csrf_token, login
@@ -215,3 +217,50 @@ def test_a_session_older_than_its_lifetime_is_refused(app, client):
     assert client.get("/").status_code == 200
     time.sleep(2.1)
     assert client.get("/").location.startswith("/login")
+
+
+HOSTILE_NEXT = [
+    "//evil.example",
+    "/\\evil.example",
+    "/%09/evil.example",
+    "/%5Cevil.example",
+    "https://evil.example",
+    "javascript:alert(1)",
+    "\n",
+    "/ok\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_hostile_next_after_login_goes_home(app, client, target):
+    make_user("olga", "operator")
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "olga", "password": "password-123", "csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 302 and response.location == "/"
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_hostile_next_after_language_choice_goes_home(app, client, target):
+    make_user("olga", "operator")
+    login(client, "olga")
+    home = client.get("/")
+    response = client.post(
+        "/language/en", data={"csrf_token": csrf_token(home.text), "next": target}
+    )
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_path_on_this_site_is_kept_as_next(app, client):
+    make_user("olga", "operator")
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        query_string={"next": "/ok?x=1"},
+        data={"username": "olga", "password": "password-123", "csrf_token": csrf_token(page.text)},
+    )
+    assert response.location == "/ok?x=1"
