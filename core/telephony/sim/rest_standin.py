@@ -22,6 +22,12 @@ in core.telephony.twilio_gateway; the `twilio_standin` fixture in tests/conftest
     standin.calls, standin.messages, standin.recordings, standin.numbers  # state, by sid
     standin.stop()
 
+Given `carrier=` (a SimCarrier), it also plays what it is asked for: Calls create places the
+call there (the answer carries the carrier's CallSid), an update with Url redirects it and
+Status=completed hangs it up, fetch reads its status; Messages create hands the SMS to the
+carrier's phone and posts its receipts to StatusCallback from a thread. A faulted request does
+nothing on the carrier.
+
 Fault kinds (`FAULTS`): "500", "503", "429" (with `Retry-After`), the refusals "21211" (invalid
 number), "21610" (unsubscribed recipient), "13227" (no international permission) — 400 with
 {code, message, more_info, status} —, "hang" (no answer for `hang_seconds`, 20 by default, then
@@ -222,8 +228,11 @@ class TwilioStandin:
         host: str = "127.0.0.1",
         port: int = 0,
         hang_seconds: float = 20.0,
+        carrier=None,
     ) -> None:
         self.account_sid = account_sid
+        #: A SimCarrier that plays the calls and SMS asked for (None: they are only recorded).
+        self.carrier = carrier
         self.auth_token = auth_token
         self.host = host
         self.port = port
@@ -533,6 +542,14 @@ class TwilioStandin:
         if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
             return self._error(400, 21205, "Url parameter is required.")
         sid = new_sid("CA")
+        if self.carrier is not None:
+            sid = self.carrier.place_call(
+                form["To"],
+                form.get("Url"),
+                form["From"],
+                form.get("StatusCallback"),
+                int(form.get("Timeout") or 20),
+            )
         now = twilio_date()
         call = {
             "sid": sid,
@@ -581,6 +598,7 @@ class TwilioStandin:
         if call is None:
             return self._not_found(record.path)
         if record.method == "GET":
+            self._follow_carrier(call)
             return self._json(200, _public(call))
         if record.method != "POST":
             return self._not_found(record.path)
@@ -591,12 +609,23 @@ class TwilioStandin:
             call["url"] = form.get("Url")
             call["method"] = form.get("Method", "POST")
             call.setdefault("redirects", []).append(form.get("Url"))
+            if self.carrier is not None and form.get("Url"):
+                self.carrier.redirect_call(sid, form["Url"])
         status = form.get("Status")
         if status in ("completed", "canceled") and call["status"] not in CALL_ENDED:
+            if self.carrier is not None:
+                self.carrier.hangup(sid)
             call["status"] = status
             call["end_time"] = twilio_date()
         call["date_updated"] = twilio_date()
         return self._json(200, _public(call))
+
+    def _follow_carrier(self, call: dict) -> None:
+        """Take the call's status from the carrier that plays it, once it has started there."""
+        if self.carrier is None:
+            return
+        with contextlib.suppress(Exception):  # not placed on the carrier yet: still queued
+            call["status"] = self.carrier.call_status(call["sid"])
 
     def set_call_status(self, sid: str, status: str) -> None:
         """Move a call to `status` (ringing, in-progress, completed, no-answer, ...)."""
@@ -638,7 +667,19 @@ class TwilioStandin:
             "status_callback": form.get("StatusCallback"),
         }
         self.messages[sid] = message
+        if self.carrier is not None:
+            self._hand_to_carrier(message)
         return self._json(201, message)
+
+    def _hand_to_carrier(self, message: dict) -> None:
+        """Deliver the SMS to the carrier's phone and post its receipts from a thread."""
+        self.carrier.receive_sms(message["to"], message["body"], message["from"], message["sid"])
+        if message["status_callback"]:
+            threading.Thread(
+                target=self.carrier.report_sms,
+                args=(message["sid"], message["to"], message["from"], message["status_callback"]),
+                daemon=True,
+            ).start()
 
     def _recording(self, record: StandinRequest, sid: str, extension: str) -> _Answer:
         recording = self.recordings.get(sid)

@@ -281,3 +281,23 @@ def test_the_http_client_leaves_other_hosts_and_twilios_own_base_alone():
         "https://messaging.twilio.com/v1/Services"
     )
     assert own.timeout == 10.0
+
+
+def test_a_standin_with_a_carrier_plays_calls_and_sms_there_after_its_faults(app, twilio_standin):
+    from core.telephony.sim.carrier import SimCarrier
+
+    carrier = SimCarrier.in_process(app, attach=False)
+    twilio_standin.carrier = carrier
+    client = client_for(twilio_standin)
+    twilio_standin.fail("500", match="Calls")
+    with pytest.raises(TwilioRestException):
+        client.calls.create(to=OFFICIAL, from_=app.config["TWILIO_NUMBER"], url="https://h/v")
+    assert carrier.calls == []
+
+    call = client.calls.create(to=OFFICIAL, from_=app.config["TWILIO_NUMBER"], url="https://h/v")
+    carrier.run_pending()
+    assert [c.sid for c in carrier.calls] == [call.sid]
+    assert client.calls(call.sid).fetch().status == carrier.call_status(call.sid)
+
+    client.messages.create(to=CITIZEN, from_=app.config["TWILIO_NUMBER"], body="Ваш ответ готов")
+    assert carrier.sms_to(CITIZEN) == ["Ваш ответ готов"]
