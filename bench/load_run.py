@@ -10,7 +10,11 @@ checks from the database that every call ended connected, with an appeal and a c
 abandoned; that nothing is doubled; and that every open card has its follow-ups scheduled.
 
     .venv/bin/python bench/load_run.py [--calls 200] [--fault redis-restart|worker-kill|
-        postgres-restart|duplicates|slow-answers]
+        postgres-restart|duplicates|slow-answers|carrier]
+
+`--fault carrier` runs the app on `TELEPHONY=twilio` with the real `twilio` client against the
+REST stand-in, which plays what it is asked on the same simulated carrier and fails a third of
+the requests (seeded mix of 500, 503, 429 and hangs longer than the client's timeout).
 
 PostgreSQL: the machine's server (database `hotline_load`), or with `--fault postgres-restart` a
 cluster of its own that it restarts mid-run. Nothing else on the machine is touched.
@@ -45,12 +49,23 @@ from core.telephony.sim import (  # noqa: E402
     no_answer,
     voicemail,
 )
+from core.telephony.sim.rest_standin import TwilioStandin  # noqa: E402
 from core.telephony.sim.transport import HttpTransport  # noqa: E402
 
 AUTH_TOKEN = "load-auth-token"
 GOVERNOR_LINE = "+74872000000"
 PASSWORD = "load-password-1"
-FAULTS = ("redis-restart", "worker-kill", "postgres-restart", "duplicates", "slow-answers")
+FAULTS = (
+    "redis-restart",
+    "worker-kill",
+    "postgres-restart",
+    "duplicates",
+    "slow-answers",
+    "carrier",
+)
+TWILIO_ACCOUNT = "AC" + "4c" * 16
+#: Seconds the app's Twilio client waits for an answer in the carrier fault run.
+TWILIO_TIMEOUT = 3
 
 
 def free_port() -> int:
@@ -79,6 +94,7 @@ class LoadTransport(HttpTransport):
         self.answer_timeout = answer_timeout
         self.durations: list[float] = []
         self.retries = 0
+        self.server_errors = 0
         self.lock = threading.Lock()
         self.rng = random.Random(3)
 
@@ -93,6 +109,7 @@ class LoadTransport(HttpTransport):
         answer = self._send(method, path, params, headers)
         with self.lock:
             self.durations.append(time.perf_counter() - started)
+            self.server_errors += answer[0] >= 500
         return answer
 
     def _send(self, method, path, params, headers):
@@ -212,7 +229,7 @@ class Stack:
         )
         self._wait_port(self.redis_port)
 
-    def start(self, carrier_url: str) -> None:
+    def start(self, carrier_url: str, extra_env: dict | None = None) -> None:
         if self.args.fault == "postgres-restart":
             self.start_own_postgres()
         else:
@@ -235,6 +252,7 @@ class Stack:
                 "BIND": f"127.0.0.1:{self.web_port}",
                 "WEB_CONCURRENCY": str(self.args.web_workers),
                 "LOG_FORMAT": "json",
+                **(extra_env or {}),
             }
         )
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
@@ -383,8 +401,11 @@ def _back_on_the_card(reply: requests.Response, card_url: str) -> bool:
     return reply.status_code == 200 and bool(reply.history) and reply.url == card_url
 
 
-def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int]:
-    """Heads call citizens back and record outcomes; citizens confirm by SMS. Return counts."""
+def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int, int]:
+    """Heads call citizens back and record outcomes; citizens confirm by SMS.
+
+    Return the callbacks placed, the outcomes recorded and the 5xx answers the heads got.
+    """
     os.environ.update(stack.env)
     from callbacks.models import Card
     from core import create_app
@@ -401,7 +422,7 @@ def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int
             .order_by(Card.id)
             .limit(count)
         ).all()
-    callbacks = outcomes = 0
+    callbacks = outcomes = server_errors = 0
     for card_id, code, citizen in rows:
         session = requests.Session()
         page = session.get(stack.base_url + "/login").text
@@ -418,6 +439,7 @@ def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int
                 data={"official": official.group(1), "csrf_token": _token(page)},
             )
             callbacks += _back_on_the_card(reply, card_url)
+            server_errors += reply.status_code >= 500
         page = session.get(card_url).text
         reply = session.post(
             card_url + "/outcome",
@@ -428,12 +450,13 @@ def follow_up_cards(stack: Stack, carrier, people, count: int) -> tuple[int, int
             },
         )
         outcomes += _back_on_the_card(reply, card_url)
+        server_errors += reply.status_code >= 500
         if citizen:
             carrier.post_webhook(
                 stack.base_url + "/sms/incoming",
                 {"From": citizen, "To": GOVERNOR_LINE, "Body": "1"},
             )
-    return callbacks, outcomes
+    return callbacks, outcomes, server_errors
 
 
 def _token(html: str) -> str:
@@ -451,7 +474,7 @@ def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]
     from rq.registry import ScheduledJobRegistry
     from sqlalchemy import func
 
-    from callbacks.models import OPEN_STATES, Card
+    from callbacks.models import OPEN_STATES, CallbackAttempt, Card
     from callbacks.services import card_job_ids
     from core import create_app
     from core.extensions import db
@@ -536,9 +559,38 @@ def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]
             )
         )
         problems["calls with a doubled appeal or card"] = duplicates
-        totals = dict(
-            db.session.execute(db.select(Call.outcome, func.count()).group_by(Call.outcome)).all()
+        problems["callbacks without an end and no retry waiting"] = count(
+            db.select(func.count(CallbackAttempt.id)).where(
+                CallbackAttempt.outcome.is_(None), CallbackAttempt.retry_at.is_(None)
+            )
         )
+        problems["SMS stored but never handed over (pending or claimed)"] = count(
+            db.select(func.count(OutboundMessage.id)).where(
+                OutboundMessage.status.in_(("pending", "claimed"))
+            )
+        )
+        totals = {
+            "calls": dict(
+                db.session.execute(
+                    db.select(Call.outcome, func.count()).group_by(Call.outcome)
+                ).all()
+            ),
+            "cards": dict(
+                db.session.execute(db.select(Card.state, func.count()).group_by(Card.state)).all()
+            ),
+            "callbacks": dict(
+                db.session.execute(
+                    db.select(
+                        func.coalesce(CallbackAttempt.outcome, "waiting for a retry"), func.count()
+                    ).group_by(CallbackAttempt.outcome)
+                ).all()
+            ),
+            "sms": dict(
+                db.session.execute(
+                    db.select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
+                ).all()
+            ),
+        }
         return problems, totals
 
 
@@ -593,8 +645,22 @@ def main() -> None:
         threaded_actions=True,
     )
     control = ControlServer(carrier).start()
+    standin = None
+    extra_env = {}
+    if args.fault == "carrier":
+        standin = TwilioStandin(
+            TWILIO_ACCOUNT, AUTH_TOKEN, hang_seconds=TWILIO_TIMEOUT + 2, carrier=carrier
+        ).start()
+        standin.retry_after = 2
+        standin.fail_fraction(1 / 3, kinds=("500", "503", "429", "hang"), seed=13)
+        extra_env = {
+            "TELEPHONY": "twilio",
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT,
+            "TWILIO_API_BASE_URL": standin.base_url,
+            "TWILIO_HTTP_TIMEOUT": str(TWILIO_TIMEOUT),
+        }
     try:
-        stack.start(control.url)
+        stack.start(control.url, extra_env)
         people = prepare_people(stack)
         rng = random.Random(5)
         for phone in people["phones"]:
@@ -614,7 +680,9 @@ def main() -> None:
         for waiting in carrier.queued("operators"):  # nobody took them: the citizen gives up
             carrier.caller_hangs_up(waiting.sid)
         fault.join()
-        callbacks, outcomes = follow_up_cards(stack, carrier, people, args.callbacks)
+        callbacks, outcomes, cabinet_errors = follow_up_cards(
+            stack, carrier, people, args.callbacks
+        )
         carrier.wait_idle(timeout=120)
         settled_in = settle(stack, args.settle)
         dispatcher = stack.env.get("REGIONAL_DISPATCHER_NUMBER", "+74872700000")
@@ -624,10 +692,15 @@ def main() -> None:
             if call.direction == "inbound"
         }
         problems, totals = check_nothing_lost(stack, carried)
+        problems["5xx answers to the carrier's webhooks and the heads"] = (
+            transport.server_errors + cabinet_errors
+        )
         to_dispatcher = sum(carried.values())
     finally:
         control.stop()
         stack.stop()
+        if standin is not None:
+            standin.stop()
     durations = transport.durations
     print(
         f"fault: {args.fault or 'none'}; {placed} calls, {args.concurrency} at a time, "
@@ -641,9 +714,16 @@ def main() -> None:
     )
     print(f"follow-ups settled {settled_in:.0f} s after the last call")
     print(
-        f"outcomes: {totals}; put through to the dispatcher by the fallback: {to_dispatcher}; "
-        f"callbacks placed {callbacks}, outcomes recorded {outcomes}"
+        f"put through to the dispatcher by the fallback: {to_dispatcher}; "
+        f"heads' callbacks placed {callbacks}, outcomes recorded {outcomes}"
     )
+    for kind, counts in totals.items():
+        print(f"{kind}: {dict(sorted(counts.items(), key=str))}")
+    if standin is not None:
+        faulted = {}
+        for request in standin.requests:
+            faulted[request.fault or "answered"] = faulted.get(request.fault or "answered", 0) + 1
+        print(f"Twilio REST requests {len(standin.requests)}: {dict(sorted(faulted.items()))}")
     lost = sum(problems.values())
     for name, value in problems.items():
         print(f"  {name}: {value}")
