@@ -26,7 +26,7 @@ from core.queue import enqueue_after_commit
 from core.telephony import CarrierError, get_gateway
 from core.telephony.reasons import reason_of
 from core.telephony.retries import CALL_MAX_TRIES, next_try_at
-from core.urls import public_url, webhook_url
+from core.urls import absolute_url, public_url
 from hotline.models import Appeal, AppealStatus, Call
 from hotline.services import move_appeal, set_appeal_status
 from roster.models import Category, Municipality, Official
@@ -495,8 +495,8 @@ def ring_official(attempt: CallbackAttempt) -> CarrierError | None:
     try:
         call_sid = get_gateway().place_call(
             attempt.official_phone,
-            webhook_url(f"/voice/callbacks/{attempt.id}/whisper"),
-            status_callback=webhook_url(f"/voice/callbacks/{attempt.id}/status"),
+            absolute_url("callback_hooks.whisper", attempt_id=attempt.id),
+            status_callback=absolute_url("callback_hooks.status", attempt_id=attempt.id),
             timeout=20,
         )
     except CarrierError as error:

@@ -5,7 +5,7 @@ for the carrier and carry the Twilio connection overrides (TWILIO_CONNECTION_OVE
 the URL's fragment, which Twilio reads, signs, and never sends.
 """
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 
 def public_url(path: str) -> str:
@@ -20,5 +20,13 @@ def webhook_url(path: str) -> str:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """Return the carrier's absolute URL of an endpoint (TwiML actions, status callbacks)."""
-    return webhook_url(url_for(endpoint, **values))
+    """Return the carrier's absolute URL of an endpoint (TwiML actions, status callbacks).
+
+    Works in a job as in a request: the path comes from the URL map, the host from
+    PUBLIC_BASE_URL.
+    """
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        path = current_app.url_map.bind("").build(endpoint, values)
+    return webhook_url(path)

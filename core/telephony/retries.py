@@ -11,6 +11,8 @@ CALL_MAX_TRIES = 3
 CALL_RETRY_DELAYS = (timedelta(seconds=15), timedelta(seconds=60))
 #: Waits before the second and third try of a redirect while the caller holds.
 REDIRECT_RETRY_DELAYS = (timedelta(seconds=3), timedelta(seconds=10))
+#: The longest wait a carrier's `Retry-After` may impose while the caller holds.
+REDIRECT_RETRY_AFTER = timedelta(seconds=30)
 #: The longest wait a carrier's `Retry-After` may impose on a call action.
 LONGEST_CALL_RETRY_AFTER = timedelta(minutes=3)
 

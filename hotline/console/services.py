@@ -13,8 +13,8 @@ from core.extensions import db
 from core.models import SMS_FAILED, SMS_UNDELIVERED, SMS_UNKNOWN, Event, OutboundMessage, User
 from core.queue import enqueue_after_commit
 from core.telephony import CarrierError
-from core.telephony.retries import REDIRECT_RETRY_DELAYS, next_try_at
-from core.urls import webhook_url
+from core.telephony.retries import REDIRECT_RETRY_AFTER, REDIRECT_RETRY_DELAYS, next_try_at
+from core.urls import absolute_url
 from hotline import services as hotline_services
 from hotline.caller_id import is_hidden
 from hotline.jobs import registration_sms_purpose
@@ -32,8 +32,6 @@ from roster.services import resolve_on_duty
 
 log = logging.getLogger(__name__)
 
-#: The longest wait a carrier's `Retry-After` may impose while the caller holds.
-REDIRECT_RETRY_AFTER = timedelta(seconds=30)
 
 #: Wrap-up codes of calls that need no appeal.
 WRAPUP_CODES = ("info", "wrong-number", "abusive")
@@ -468,7 +466,7 @@ def request_connection(appeal: Appeal, user: User) -> None:
 
 def connect_url(call: Call) -> str:
     """Return the carrier's URL of the TwiML that sends the caller into the duty chain."""
-    return webhook_url(f"/voice/calls/{call.id}/connect")
+    return absolute_url("voice.connect_appeal", call_id=call.id)
 
 
 def connect_retry_job_id(call_id: int, try_number: int) -> str:
