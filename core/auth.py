@@ -27,6 +27,7 @@ from core.events import record_event
 from core.extensions import db, limiter, login_manager
 from core.i18n import LANGUAGES
 from core.models import User
+from core.parsing import parse_id
 
 bp = Blueprint("auth", __name__)
 
@@ -188,11 +189,10 @@ def set_language(code: str):
 def load_user(user_id: str) -> User | None:
     """Return the session's user while the session's version is still the user's current one."""
     user_part, _, version = user_id.partition(".")
-    if not (
-        user_part.isascii() and user_part.isdigit() and version.isascii() and version.isdigit()
-    ):
-        return None  # a cookie from before session versions, or forged
-    user = db.session.get(User, int(user_part))
+    user_key = parse_id(user_part)
+    if user_key is None or not (version.isascii() and version.isdigit()):
+        return None  # a cookie from before session versions
+    user = db.session.get(User, user_key)
     if user is None or user.session_version != int(version):
         return None
     return user

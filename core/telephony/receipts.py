@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import OutboundMessage
+from core.parsing import parse_id
 from core.telephony.signature import protect_webhooks
 from core.urls import webhook_url
 
@@ -99,7 +100,7 @@ def sms_status():
         form.get("MessageSid", ""),
         form.get("MessageStatus", form.get("SmsStatus", "")),
         form.get("ErrorCode", "")[:8],
-        request.args.get("sms", type=int),
+        parse_id(request.args.get("sms")),
     )
     db.session.commit()
     return Response(status=204)

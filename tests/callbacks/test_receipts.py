@@ -314,3 +314,12 @@ def test_an_sms_whose_worker_died_while_sending_is_shown_as_unknown_and_not_rese
     assert primary.to_number not in {sms["to"] for sms in twilio_standin.messages.values()}
     login(client, "head_a")
     assert "неизвестно, ушло ли" in card_sms(client, card)[primary.to_number]
+
+
+def test_a_receipt_naming_an_impossible_message_id_is_ignored(app, client):
+    for bad in ("abc", "²", str(10**30), "-1"):
+        response = twilio_post(
+            client, f"/sms/status?sms={bad}", MessageSid="SM" + "0" * 32, MessageStatus="sent"
+        )
+        assert response.status_code == 204
+    assert db.session.scalar(db.select(db.func.count(OutboundMessage.id))) == 0
