@@ -155,14 +155,19 @@ def test_the_control_api_serves_held_phones_and_leaves_their_polling_out_of_the_
     assert not [r for r in caplog.records if "/live/" in r.getMessage()], caplog.text
 
 
-def test_the_app_moving_a_caller_ends_her_bridge_with_a_held_phone(carrier):
+def bridge_held_official(carrier) -> dict:
+    """The citizen calls, the official's held phone answers and presses 1; return the bridge."""
     carrier.live.hold(OFFICIAL)
     carrier.live.dial(CITIZEN, LINE)
     shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
     carrier.live.act(OFFICIAL, "answer")
     shows(carrier, OFFICIAL, lambda s: said(s), "the whisper")
     carrier.live.act(OFFICIAL, "keys", keys="1")
-    bridged = shows(carrier, CITIZEN, lambda s: s["call"]["bridged"], "the bridge")
+    return shows(carrier, CITIZEN, lambda s: s["call"]["bridged"], "the bridge")
+
+
+def test_the_app_moving_a_caller_ends_her_bridge_with_a_held_phone(carrier):
+    bridged = bridge_held_official(carrier)
 
     carrier.redirect_call(bridged["call"]["sid"], "/voice/test-menu")  # as the console does
     moved = shows(
@@ -177,13 +182,7 @@ def test_the_app_moving_a_caller_ends_her_bridge_with_a_held_phone(carrier):
 
 def test_closing_the_tab_mid_call_hangs_up(carrier):
     carrier.live.hold_seconds = 3
-    carrier.live.hold(OFFICIAL)
-    carrier.live.dial(CITIZEN, LINE)
-    shows(carrier, OFFICIAL, lambda s: s["state"] == "ringing", "the ringing call")
-    carrier.live.act(OFFICIAL, "answer")
-    shows(carrier, OFFICIAL, lambda s: said(s), "the whisper")
-    carrier.live.act(OFFICIAL, "keys", keys="1")
-    shows(carrier, CITIZEN, lambda s: s["call"]["bridged"], "the bridge")
+    bridge_held_official(carrier)
 
     time.sleep(3.5)  # neither tab polls any more
     carrier.wait_idle()
