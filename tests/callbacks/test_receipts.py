@@ -304,6 +304,10 @@ def test_an_sms_whose_worker_died_while_sending_is_shown_as_unknown_and_not_rese
         .values(status="claimed", attempts=1, next_attempt_at=clock.now + timedelta(minutes=10))
     )
     db.session.commit()
+    login(client, "head_a")
+    shown = card_sms(client, card)
+    waiting = [text for phone, text in shown.items() if phone != primary.to_number]
+    assert len(waiting) == 2 and all("ждёт отправки" in text for text in waiting)  # not sent yet
     work(app)
     assert stored(primary).status == "claimed"
 
@@ -312,7 +316,6 @@ def test_an_sms_whose_worker_died_while_sending_is_shown_as_unknown_and_not_rese
     work(app)
     assert stored(primary).status == "unknown"
     assert primary.to_number not in {sms["to"] for sms in twilio_standin.messages.values()}
-    login(client, "head_a")
     assert "неизвестно, ушло ли" in card_sms(client, card)[primary.to_number]
 
 
