@@ -99,6 +99,17 @@ def _whole_number(env, name: str, default: int | None, minimum: int = 0) -> int 
     return value
 
 
+def _seconds_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Read comma-separated whole seconds (each at least 1), naming the setting otherwise."""
+    text = env.get(name)
+    if not text:
+        return default
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isascii() and part.isdigit() and int(part) >= 1 for part in parts):
+        raise RuntimeError(f"{name} must be whole seconds separated by commas, not {text!r}")
+    return tuple(int(part) for part in parts)
+
+
 def _seconds(env, name: str, default: float) -> float:
     """Read a positive number of seconds, naming the setting when it is not one."""
     text = env.get(name)
@@ -252,6 +263,8 @@ def load_config(environ: dict | None = None) -> dict:
             "/"
         ),
         "TWILIO_HTTP_TIMEOUT": _seconds(env, "TWILIO_HTTP_TIMEOUT", 10.0),
+        #: Seconds before the second, third, ... try of an SMS the carrier did not take.
+        "SMS_RETRY_DELAYS": _seconds_list(env, "SMS_RETRY_DELAYS", (60, 300, 900, 3600)),
         "PUBLIC_BASE_URL": _public_base_url(env, production),
         "TWILIO_CONNECTION_OVERRIDES": (env.get("TWILIO_CONNECTION_OVERRIDES") or "").lstrip("#")
         or None,

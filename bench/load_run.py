@@ -569,6 +569,12 @@ def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]
                 OutboundMessage.status.in_(("pending", "claimed"))
             )
         )
+        problems["SMS still waiting for another try"] = count(
+            db.select(func.count(OutboundMessage.id)).where(OutboundMessage.status == "retrying")
+        )
+        problems["SMS whose sending was cut short (unknown)"] = count(
+            db.select(func.count(OutboundMessage.id)).where(OutboundMessage.status == "unknown")
+        )
         totals = {
             "calls": dict(
                 db.session.execute(
@@ -592,6 +598,15 @@ def check_nothing_lost(stack: Stack, carried: dict[str, bool]) -> dict[str, int]
             ),
         }
         return problems, totals
+
+
+def sms_handed_twice(standin: TwilioStandin) -> int:
+    """Count the stored SMS the REST stand-in created more than once (by their StatusCallback)."""
+    created: dict[str, int] = {}
+    for message in standin.messages.values():
+        callback = message["status_callback"] or message["sid"]
+        created[callback] = created.get(callback, 0) + 1
+    return sum(1 for times in created.values() if times > 1)
 
 
 def settle(stack: Stack, limit: float) -> float:
@@ -658,6 +673,8 @@ def main() -> None:
             "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT,
             "TWILIO_API_BASE_URL": standin.base_url,
             "TWILIO_HTTP_TIMEOUT": str(TWILIO_TIMEOUT),
+            # the SMS retries of a day in a few minutes: 5, 10, 20 and 30 s instead of 1-60 min
+            "SMS_RETRY_DELAYS": "5,10,20,30",
         }
     try:
         stack.start(control.url, extra_env)
@@ -695,6 +712,8 @@ def main() -> None:
         problems["5xx answers to the carrier's webhooks and the heads"] = (
             transport.server_errors + cabinet_errors
         )
+        if standin is not None:
+            problems["SMS the carrier was handed twice"] = sms_handed_twice(standin)
         to_dispatcher = sum(carried.values())
     finally:
         control.stop()

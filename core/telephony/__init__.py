@@ -11,11 +11,11 @@ The simulated carrier lives in `core.telephony.sim`.
 from flask import Flask, current_app
 
 from core.telephony.gateway import (
-    SMS_MAX_ATTEMPTS,
     CallUnknown,
     CarrierError,
     Gateway,
     RecordingGone,
+    sms_max_attempts,
 )
 from core.telephony.jobs import sweep_due_sms
 from core.telephony.signature import protect_webhooks, sign
@@ -77,4 +77,4 @@ def init_app(app: Flask) -> None:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     app.jinja_env.globals["sms_error_reason"] = sms_error_reason
     add_periodic(app, sweep_due_sms, interval=60)
-    app.jinja_env.globals["sms_max_attempts"] = SMS_MAX_ATTEMPTS
+    app.jinja_env.globals["sms_max_attempts"] = sms_max_attempts

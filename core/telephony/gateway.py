@@ -4,7 +4,7 @@ import logging
 import re
 from datetime import timedelta
 
-from flask import Response
+from flask import Response, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,15 +19,23 @@ log = logging.getLogger(__name__)
 #: Call progress events requested for outbound calls (both gateways ask for the same).
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
 
-#: Waits before the second, third, ... attempt of an SMS the carrier did not take for a
-#: passing reason (unreachable, overloaded); the attempt after the last wait is the last one.
-SMS_RETRY_DELAYS = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=15),
-    timedelta(minutes=60),
-)
-SMS_MAX_ATTEMPTS = len(SMS_RETRY_DELAYS) + 1
+
+def sms_retry_delays() -> list[timedelta]:
+    """Return the waits before the second, third, ... try of an SMS the carrier did not take.
+
+    They come from the `SMS_RETRY_DELAYS` setting; the try after the last wait is the last one.
+    """
+    return [timedelta(seconds=seconds) for seconds in current_app.config["SMS_RETRY_DELAYS"]]
+
+
+def sms_max_attempts() -> int:
+    """Return how many times an SMS is offered to the carrier before it is given up."""
+    return len(current_app.config["SMS_RETRY_DELAYS"]) + 1
+
+
+#: How long an SMS whose request timed out waits for a delivery receipt before it is tried
+#: again: the carrier may have taken it, and then its receipt arrives within seconds.
+RECEIPT_WAIT = timedelta(minutes=2)
 
 #: States of a stored SMS whose next attempt a job makes once `next_attempt_at` is due.
 DUE_STATES = (SMS_PENDING, SMS_RETRYING)
@@ -95,11 +103,19 @@ class SmsNotTaken(Exception):
     """The carrier did not take an SMS; `permanent` when sending it again cannot help."""
 
     def __init__(
-        self, reason: str, *, permanent: bool, retry_after: timedelta | None = None
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: timedelta | None = None,
+        may_have_arrived: bool = False,
     ) -> None:
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
+        #: The request reached the carrier but its answer did not come back (a read timeout):
+        #: the SMS may be on its way, and its receipt would say so.
+        self.may_have_arrived = may_have_arrived
 
 
 class Gateway:
@@ -254,7 +270,7 @@ class Gateway:
         """Record why the carrier did not take the message, and whether it is tried again."""
         message.provider_sid = None
         message.last_error = str(error)[:300]
-        if error.permanent or message.attempts >= SMS_MAX_ATTEMPTS:
+        if error.permanent or message.attempts >= sms_max_attempts():
             message.status, message.next_attempt_at = SMS_FAILED, None
             why = "refused for good" if error.permanent else "last attempt"
             log.warning(
@@ -267,16 +283,18 @@ class Gateway:
             )
             return
         message.status = SMS_RETRYING
-        delay = SMS_RETRY_DELAYS[message.attempts - 1]
+        delay = sms_retry_delays()[message.attempts - 1]
         if error.retry_after is not None:  # the carrier asked to wait (429 `Retry-After`)
             delay = max(delay, min(error.retry_after, LONGEST_RETRY_AFTER))
+        if error.may_have_arrived:  # a receipt in the meantime means it went out: no new try
+            delay = max(delay, RECEIPT_WAIT)
         message.next_attempt_at = utcnow() + delay
         log.warning(
             "%s did not take the sms to %s (attempt %d of %d, next at %s): %s",
             self.carrier,
             message.to_number,
             message.attempts,
-            SMS_MAX_ATTEMPTS,
+            sms_max_attempts(),
             message.next_attempt_at.isoformat(timespec="seconds"),
             message.last_error,
         )

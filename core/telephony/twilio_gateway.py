@@ -271,6 +271,7 @@ class TwilioGateway(Gateway):
                 describe_error(error),
                 permanent=kind == REFUSED,
                 retry_after=retry_after_of(self.client.http_client) if kind == THROTTLED else None,
+                may_have_arrived=isinstance(error, requests.ReadTimeout),
             ) from error
         message.provider_sid = sent.sid
         message.status = sent.status or "queued"

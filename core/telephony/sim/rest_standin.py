@@ -202,13 +202,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         record.status = answer.status
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
+        with contextlib.suppress(ConnectionError):  # the client gave up waiting: nothing to tell
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(answer.body)
 
     do_GET = do_POST = do_DELETE = do_HEAD = _serve
 

@@ -1,5 +1,6 @@
 """SMS retries: a message Twilio did not take is tried again with backoff, a refused one is not."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,14 @@ from core.queue import get_queue, redis_connection
 from core.telephony import get_gateway
 from core.telephony.jobs import deliver_sms, sweep_due_sms
 from core.telephony.sim import SimCarrier
-from tests.conftest import RecordingHttpClient, carrier_down, failing_twilio, use_twilio, work
+from tests.conftest import (
+    RecordingHttpClient,
+    carrier_down,
+    failing_twilio,
+    use_twilio,
+    work,
+)
+from tests.hotline.conftest import twilio_post
 
 CITIZEN = "+79161234567"
 
@@ -216,3 +224,47 @@ def test_an_sms_to_an_unsubscribed_number_fails_at_once_through_the_real_client(
     assert message.status == "failed" and message.next_attempt_at is None
     assert "21610" in message.last_error
     assert scheduled_jobs() == [] and twilio_standin.messages == {}
+
+
+def test_an_sms_whose_request_timed_out_waits_for_its_receipt_and_is_not_sent_twice(
+    app, client, clock, twilio_standin
+):
+    twilio_standin.fail("hang", match="Messages", seconds=1.5)  # longer than the client waits
+    message = stored(send())
+    assert message.status == "retrying" and message.provider_sid is None
+    # the carrier may have it: the next try waits for a receipt longer than the usual minute
+    assert message.next_attempt_at == clock() + timedelta(minutes=2)
+    for _ in range(50):  # the stand-in finishes the request it was slow to answer
+        if twilio_standin.messages:
+            break
+        time.sleep(0.1)
+    [sid] = twilio_standin.messages
+    response = twilio_post(
+        client, f"/sms/status?sms={message.id}", MessageSid=sid, MessageStatus="sent"
+    )
+    assert response.status_code == 204
+    message = stored(message.id)
+    assert message.status == "sent" and message.provider_sid == sid
+
+    clock.advance(minutes=2)
+    assert sweep_due_sms() == 0
+    deliver_sms(message.id)
+    assert list(twilio_standin.messages) == [sid] and stored(message.id).attempts == 1
+
+
+def test_an_sms_whose_request_timed_out_and_never_arrived_is_tried_after_the_receipt_wait(
+    app, clock
+):
+    use_twilio(app, RecordingHttpClient(error=requests.ReadTimeout("read timed out")))
+    message_id = send()
+    message = stored(message_id)
+    assert message.status == "retrying"
+    assert message.next_attempt_at == clock.now + timedelta(minutes=2)
+
+    working = use_twilio(app, RecordingHttpClient()).client.http_client
+    clock.advance(minutes=1, seconds=1)  # the usual first wait is not enough after a timeout
+    assert sweep_due_sms() == 0
+    clock.advance(minutes=1)
+    assert sweep_due_sms() == 1
+    work(app)
+    assert messages_posted(working) == 1 and stored(message_id).status == "queued"
