@@ -75,6 +75,17 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def can_see_municipality(self, municipality_id: int) -> bool:
+        """Return whether this user may see the pages of the given municipality."""
+        return self.role not in MUNICIPAL_ROLES or self.municipality_id == municipality_id
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
 
 @functools.cache
 def _nobodys_password_hash() -> str:
@@ -88,17 +99,6 @@ def password_matches(user: User | None, password: str) -> bool:
         check_password_hash(_nobodys_password_hash(), password)
         return False
     return user.check_password(password)
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    def can_see_municipality(self, municipality_id: int) -> bool:
-        """Return whether this user may see the pages of the given municipality."""
-        return self.role not in MUNICIPAL_ROLES or self.municipality_id == municipality_id
-
-    def __repr__(self) -> str:
-        return f"<User {self.username} {self.role}>"
 
 
 class ApiToken(db.Model):
