@@ -21,6 +21,8 @@ class PhotoRefused(Exception):
 
 @dataclass(frozen=True)
 class CleanPhoto:
+    """A re-encoded photo: its bytes, content type and file extension."""
+
     data: bytes
     content_type: str
     extension: str
