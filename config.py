@@ -296,6 +296,8 @@ def load_config(environ: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         #: Largest request body (card photos are the biggest); larger ones get 413.
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        #: Largest photo in pixels (a 48-megapixel phone camera fits); more is refused undecoded.
+        "MAX_PHOTO_PIXELS": 50_000_000,
     }
     check_settings(settings)
     return settings

@@ -17,6 +17,7 @@ from callbacks.models import (
     CardPhoto,
     CardState,
 )
+from callbacks.photos import PhotoRefused, reencode_photo
 from core import clock
 from core.events import record_event
 from core.extensions import db
@@ -1113,28 +1114,32 @@ def card_timeline(card: Card, viewer: User) -> list[Event]:
 
 
 def save_photo(card: Card, kind: str, data: bytes, actor: User) -> CardPhoto:
-    """Store a before/after photo under the instance folder after checking its size and type."""
+    """Store a re-encoded copy of a before/after photo under the instance folder.
+
+    The upload must decode as a JPEG, PNG or WebP within the size and pixel limits; the copy
+    keeps the pixels only, so EXIF (GPS), comments and anything appended to the file are gone.
+    """
     import secrets
     from pathlib import Path
 
-    content_type = photo_type(data)
     if kind not in ("before", "after"):
         raise CardError("kind", "kind")
-    if content_type is None:
-        raise CardError("type", "photo")
     if len(data) > current_app.config.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024):
         raise CardError("size", "photo")
-    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[content_type]
-    name = f"{card.id}-{secrets.token_hex(12)}.{extension}"
+    try:
+        clean = reencode_photo(data, current_app.config["MAX_PHOTO_PIXELS"])
+    except PhotoRefused as refusal:
+        raise CardError(str(refusal), "photo") from refusal
+    name = f"{card.id}-{secrets.token_hex(12)}.{clean.extension}"
     folder = Path(current_app.config["INSTANCE_DIR"]) / "card-photos"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(data)
+    (folder / name).write_bytes(clean.data)
     photo = CardPhoto(
         card_id=card.id,
         kind=kind,
         stored_name=name,
-        content_type=content_type,
-        size=len(data),
+        content_type=clean.content_type,
+        size=len(clean.data),
         uploaded_by_id=actor.id,
         uploaded_at=now(),
     )
@@ -1149,14 +1154,3 @@ def photo_path(photo: CardPhoto):
     from pathlib import Path
 
     return Path(current_app.config["INSTANCE_DIR"]) / "card-photos" / photo.stored_name
-
-
-def photo_type(data: bytes) -> str | None:
-    """Return the image type from the file's first bytes (JPEG, PNG or WebP), else None."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None

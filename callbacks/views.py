@@ -3,7 +3,17 @@
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
@@ -56,8 +66,14 @@ def _error_message(error: services.CardError) -> str:
         ),
         "closed": _("The appeal is already closed."),
         "kind": _("Choose whether the photo is before or after."),
-        "type": _("Only JPEG, PNG or WebP photos are accepted."),
+        "type": _(
+            "The photo does not open as an image: only JPEG, PNG or WebP photos are accepted."
+        ),
         "size": _("The photo is too large."),
+        "pixels": _(
+            "The photo has too many pixels: at most %(megapixels)d megapixels are accepted.",
+            megapixels=current_app.config["MAX_PHOTO_PIXELS"] // 1_000_000,
+        ),
     }
     return messages.get(str(error), str(error))
 

@@ -26,7 +26,7 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db, limiter, login_manager
 from core.i18n import LANGUAGES
-from core.models import User
+from core.models import User, password_matches
 from core.parsing import parse_id
 
 bp = Blueprint("auth", __name__)
@@ -117,7 +117,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        if not password_matches(user, form.password.data):
             record_event(
                 "login",
                 form.username.data[:64],

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import re
 import uuid
 
 from flask import Flask, g, has_request_context, request
@@ -15,6 +16,8 @@ JSON_FIELDS = (
 )
 #: Key in the WSGI environ marking a request that a page repeats on a timer (see `polled`).
 POLLED = "hotline.polled"
+#: Key in the WSGI environ holding the path the logs show instead of a secret one (`secret_url`).
+LOGGED_PATH = "hotline.logged_path"
 
 
 def bind_log_context(**values: str) -> None:
@@ -31,6 +34,9 @@ class ContextFilter(logging.Filter):
         record.request_id = context.get("request_id", "-")
         record.call_sid = context.get("call_sid", "-")
         record.appeal = context.get("appeal", "-")
+        logged_path = request.environ.get(LOGGED_PATH) if has_request_context() else None
+        if logged_path and request.path in (message := record.getMessage()):
+            record.msg, record.args = message.replace(request.path, logged_path), ()
         return True
 
 
@@ -40,6 +46,17 @@ def polled(view):
     @functools.wraps(view)
     def marked(*args, **kwargs):
         request.environ[POLLED] = True
+        return view(*args, **kwargs)
+
+    return marked
+
+
+def secret_url(view):
+    """Mark a view whose URL is a secret, so the logs show its rule with `<redacted>` instead."""
+
+    @functools.wraps(view)
+    def marked(*args, **kwargs):
+        request.environ[LOGGED_PATH] = re.sub(r"<[^>]*>", "<redacted>", request.url_rule.rule)
         return view(*args, **kwargs)
 
     return marked

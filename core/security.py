@@ -1,14 +1,30 @@
 """Security headers on every response; HSTS in production."""
 
-from flask import Flask, abort, request
+import secrets
+
+from flask import Flask, abort, g, request
 from flask_babel import gettext as _
 
-#: No third-party origins: every script, style, image and recording is served by the app itself.
+#: No third-party origins: every script, style, image and recording is served by the app itself;
+#: the only scripts that run are files from static/ and the tags carrying the request's nonce.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; media-src 'self'; object-src 'none'; base-uri 'self'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+def csp_nonce() -> str:
+    """Return this request's script nonce, for the `nonce` attribute of a page's script tags."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def content_security_policy() -> str:
+    """Return this response's policy: scripts from the app, and the nonce if the page used it."""
+    nonce = g.get("csp_nonce")
+    return CONTENT_SECURITY_POLICY.format(scripts=f"'self' 'nonce-{nonce}'" if nonce else "'self'")
 
 
 def refuse_nul_characters() -> None:
@@ -28,11 +44,12 @@ def refuse_nul_characters() -> None:
 def init_app(app: Flask) -> None:
     production = app.config["HOTLINE_ENV"] == "production"
     app.before_request(refuse_nul_characters)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", content_security_policy())
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

@@ -13,6 +13,7 @@ from core.auth import EmptyForm, require_municipality_access, roles_required
 from core.downloads import csv_attachment
 from core.extensions import db
 from core.i18n import local_time
+from core.logs import secret_url
 from core.parsing import parse_day
 from roster import rules
 from roster.forms import ImportForm, OverrideForm, RotationForm, SwapForm, UnavailabilityForm
@@ -456,6 +457,7 @@ def official_feed_token(official_id: int):
 
 
 @bp.get("/feeds/municipality/<token>.ics")
+@secret_url
 def municipality_ical(token: str):
     """Serve the municipality's duty calendar to whoever holds the secret link."""
     place = subject_for_feed_token("municipality", token) or abort(404)
@@ -473,6 +475,7 @@ def municipality_ical(token: str):
 
 
 @bp.get("/feeds/official/<token>.ics")
+@secret_url
 def official_ical(token: str):
     """Serve an official's own duty calendar to whoever holds the secret link."""
     official = subject_for_feed_token("official", token) or abort(404)

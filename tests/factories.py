@@ -1,6 +1,9 @@
 """Small builders for test data."""
 
+import io
 from datetime import datetime, timedelta
+
+from PIL import Image
 
 from core.clock import utcnow
 from core.extensions import db
@@ -158,3 +161,14 @@ def make_card(place: Municipality, category: Category | None, caller: str, sid: 
         )
     db.session.commit()
     return card
+
+
+def make_photo(image_format: str = "PNG", size=(6, 4), exif: Image.Exif | None = None) -> bytes:
+    """A small real image file (a red-green gradient), with EXIF when given."""
+    image = Image.new("RGB", size)
+    image.putdata(
+        [(40 * x % 256, 60 * y % 256, 90) for y in range(size[1]) for x in range(size[0])]
+    )
+    out = io.BytesIO()
+    image.save(out, format=image_format, **({"exif": exif} if exif is not None else {}))
+    return out.getvalue()

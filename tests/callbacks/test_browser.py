@@ -7,8 +7,9 @@ from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from tests.callbacks.conftest import CITIZEN, miss_call
 from tests.conftest import ARTIFACTS, BROWSER_TEST, browser_login
+from tests.factories import make_photo
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = make_photo()
 
 pytestmark = BROWSER_TEST
 

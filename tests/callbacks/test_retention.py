@@ -13,9 +13,10 @@ from core.retention import purge_expired, purge_job
 from hotline.models import Appeal
 from tests.callbacks.conftest import miss_call
 from tests.conftest import TWILIO_ACCOUNT, RecordingHttpClient, use_twilio
+from tests.factories import make_photo
 
 TWILIO_API = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_ACCOUNT}"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = make_photo()
 
 
 def test_purge_deletes_old_voice_messages_and_photos_only(app, client, region, clock, runner):

@@ -2,6 +2,7 @@
 
 import pytest
 
+import core.models
 from core.extensions import db
 from core.models import Event
 from tests.conftest import csrf_token, login
@@ -264,3 +265,19 @@ def test_path_on_this_site_is_kept_as_next(app, client):
         data={"username": "olga", "password": "password-123", "csrf_token": csrf_token(page.text)},
     )
     assert response.location == "/ok?x=1"
+
+
+@pytest.mark.parametrize("username", ["nobody", "retired"])
+def test_a_login_nobody_may_use_still_checks_a_password_hash(app, client, monkeypatch, username):
+    make_user("retired", "operator").active = False
+    db.session.commit()
+    checked = []
+    real_check = core.models.check_password_hash
+    monkeypatch.setattr(
+        core.models,
+        "check_password_hash",
+        lambda stored, password: checked.append(password) or real_check(stored, password),
+    )
+    response = login(client, username, "password-123")
+    assert "Неверное имя пользователя или пароль." in response.text
+    assert checked == ["password-123"]

@@ -1,12 +1,20 @@
 """CSV import (dry run, row errors, all or nothing) and export, iCal feeds, SMS reminders."""
 
+import ast
 import io
+import logging
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
+from flask import request
+from gunicorn.config import Config
 from icalendar import Calendar
 
+import roster.views
+from core.access_log import QuietPollingLogger
 from core.extensions import db
+from core.logs import ContextFilter
 from core.models import OutboundMessage
 from roster import jobs
 from roster.models import DutyShift, Municipality, Official
@@ -18,7 +26,15 @@ from roster.services import (
     import_shifts,
     save_rotation,
 )
-from tests.conftest import TwilioByNumber, counted_statements, csrf_token, login, use_twilio, work
+from tests.conftest import (
+    BASE_DIR,
+    TwilioByNumber,
+    counted_statements,
+    csrf_token,
+    login,
+    use_twilio,
+    work,
+)
 from tests.factories import (
     make_absence,
     make_municipality,
@@ -175,6 +191,57 @@ def test_ical_feeds_parse_back_and_need_the_secret(app, alpha, client):
     summaries = [str(e["summary"]) for e in whole.walk("VEVENT")]
     assert any(trio[2].full_name in s for s in summaries)
     assert client.get("/roster/feeds/official/wrong-token.ics").status_code == 404
+
+
+def _deployed_access_log_format() -> str:
+    """Read `access_log_format` from the gunicorn settings without running them."""
+    settings = ast.parse((BASE_DIR / "deploy" / "gunicorn.conf.py").read_text())
+    return next(
+        node.value.value
+        for node in settings.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "access_log_format"
+    )
+
+
+def _access_line(environ: dict) -> str:
+    """Return the line gunicorn's access log (as deployed) writes for a request's environ."""
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", _deployed_access_log_format())
+    access_logger = QuietPollingLogger(config)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    access_logger.access_log.handlers = [handler]
+    response = SimpleNamespace(status="200 OK", headers=[], sent=120)
+    access_logger.access(response, SimpleNamespace(headers=[]), environ, timedelta(seconds=0.01))
+    return lines.getvalue()
+
+
+def test_logs_show_feed_urls_without_their_token(app, alpha, client, monkeypatch):
+    trio = _rotations(alpha)
+    token = feed_token_for(trio[0])
+    db.session.commit()
+    app_lines, environs = [], []
+    real_calendar = roster.views.duty_calendar
+
+    def calendar_logging_an_error(*args):
+        record = logging.LogRecord(
+            "flask.app", logging.ERROR, "", 0, "Exception on %s", (request.path,), None
+        )
+        ContextFilter().filter(record)
+        app_lines.append(record.getMessage())
+        environs.append(request.environ)
+        return real_calendar(*args)
+
+    monkeypatch.setattr(roster.views, "duty_calendar", calendar_logging_an_error)
+    response = client.get(f"/roster/feeds/official/{token}.ics?x=1")
+    assert response.status_code == 200
+    assert app_lines == ["Exception on /roster/feeds/official/<redacted>.ics"]
+    line = _access_line(environs[0])
+    assert '"GET /roster/feeds/official/<redacted>.ics HTTP/1.1" 200' in line, line
+    assert token not in line
+    other = client.get("/login?next=/roster/")
+    assert '"GET /login?next=/roster/ HTTP/1.1" 200' in _access_line(other.request.environ)
 
 
 def test_feed_link_is_made_by_a_head_on_the_page(app, alpha):
