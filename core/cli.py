@@ -66,7 +66,11 @@ def create_user_command(name, role, municipality_code, password, full_name):
 def token_command(name, days):
     """Print a new bearer token for the JSON API (only the token, on stdout)."""
     user = _user_or_fail(name)
-    token = issue_token(user, days or None)
+    try:
+        token = issue_token(user, days or None)
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(token)
 
