@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, StopValidation
 
 from core.auth import EmptyForm, roles_required, user_role_label
 from core.extensions import db
@@ -50,11 +50,26 @@ class PasswordForm(FlaskForm):
     )
 
 
+class DaysField(IntegerField):
+    """A whole number of days; text that is not one gets a single message, not the range's too."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None  # left empty: InputRequired names it
+            return
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class TokenForm(FlaskForm):
     name = StringField(_l("What the token is for"), validators=[Length(max=TOKEN_LABEL_LENGTH)])
-    days = IntegerField(
+    days = DaysField(
         _l("Valid for, days"),
         default=TOKEN_LIFETIME_DAYS,
+        invalid_value_message=_l("Give the number of days as a whole number."),
         validators=[
             InputRequired(message=_l("Give the number of days.")),
             NumberRange(

@@ -107,13 +107,13 @@ def live_token_counts() -> dict[int, int]:
         )
         .group_by(ApiToken.user_id)
     )
-    return dict(rows.tuples())
+    return {user_id: count for user_id, count in rows}
 
 
 def municipality_names() -> dict[int, str]:
     """Return the name of every municipality by id (the roster owns the table)."""
     table = db.metadata.tables["municipalities"]
-    return dict(db.session.execute(db.select(table.c.id, table.c.name)).tuples())
+    return dict(db.session.execute(db.select(table.c.id, table.c.name)).all())
 
 
 def change_password(user: User, password: str, actor: User | None = None) -> None:
