@@ -69,6 +69,11 @@ NEW_TOKEN_SCHEMA = obj(
 )
 
 
+#: The id routes take any digits: `operation` answers an id beyond INTEGER's range with the API's
+#: JSON 404 (bounded, the router would answer instead, with a 405 where GET and POST share a path).
+USER_TOKENS = "/users/<int(max=None):user_id>/tokens"
+
+
 def _iso(value):
     return value.isoformat() if value else None
 
@@ -119,7 +124,7 @@ def users():
     return jsonify(users=[_user_json(user, counts.get(user.id, 0)) for user in list_users()])
 
 
-@api.post("/users/<int:user_id>/deactivate")
+@api.post("/users/<int(max=None):user_id>/deactivate")
 @token_required("admin")
 @operation(
     "Deactivate a user",
@@ -139,7 +144,7 @@ def deactivate(user_id: int):
     return jsonify(_user_json(user, live_token_counts().get(user.id, 0)))
 
 
-@api.post("/users/<int:user_id>/reactivate")
+@api.post("/users/<int(max=None):user_id>/reactivate")
 @token_required("admin")
 @operation("Reactivate a user", tag="accounts", responses={200: ("The user", USER_SCHEMA)})
 def reactivate(user_id: int):
@@ -150,7 +155,7 @@ def reactivate(user_id: int):
     return jsonify(_user_json(user, live_token_counts().get(user.id, 0)))
 
 
-@api.get("/users/<int:user_id>/tokens")
+@api.get(USER_TOKENS)
 @token_required("admin")
 @operation(
     "List a user's tokens",
@@ -162,7 +167,7 @@ def user_tokens(user_id: int):
     return jsonify(tokens=[_token_json(row) for row in tokens_of(_user(user_id))])
 
 
-@api.post("/users/<int:user_id>/tokens")
+@api.post(USER_TOKENS)
 @token_required("admin")
 @operation(
     "Issue a token",
@@ -185,11 +190,24 @@ def issue_user_token(user_id: int):
     return jsonify({**_token_json(row), "token": secret}), 201
 
 
-@api.delete("/tokens/<int:token_id>")
+@api.delete("/tokens/<int(max=None):token_id>")
 @token_required("admin")
-@operation("Revoke a token", tag="accounts", responses={200: ("The revoked token", TOKEN_SCHEMA)})
+@operation(
+    "Revoke a token",
+    tag="accounts",
+    responses={200: ("The revoked token", TOKEN_SCHEMA)},
+    errors=(422,),
+)
 def revoke(token_id: int):
-    """Refuse an API token from now on (revoking it again changes nothing)."""
+    """Refuse an API token from now on (not the one making the request; again: no change)."""
+    row = db.session.get(ApiToken, token_id)  # the id is in range: `operation` checked it
+    if row is not None and row.token_hash == g.api_token_hash:
+        raise ApiError(
+            422,
+            "own_token",
+            "a token cannot revoke itself; use another one or the page",
+            "token_id",
+        )
     try:
         row = revoke_token(token_id, actor=g.api_user)
     except UserError as error:

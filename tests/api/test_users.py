@@ -159,3 +159,23 @@ def test_unknown_users_and_tokens_are_404(client, world):
         assert answer.json["error"]["code"] == "not_found"
     missing = client.post("/api/v1/users/999/tokens", json={"days": 5}, headers=admin)
     assert missing.status_code == 404
+
+
+def test_a_token_cannot_revoke_itself(client, world):
+    own = db.session.scalar(
+        db.select(ApiToken.id).where(ApiToken.user_id == world.users["admin"].id)
+    )
+    db.session.rollback()
+    answer = client.delete(f"/api/v1/tokens/{own}", headers=world.tokens["admin"])
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "own_token"
+    assert client.get("/api/v1/me", headers=world.tokens["admin"]).status_code == 200
+
+
+def test_ids_beyond_the_database_range_are_json_404s_for_either_method(client, world):
+    admin = world.tokens["admin"]
+    huge = 2**31
+    listing = client.get(f"/api/v1/users/{huge}/tokens", headers=admin)
+    issuing = client.post(f"/api/v1/users/{huge}/tokens", json={"days": 5}, headers=admin)
+    revoking = client.delete(f"/api/v1/tokens/{huge}", headers=admin)
+    for answer in (listing, issuing, revoking):
+        assert answer.status_code == 404 and answer.json["error"]["code"] == "not_found"
