@@ -119,7 +119,10 @@ def deactivate(user_id: int):
         flash(_("You cannot deactivate your own account."), "error")
     else:
         db.session.commit()
-        flash(_("%(name)s is deactivated: sessions ended, tokens refused.", name=_name(target)))
+        flash(
+            _("%(name)s is deactivated: sessions ended, tokens refused.", name=_name(target)),
+            "info",
+        )
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -131,7 +134,7 @@ def reactivate(user_id: int):
     _check_button()
     reactivate_user(target, actor=current_user)
     db.session.commit()
-    flash(_("%(name)s can sign in again.", name=_name(target)))
+    flash(_("%(name)s can sign in again.", name=_name(target)), "info")
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -149,7 +152,7 @@ def set_password(user_id: int):
             form.password.errors.append(error.message)
         else:
             db.session.commit()
-            flash(_("The password of %(name)s is changed.", name=_name(target)))
+            flash(_("The password of %(name)s is changed.", name=_name(target)), "info")
             return redirect(url_for("admin.user", user_id=target.id))
     return _user_page(target, password_form=form)
 
@@ -165,7 +168,7 @@ def issue(user_id: int):
             target, form.days.data, (form.name.data or "").strip(), actor=current_user
         )
         db.session.commit()
-        flash(_("The token is issued. Copy it now: it is not shown again."))
+        flash(_("The token is issued. Copy it now: it is not shown again."), "info")
         return _user_page(target, issued=(row, secret))
     return _user_page(target, token_form=form)
 
@@ -180,7 +183,7 @@ def revoke(token_id: int):
     _check_button()
     revoke_token(row.id, actor=current_user)
     db.session.commit()
-    flash(_("The token %(id)s is revoked.", id=row.id))
+    flash(_("The token %(id)s is revoked.", id=row.id), "info")
     return redirect(url_for("admin.user", user_id=row.user_id))
 
 
