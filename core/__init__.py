@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from core import (
+        admin,
         auth,
         cli,
         database,
@@ -53,12 +54,14 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    admin.init_app(app)
     views.init_app(app)
     health.init_app(app)
     cli.init_app(app)
     retention.init_app(app)
     telephony.init_app(app)
 
+    from core import api_users  # noqa: F401  (adds the admin's routes to the API blueprint)
     from core.api import api, purge_idempotency_keys
 
     _register_features(app)

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import csrf, db
-from core.models import IdempotencyKey
+from core.models import ApiToken, IdempotencyKey
 from core.users import user_for_token
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -81,7 +81,7 @@ def token_required(*roles: str):
                 raise ApiError(403, "forbidden", f"role {user.role} may not use this endpoint")
             if db.session.dirty:
                 db.session.commit()  # keeps last_used_at
-            g.api_user = user
+            g.api_user, g.api_token_hash = user, ApiToken.hash(token.strip())
             return view(*args, **kwargs)
 
         wrapped.api_roles = roles or ("any",)

@@ -53,8 +53,8 @@ def roles_required(*roles: str):
                     403,
                     _(
                         "This page is for: %(roles)s. Your role is %(role)s.",
-                        roles=", ".join(_role_label(r) for r in roles),
-                        role=_role_label(current_user.role),
+                        roles=", ".join(user_role_label(r) for r in roles),
+                        role=user_role_label(current_user.role),
                     ),
                 )
             return view(*args, **kwargs)
@@ -64,7 +64,8 @@ def roles_required(*roles: str):
     return decorator
 
 
-def _role_label(role: str) -> str:
+def user_role_label(role: str) -> str:
+    """Return the translated name of a user role."""
     labels = {
         "operator": _("operator"),
         "official": _("duty official"),

@@ -23,10 +23,10 @@ from core.users import (
     TOKEN_LIFETIME_DAYS,
     UserError,
     change_password,
+    create_token,
     create_user,
     deactivate_user,
     find_user,
-    issue_token,
     reactivate_user,
     revoke_token,
     tokens_of,
@@ -63,10 +63,15 @@ def create_user_command(name, role, municipality_code, password, full_name):
     show_default=True,
     help="days the token is valid for; 0: no expiry",
 )
-def token_command(name, days):
+@click.option("--name", "label", default="", help="what the token is for, shown in listings")
+def token_command(name, days, label):
     """Print a new bearer token for the JSON API (only the token, on stdout)."""
     user = _user_or_fail(name)
-    token = issue_token(user, days or None)
+    try:
+        _row, token = create_token(user, days or None, label)
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(token)
 
@@ -74,7 +79,7 @@ def token_command(name, days):
 @users_cli.command("tokens")
 @click.argument("name")
 def tokens_command(name):
-    """List a user's API tokens: id, issued, last used, expires, revoked."""
+    """List a user's API tokens: id, issued, last used, expires, revoked, name."""
     for row in tokens_of(_user_or_fail(name)):
         click.echo(
             "\t".join(
@@ -84,6 +89,7 @@ def tokens_command(name):
                     "used " + _moment(row.last_used_at),
                     "expires " + _moment(row.expires_at),
                     "revoked " + _moment(row.revoked_at),
+                    row.label,
                 ]
             )
         )

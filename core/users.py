@@ -1,4 +1,4 @@
-"""Creating users and issuing API tokens."""
+"""Creating, listing and deactivating users; issuing, listing and revoking API tokens."""
 
 import logging
 from datetime import timedelta
@@ -14,10 +14,25 @@ log = logging.getLogger(__name__)
 TOKEN_USE_PRECISION = timedelta(minutes=1)
 #: Days a newly issued API token is valid for, unless the admin asks otherwise.
 TOKEN_LIFETIME_DAYS = 90
+#: The longest validity an admin may give a token, in days (ten years).
+TOKEN_MAX_DAYS = 3650
+#: The longest label a token may carry.
+TOKEN_LABEL_LENGTH = 100
+#: The shortest password accepted.
+PASSWORD_MIN_LENGTH = 8
 
 
 class UserError(ValueError):
-    """A user cannot be created as asked; the message says why."""
+    """A user change is refused; `message` says why, `code` and `field` name the rule and input."""
+
+    def __init__(self, message: str, code: str = "invalid", field: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.field = message, code, field
+
+
+def _actor(actor: User | None) -> dict:
+    """Return the event's author: the admin who acted, else the command line."""
+    return {"actor": actor, "actor_label": None if actor else "cli"}
 
 
 def municipality_id_by_code(code: str) -> int | None:
@@ -38,8 +53,7 @@ def create_user(
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(Role)}")
     if not username.strip():
         raise UserError("the user name is empty")
-    if len(password) < 8:
-        raise UserError("the password must have at least 8 characters")
+    _check_password(password)
     if db.session.scalar(db.select(User.id).where(User.username == username)):
         raise UserError(f"user {username!r} already exists")
     municipality_id = None
@@ -68,38 +82,92 @@ def find_user(username: str) -> User:
     return user
 
 
-def change_password(user: User, password: str, actor_label: str = "cli") -> None:
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise UserError(
+            f"the password must have at least {PASSWORD_MIN_LENGTH} characters",
+            "password_too_short",
+            "password",
+        )
+
+
+def list_users() -> list[User]:
+    """Return every user, by user name."""
+    return list(db.session.scalars(db.select(User).order_by(User.username)))
+
+
+def live_token_counts() -> dict[int, int]:
+    """Return, per user id, how many of their tokens are neither revoked nor expired."""
+    now = utcnow()
+    rows = db.session.execute(
+        db.select(ApiToken.user_id, db.func.count(ApiToken.id))
+        .where(
+            ApiToken.revoked_at.is_(None),
+            db.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
+        .group_by(ApiToken.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
+
+
+def municipality_names() -> dict[int, str]:
+    """Return the name of every municipality by id (the roster owns the table)."""
+    table = db.metadata.tables["municipalities"]
+    return dict(db.session.execute(db.select(table.c.id, table.c.name)).all())
+
+
+def change_password(user: User, password: str, actor: User | None = None) -> None:
     """Set a new password and end every session the user has."""
-    if len(password) < 8:
-        raise UserError("the password must have at least 8 characters")
+    _check_password(password)
     user.set_password(password)
     user.end_sessions()
-    record_event("user", user.id, "user.password-changed", actor_label=actor_label)
+    record_event("user", user.id, "user.password-changed", **_actor(actor))
+    log.info("changed the password of user %s", user.username)
 
 
-def deactivate_user(user: User, actor_label: str = "cli") -> None:
+def deactivate_user(user: User, actor: User | None = None) -> None:
     """Stop a user signing in or using tokens, and end their sessions now."""
+    if actor is not None and actor.id == user.id:
+        raise UserError("an administrator cannot deactivate their own account", "own_account")
     user.active = False
     user.end_sessions()
-    record_event("user", user.id, "user.deactivated", actor_label=actor_label)
+    record_event("user", user.id, "user.deactivated", **_actor(actor))
     log.info("deactivated user %s", user.username)
 
 
-def reactivate_user(user: User, actor_label: str = "cli") -> None:
+def reactivate_user(user: User, actor: User | None = None) -> None:
     """Let a deactivated user sign in again (their old sessions stay ended)."""
     user.active = True
-    record_event("user", user.id, "user.reactivated", actor_label=actor_label)
+    record_event("user", user.id, "user.reactivated", **_actor(actor))
     log.info("reactivated user %s", user.username)
+
+
+def create_token(
+    user: User,
+    days: int | None = TOKEN_LIFETIME_DAYS,
+    label: str = "",
+    actor: User | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a bearer token valid for `days` (None: no expiry); return its row and the secret."""
+    if days is not None and not 1 <= days <= TOKEN_MAX_DAYS:
+        raise UserError(f"days must be from 1 to {TOKEN_MAX_DAYS}", "invalid", "days")
+    if len(label) > TOKEN_LABEL_LENGTH:
+        raise UserError(f"the name is longer than {TOKEN_LABEL_LENGTH}", "invalid", "name")
+    token = ApiToken.generate()
+    expires_at = utcnow() + timedelta(days=days) if days else None
+    row = ApiToken(
+        user=user, token_hash=ApiToken.hash(token), expires_at=expires_at, label=label.strip()
+    )
+    db.session.add(row)
+    db.session.flush()
+    record_event("user", user.id, "token.issued", {"days": days, "token": row.id}, **_actor(actor))
+    log.info("issued token %s to user %s", row.id, user.username)
+    return row, token
 
 
 def issue_token(user: User, days: int | None = TOKEN_LIFETIME_DAYS) -> str:
     """Create a bearer token valid for `days` (None: no expiry); return it, keeping its hash."""
-    token = ApiToken.generate()
-    expires_at = utcnow() + timedelta(days=days) if days else None
-    db.session.add(ApiToken(user=user, token_hash=ApiToken.hash(token), expires_at=expires_at))
-    record_event("user", user.id, "token.issued", {"days": days}, actor_label="cli")
-    db.session.flush()
-    return token
+    return create_token(user, days)[1]
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -111,16 +179,15 @@ def tokens_of(user: User) -> list[ApiToken]:
     )
 
 
-def revoke_token(token_id: int, actor_label: str = "cli") -> ApiToken:
+def revoke_token(token_id: int, actor: User | None = None) -> ApiToken:
     """Refuse a token from now on; `UserError` when there is no such token."""
     row = db.session.get(ApiToken, token_id)
     if row is None:
-        raise UserError(f"no token {token_id}")
+        raise UserError(f"no token {token_id}", "not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        record_event(
-            "user", row.user_id, "token.revoked", {"token": row.id}, actor_label=actor_label
-        )
+        record_event("user", row.user_id, "token.revoked", {"token": row.id}, **_actor(actor))
+        log.info("revoked token %s of user %s", row.id, row.user.username)
     return row
 
 

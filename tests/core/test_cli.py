@@ -110,3 +110,18 @@ def test_a_deactivated_users_tokens_stop_working(app, runner):
     runner.invoke(args=["users", "deactivate", "mary"])
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401
+
+
+def test_a_token_validity_beyond_ten_years_is_refused_clearly(app, runner):
+    make_user("mary", "manager")
+    result = runner.invoke(args=["users", "token", "mary", "--days", "99999999"])
+    assert result.exit_code == 1 and "days must be from 1 to 3650" in result.output
+    assert not isinstance(result.exception, OverflowError)
+
+
+def test_a_token_can_be_named_and_the_listing_shows_the_name(app, runner):
+    make_user("mary", "manager")
+    issued = runner.invoke(args=["users", "token", "mary", "--name", "табло в зале"])
+    assert issued.exit_code == 0 and issued.stdout.strip().startswith("hl_")
+    listed = runner.invoke(args=["users", "tokens", "mary"]).stdout.splitlines()
+    assert listed[0].split("\t")[-1] == "табло в зале"

@@ -1,0 +1,223 @@
+"""The administrator's pages: users, their access, passwords and API tokens."""
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, StopValidation
+
+from core.auth import EmptyForm, roles_required, user_role_label
+from core.extensions import db
+from core.models import ApiToken, User
+from core.nav import add_nav_item
+from core.users import (
+    PASSWORD_MIN_LENGTH,
+    TOKEN_LABEL_LENGTH,
+    TOKEN_LIFETIME_DAYS,
+    TOKEN_MAX_DAYS,
+    UserError,
+    change_password,
+    create_token,
+    deactivate_user,
+    list_users,
+    live_token_counts,
+    municipality_names,
+    reactivate_user,
+    revoke_token,
+    tokens_of,
+)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            InputRequired(),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=200,
+                message=_l("From %(min)d to 200 characters.", min=PASSWORD_MIN_LENGTH),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("The password again"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class DaysField(IntegerField):
+    """A whole number of days; text that is not one gets a single message, not the range's too."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None  # left empty: InputRequired names it
+            return
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[Length(max=TOKEN_LABEL_LENGTH)])
+    days = DaysField(
+        _l("Valid for, days"),
+        default=TOKEN_LIFETIME_DAYS,
+        invalid_value_message=_l("Give the number of days as a whole number."),
+        validators=[
+            InputRequired(message=_l("Give the number of days.")),
+            NumberRange(
+                min=1,
+                max=TOKEN_MAX_DAYS,
+                message=_l("From 1 to %(max)d days.", max=TOKEN_MAX_DAYS),
+            ),
+        ],
+    )
+
+
+def token_state_label(token: ApiToken) -> str:
+    """Return whether the API accepts the token, in words."""
+    return {"live": _("valid"), "expired": _("expired"), "revoked": _("revoked")}[token.state]
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users():
+    """List every user with their role, municipality, access and live tokens."""
+    return render_template(
+        "core/admin_users.html",
+        users=list_users(),
+        tokens=live_token_counts(),
+        places=municipality_names(),
+        role_label=user_role_label,
+    )
+
+
+@bp.get("/users/<int:user_id>")
+@roles_required("admin")
+def user(user_id: int):
+    """Show one user's access: deactivation, password and API tokens."""
+    return _user_page(_user(user_id))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@roles_required("admin")
+def deactivate(user_id: int):
+    """Stop a user signing in or using their tokens; their sessions end at once."""
+    target = _user(user_id)
+    _check_button()
+    try:
+        deactivate_user(target, actor=current_user)
+    except UserError:
+        db.session.rollback()
+        flash(_("You cannot deactivate your own account."), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("%(name)s is deactivated: sessions ended, tokens refused.", name=_name(target)),
+            "info",
+        )
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@roles_required("admin")
+def reactivate(user_id: int):
+    """Let a deactivated user sign in and use their tokens again."""
+    target = _user(user_id)
+    _check_button()
+    reactivate_user(target, actor=current_user)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=_name(target)), "info")
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def set_password(user_id: int):
+    """Give a user a new password; every session they have ends."""
+    target = _user(user_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(target, form.password.data, actor=current_user)
+        except UserError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("The password of %(name)s is changed.", name=_name(target)), "info")
+            return redirect(url_for("admin.user", user_id=target.id))
+    return _user_page(target, password_form=form)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@roles_required("admin")
+def issue(user_id: int):
+    """Issue an API token to a user and show its secret this once."""
+    target = _user(user_id)
+    form = TokenForm()
+    if form.validate_on_submit():
+        row, secret = create_token(
+            target, form.days.data, (form.name.data or "").strip(), actor=current_user
+        )
+        db.session.commit()
+        flash(_("The token is issued. Copy it now: it is not shown again."), "info")
+        return _user_page(target, issued=(row, secret))
+    return _user_page(target, token_form=form)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles_required("admin")
+def revoke(token_id: int):
+    """Refuse an API token from now on."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        abort(404)
+    _check_button()
+    revoke_token(row.id, actor=current_user)
+    db.session.commit()
+    flash(_("The token %(id)s is revoked.", id=row.id), "info")
+    return redirect(url_for("admin.user", user_id=row.user_id))
+
+
+def _user(user_id: int) -> User:
+    target = db.session.get(User, user_id)
+    if target is None:
+        abort(404)
+    return target
+
+
+def _name(target: User) -> str:
+    return target.full_name or target.username
+
+
+def _check_button() -> None:
+    if not EmptyForm().validate_on_submit():
+        abort(400, _("The form has expired. Reload the page and try again."))
+
+
+def _user_page(target: User, password_form=None, token_form=None, issued=None):
+    return render_template(
+        "core/admin_user.html",
+        target=target,
+        place=municipality_names().get(target.municipality_id),
+        role_label=user_role_label,
+        tokens=tokens_of(target),
+        token_state_label=token_state_label,
+        password_form=password_form or PasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        issued=issued,
+        form=EmptyForm(),
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_nav_item(app, "admin.users", _l("Users"), {"admin"}, order=60)
