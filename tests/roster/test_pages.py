@@ -80,7 +80,7 @@ def test_rotation_form_shows_field_errors(app, region):
         "/roster/alpha/rotation/supervisor",
         {"handoff": "09:00", "length": "custom", "length_days": "40", "starts_on": "2026-03-19"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.text.count('class="field-error"') == 2
 
 
@@ -125,7 +125,7 @@ def test_override_form_refuses_an_absent_official_with_a_clear_message(app, regi
         "note": "",
     }
     response = _post_form(admin, "/roster/alpha/override", data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Запасной Захар" in response.text and "field-error" in response.text
     assert db.session.scalar(db.select(DutyShift).where(DutyShift.kind == "override")) is None
     bad_period = _post_form(
@@ -133,7 +133,7 @@ def test_override_form_refuses_an_absent_official_with_a_clear_message(app, regi
         "/roster/alpha/override",
         {**data, "official_id": str(trio[0].id), "ends_at": "2026-03-19T18:00"},
     )
-    assert bad_period.status_code == 200 and "field-error" in bad_period.text
+    assert bad_period.status_code == 400 and "field-error" in bad_period.text
     good = _post_form(admin, "/roster/alpha/override", {**data, "official_id": str(trio[2].id)})
     assert good.status_code == 302
     override = db.session.scalar(db.select(DutyShift).where(DutyShift.kind == "override"))
@@ -153,7 +153,7 @@ def test_swap_and_unavailability_pages(app, region):
         "/roster/alpha/swap",
         {"first_id": str(rows[0].id), "second_id": str(rows[0].id), "note": ""},
     )
-    assert response.status_code == 200 and "field-error" in response.text
+    assert response.status_code == 400 and "field-error" in response.text
     response = _post_form(
         admin,
         "/roster/alpha/swap",
@@ -174,7 +174,7 @@ def test_swap_and_unavailability_pages(app, region):
         "note": "",
     }
     response = _post_form(admin, "/roster/alpha/unavailability", absence)
-    assert response.status_code == 200 and "field-error" in response.text
+    assert response.status_code == 400 and "field-error" in response.text
     response = _post_form(
         admin, "/roster/alpha/unavailability", {**absence, "ends_on": "2026-03-19"}
     )
