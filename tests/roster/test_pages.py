@@ -1,5 +1,6 @@
 """Roster pages: the week grid, who may see and edit what, and the forms' clear errors."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -195,3 +196,42 @@ def test_roster_pages_keep_their_own_words_for_slots_ends_and_notes(app, region)
     assert '<label for="ends_on">Последний день</label>' in absences
     assert '<label for="note">Примечание</label>' in absences
     assert "<th>С</th><th>До</th>" in absences
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_roster_forms_refuse_dates_no_calendar_arithmetic_can_hold(app, region, day):
+    alpha, _, trio = region
+    admin = _signed_in(app, "admin")
+    before = db.session.scalar(db.select(db.func.count(DutyShift.id)))
+    override = {"role": "primary", "official_id": str(trio[2].id), "note": ""}
+    absence = {"official_id": str(trio[0].id), "reason": "sick", "note": ""}
+    for url, data, field in (
+        (
+            "/roster/alpha/rotation/supervisor",
+            {"officials-0": str(trio[2].id), "handoff": "09:00", "length": "7", "starts_on": day},
+            "starts_on",
+        ),
+        (
+            "/roster/alpha/override",
+            {**override, "starts_at": f"{day}T00:00", "ends_at": "2026-03-20T18:00"},
+            "starts_at",
+        ),
+        (
+            "/roster/alpha/override",
+            {**override, "starts_at": "2026-03-20T09:00", "ends_at": f"{day}T23:59"},
+            "ends_at",
+        ),
+        ("/roster/alpha/unavailability", {**absence, "starts_on": day, "ends_on": day}, "ends_on"),
+        (
+            "/roster/alpha/unavailability",
+            {**absence, "starts_on": "2026-03-20", "ends_on": day},
+            "ends_on",
+        ),
+    ):
+        response = _post_form(admin, url, data)
+        assert response.status_code == 400, (url, data)
+        tag = re.search(f'<input[^>]*id="{field}"[^>]*>', response.text).group(0)
+        assert 'aria-invalid="true"' in tag  # the field named is marked
+        assert "Укажите дату с 2000 по 2100 год" in response.text
+    assert db.session.scalar(db.select(db.func.count(DutyShift.id))) == before
+    assert db.session.scalar(db.select(Unavailability)) is None
