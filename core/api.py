@@ -12,6 +12,7 @@ import binascii
 import copy
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -193,6 +194,8 @@ def check_value(schema: dict, value, path: str) -> None:
     if isinstance(value, str):
         _check_string(schema, value, path)
     elif isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN and 1e999
+            raise ApiError(400, "invalid", f"{path} must be a finite number", path)
         if "minimum" in schema and value < schema["minimum"]:
             raise ApiError(400, "invalid", f"{path} must be at least {schema['minimum']}", path)
         if "maximum" in schema and value > schema["maximum"]:

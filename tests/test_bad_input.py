@@ -140,7 +140,7 @@ def test_api_answers_unknown_paths_wrong_methods_and_failures_in_its_error_forma
     assert "secret" not in answer.text
 
 
-def test_api_refuses_a_lone_surrogate_in_text_naming_the_field(app, client):
+def test_api_refuses_a_lone_surrogate_or_a_number_that_is_not_finite_naming_the_field(app, client):
     from core.users import issue_token
 
     make_municipality("alpha")
@@ -152,6 +152,8 @@ def test_api_refuses_a_lone_surrogate_in_text_naming_the_field(app, client):
     for body, field in (
         ('{"text": "яма \\ud800", "municipality": "alpha"}', "text"),
         ('{"text": "яма", "municipality": "alpha", "caller_name": "\\udfff"}', "caller_name"),
+        ('{"text": "яма", "lat": NaN, "long": 37.6}', "lat"),
+        ('{"text": "яма", "lat": 54.2, "long": 1e999}', "long"),
     ):
         answer = client.post("/api/v1/appeals", data=body, headers=headers)
         assert answer.status_code == 400 and answer.json["error"]["field"] == field
