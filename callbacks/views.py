@@ -34,6 +34,7 @@ from core.downloads import recording_audio
 from core.extensions import db
 from core.i18n import local_time
 from core.models import User
+from core.parsing import parse_id
 from core.telephony.messages import messages_of
 from core.telephony.retries import CALL_MAX_TRIES
 from hotline.labels import call_and_appeal_event_labels
@@ -95,7 +96,9 @@ def cabinet():
         municipality = get_municipality(args["municipality"]) or abort(404)
         if not current_user.can_see_municipality(municipality.id):
             abort(403, _("Your account is limited to your own municipality."))
-    category_id = args.get("category", type=int)
+    category_id = parse_id(args.get("category"))
+    if args.get("category") and category_id is None:
+        abort(400, _("The category filter takes the number of a category."))
     period = args.get("period", "")
     overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
     state = args.get("state") if args.get("state") in set(CardState) else None

@@ -12,6 +12,7 @@ import binascii
 import copy
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,14 +34,13 @@ from werkzeug.exceptions import HTTPException
 
 from core.extensions import csrf, db
 from core.models import ApiToken, IdempotencyKey
+from core.parsing import INT_MAX, parse_int
 from core.users import user_for_token
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
 API_VERSION = "1.0.0"
-#: Largest integer the API accepts where a database id or count is meant.
-INT_MAX = 2**31 - 1
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -53,17 +53,46 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
 
+#: The error code of an HTTP status answered without a more specific reason; other statuses
+#: take werkzeug's English name (415 → unsupported_media_type).
+HTTP_ERROR_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    """Answer `{"error": {"code", "message", "field"}}` with the status."""
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return jsonify(body), status
+
+
+def http_error_response(error: HTTPException):
+    """Answer an HTTP error (unknown path, wrong method, a failure) in the API's error format."""
+    status = error.code or 500
+    if status >= 500:
+        return error_response(status, "internal_error", "the server failed; try again later")
+    code = HTTP_ERROR_CODES.get(status) or (error.name or "error").lower().replace(" ", "_")
+    return error_response(status, code, error.description or code.replace("_", " "))
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API, whose errors are answered in its format."""
+    return request.path == api.url_prefix or request.path.startswith(api.url_prefix + "/")
+
+
 @api.errorhandler(ApiError)
 def _api_error(error: ApiError):
-    body = {"error": {"code": error.code, "message": error.message, "field": error.field}}
-    return jsonify(body), error.status
+    return error_response(error.status, error.code, error.message, error.field)
 
 
-@api.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    code = (error.name or "error").lower().replace(" ", "_")
-    body = {"error": {"code": code, "message": error.description, "field": None}}
-    return jsonify(body), error.code
+api.register_error_handler(HTTPException, http_error_response)
 
 
 def token_required(*roles: str):
@@ -94,6 +123,8 @@ def token_required(*roles: str):
 
 #: Free text the API accepts: no NUL characters (no database stores them).
 TEXT_PATTERN = "^[^\\u0000]*$"
+#: Half of a UTF-16 pair: JSON can escape one alone, but it is no character and UTF-8 refuses it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def text(max_length: int, min_length: int = 0, **extra) -> dict:
@@ -163,6 +194,8 @@ def check_value(schema: dict, value, path: str) -> None:
     if isinstance(value, str):
         _check_string(schema, value, path)
     elif isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN and 1e999
+            raise ApiError(400, "invalid", f"{path} must be a finite number", path)
         if "minimum" in schema and value < schema["minimum"]:
             raise ApiError(400, "invalid", f"{path} must be at least {schema['minimum']}", path)
         if "maximum" in schema and value > schema["maximum"]:
@@ -186,6 +219,8 @@ def _is_kind(value, kind: str) -> bool:
 
 
 def _check_string(schema: dict, value: str, path: str) -> None:
+    if _SURROGATE.search(value):
+        raise ApiError(400, "invalid", f"{path or 'body'} holds a lone surrogate, not text", path)
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         raise ApiError(400, "invalid", f"{path} is longer than {schema['maxLength']}", path)
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -194,7 +229,7 @@ def _check_string(schema: dict, value: str, path: str) -> None:
         raise ApiError(400, "invalid", f"{path} has a wrong form", path)
     if schema.get("format") == "date-time":
         parse_time(value, path)
-    if schema.get("format") == "date" and not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+    if schema.get("format") == "date" and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ApiError(400, "invalid", f"{path} must be a date YYYY-MM-DD", path)
 
 
@@ -216,7 +251,9 @@ def _join(path: str, name: str) -> str:
 
 def parse_time(raw: str, name: str) -> datetime:
     """Parse an RFC 3339 time with its offset (ApiError 400 otherwise)."""
-    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:\d\d)", raw):
+    if not re.fullmatch(
+        r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:\d\d)", raw, re.ASCII
+    ):
         raise ApiError(400, "invalid", f"{name} must be an RFC 3339 time with offset", name)
     try:
         moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
@@ -337,9 +374,11 @@ def _convert(param: Param, raw: str):
     kind = param.schema.get("type")
     value = raw
     if kind == "integer":
-        if not re.fullmatch(r"[+-]?\d{1,12}", raw):
-            raise ApiError(400, "invalid", f"{param.name} must be an integer", param.name)
-        value = int(raw)
+        value = parse_int(raw.removeprefix("+"), INT_MAX, -INT_MAX)
+        if value is None:
+            raise ApiError(
+                400, "invalid", f"{param.name} must be an integer up to {INT_MAX}", param.name
+            )
     elif kind == "boolean":
         if raw not in ("true", "false"):
             raise ApiError(400, "invalid", f"{param.name} must be true or false", param.name)

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
@@ -25,21 +26,32 @@ def check_year(moment: date) -> None:
         raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
 
 
-def parse_id(text: str | None) -> int | None:
-    """Return a positive database id written in ASCII digits, else None."""
-    if not text or not (text.isascii() and text.isdigit()):
+def parse_int(text: str | None, maximum: int = INT_MAX, minimum: int = 0) -> int | None:
+    """Return a whole number written in ASCII digits (a minus sign only below zero), else None.
+
+    `str.isdigit` alone lets through `²` and other digits `int()` refuses; the bound keeps the
+    number inside the INTEGER column it goes to.
+    """
+    if not text or len(text) > 20:
+        return None
+    digits = text[1:] if text[0] == "-" and minimum < 0 else text
+    if not (digits and digits.isascii() and digits.isdigit()):
         return None
     value = int(text)
-    return value if 0 < value <= INT_MAX else None
+    return value if minimum <= value <= maximum else None
+
+
+def parse_id(text: str | None) -> int | None:
+    """Return a positive database id written in ASCII digits, else None."""
+    return parse_int(text, minimum=1)
 
 
 def year_in_range(form, field) -> None:
     """WTForms validator: a date between MIN_YEAR and MAX_YEAR."""
-    if field.data is not None:
-        try:
-            check_year(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
+    if field.data is not None and not MIN_YEAR <= field.data.year <= MAX_YEAR:
+        raise ValidationError(
+            gettext("Give a date from %(first)s to %(last)s.", first=MIN_YEAR, last=MAX_YEAR)
+        )
 
 
 class IdConverter(IntegerConverter):

@@ -12,7 +12,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
+from core.api import HTTP_ERROR_CODES, http_error_response, is_api_request
 from core.auth import EmptyForm
 from core.nav import visible_nav
 from core.sessions import signed_in_user
@@ -35,13 +37,14 @@ def favicon():
     )
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
-
-
-def _error_page(status: int, title: str, description: str | None):
-    if _wants_json():
-        body = {"error": {"code": title, "message": description or title, "field": None}}
+def _error_page(error: HTTPException, title: str, description: str | None):
+    """Answer an HTTP error: the API's error format under /api/v1, a page elsewhere."""
+    if is_api_request():
+        return http_error_response(error)
+    status = error.code
+    if request.accept_mimetypes.best == "application/json":
+        code = HTTP_ERROR_CODES.get(status, "error")
+        body = {"error": {"code": code, "message": description or title, "field": None}}
         return jsonify(body), status
     return render_template(
         "errors/error.html", status=status, title=title, description=description
@@ -58,28 +61,38 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _error_page(
-            400,
+            error,
             _("The form has expired"),
             _("The page was open too long or was sent from elsewhere. Reload it and try again."),
         )
 
     @app.errorhandler(400)
     def bad_request(error):
-        return _error_page(400, _("Bad request"), error.description)
+        return _error_page(error, _("Bad request"), error.description)
 
     @app.errorhandler(403)
     def forbidden(error):
-        return _error_page(403, _("Access denied"), error.description)
+        return _error_page(error, _("Access denied"), error.description)
 
     @app.errorhandler(404)
     def not_found(error):
-        return _error_page(404, _("Not found"), _("There is no such page or record."))
+        return _error_page(error, _("Not found"), _("There is no such page or record."))
 
     @app.errorhandler(429)
     def too_many(error):
         return _error_page(
-            429, _("Too many attempts"), _("Too many attempts from your address. Wait a minute.")
+            error, _("Too many attempts"), _("Too many attempts from your address. Wait a minute.")
         )
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error):
+        """Under /api/v1 answer a wrong method or any other HTTP error in the API's format."""
+        return http_error_response(error) if is_api_request() else error
+
+    @app.errorhandler(500)
+    def server_error(error):
+        """Under /api/v1 answer a failure in the API's format, with nothing of its cause."""
+        return http_error_response(error) if is_api_request() else error
 
     @app.after_request
     def no_cache_for_users(response):

@@ -18,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from core.parsing import year_in_range
+
 #: Places in a rotation's order offered by the form.
 ROTATION_PLACES = 6
 
@@ -54,7 +56,7 @@ class RotationForm(FlaskForm):
         default=3,
         validators=[NumberRange(min=1, max=28, message=_l("From 1 to 28 days."))],
     )
-    starts_on = DateField(_l("First handoff on"), validators=[InputRequired()])
+    starts_on = DateField(_l("First handoff on"), validators=[InputRequired(), year_in_range])
 
     def set_official_choices(self, choices):
         for entry in self.officials:
@@ -79,10 +81,14 @@ class OverrideForm(FlaskForm):
     role = SelectField(_l("Slot"), choices=ROLE_CHOICES)
     official_id = SelectField(_l("Official on duty"), coerce=int)
     starts_at = DateTimeLocalField(
-        _l("From (local time)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+        _l("From (local time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(), year_in_range],
     )
     ends_at = DateTimeLocalField(
-        _l("Until (local time)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+        _l("Until (local time)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(), year_in_range],
     )
     note = StringField(_l("Reason"), validators=[Length(max=200)])
 
@@ -107,8 +113,8 @@ class UnavailabilityForm(FlaskForm):
             SelectChoice("other", _l("other")),
         ],
     )
-    starts_on = DateField(_l("First day"), validators=[InputRequired()])
-    ends_on = DateField(_l("Last day"), validators=[InputRequired()])
+    starts_on = DateField(_l("First day"), validators=[InputRequired(), year_in_range])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(), year_in_range])
     note = StringField(_l("Note"), validators=[Length(max=200)])
 
     def validate_ends_on(self, field):

@@ -90,6 +90,11 @@ def _show_error(form, error: RosterError) -> None:
         flash(error.message, "error")
 
 
+def _form_status() -> int:
+    """The status of a form page: 400 when a sent form comes back with its errors."""
+    return 400 if request.method == "POST" else 200
+
+
 def _back(place: Municipality, roster=None, **params):
     if roster is not None and not roster.is_general:
         params["roster"] = roster.code
@@ -220,7 +225,7 @@ def edit_rotation(code: str, role: str):
         role_label=role_label,
         rotation=rotation,
         form=form,
-    )
+    ), _form_status()
 
 
 @bp.route("/<code>/override", methods=["GET", "POST"])
@@ -255,7 +260,7 @@ def new_override(code: str):
         form=form,
         title=_("Override a slot"),
         fields=[form.role, form.official_id, form.starts_at, form.ends_at, form.note],
-    )
+    ), _form_status()
 
 
 @bp.post("/<code>/shifts/<int:shift_id>/cancel")
@@ -322,7 +327,7 @@ def swap(code: str):
         form=form,
         title=_("Swap two shifts"),
         fields=[form.first_id, form.second_id, form.note],
-    )
+    ), _form_status()
 
 
 @bp.route("/<code>/unavailability", methods=["GET", "POST"])
@@ -371,7 +376,7 @@ def unavailability(code: str):
         absences=unavailabilities_of(place, clock.utcnow()),
         reason_label=reason_label,
         button=EmptyForm(),
-    )
+    ), _form_status()
 
 
 @bp.post("/<code>/unavailability/<int:absence_id>/delete")

@@ -87,3 +87,76 @@ def test_an_id_beyond_the_database_range_in_a_path_is_not_found(app, client):
     assert manager.get(f"/cabinet/cards/{huge}").status_code == 404
     assert manager.get(f"/api/v1/cards/{huge}").status_code == 404
     assert client.get("/console/calls/2147483647").status_code == 404  # the largest id: looked up
+
+
+def test_numbers_are_read_from_ascii_digits_within_the_column_range():
+    from core.parsing import INT_MAX, parse_id, parse_int
+
+    for text in ("²", "٣", "１", "+1", "-1", " 1", "1_0", "", None, str(INT_MAX + 1), "9" * 30):
+        assert parse_int(text) is None, text
+    assert parse_int("0") == 0 and parse_int(str(INT_MAX)) == INT_MAX
+    assert parse_int("-5", minimum=-10) == -5 and parse_int("-", minimum=-10) is None
+    assert parse_int("11", maximum=10) is None
+    assert parse_id("0") is None and parse_id("7") == 7
+
+
+def test_the_cabinet_refuses_a_category_filter_that_is_no_id(app, client):
+    make_category("roads")
+    make_user("mary", "manager")
+    login(client, "mary")
+    for value in ("9" * 20, "²", "-5", "roads"):
+        answer = client.get("/cabinet/", query_string={"category": value})
+        assert answer.status_code == 400, value
+        assert "Фильтр по категории принимает номер категории" in answer.text
+    assert client.get("/cabinet/", query_string={"category": ""}).status_code == 200
+
+
+def test_api_answers_unknown_paths_wrong_methods_and_failures_in_its_error_format(
+    app, client, monkeypatch
+):
+    from core.users import issue_token
+
+    headers = {"Authorization": f"Bearer {issue_token(make_user('mary', 'manager'))}"}
+    db.session.commit()
+    for method, path, status, code in (
+        ("get", "/api/v1/nothing-here", 404, "not_found"),
+        ("get", "/api/v1/", 404, "not_found"),
+        ("post", "/api/v1/me", 405, "method_not_allowed"),
+        ("delete", "/api/v1/appeals", 405, "method_not_allowed"),
+    ):
+        answer = getattr(client, method)(path, headers=headers)
+        assert answer.status_code == status and answer.is_json, path
+        error = answer.json["error"]
+        assert error["code"] == code and error["message"] and error["field"] is None
+    assert client.get("/no-such-page").mimetype == "text/html"  # pages keep their error page
+
+    def fail(*args):
+        raise RuntimeError("the secret cause")
+
+    monkeypatch.setattr("core.api.build_document", fail)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = client.get("/api/v1/openapi.json")
+    assert answer.status_code == 500 and answer.json["error"]["code"] == "internal_error"
+    assert "secret" not in answer.text
+
+
+def test_api_refuses_a_lone_surrogate_or_a_number_that_is_not_finite_naming_the_field(app, client):
+    from core.users import issue_token
+
+    make_municipality("alpha")
+    headers = {
+        "Authorization": f"Bearer {issue_token(make_user('olga', 'operator'))}",
+        "Content-Type": "application/json",
+    }
+    db.session.commit()
+    for body, field in (
+        ('{"text": "яма \\ud800", "municipality": "alpha"}', "text"),
+        ('{"text": "яма", "municipality": "alpha", "caller_name": "\\udfff"}', "caller_name"),
+        ('{"text": "яма", "lat": NaN, "long": 37.6}', "lat"),
+        ('{"text": "яма", "lat": 54.2, "long": 1e999}', "long"),
+    ):
+        answer = client.post("/api/v1/appeals", data=body, headers=headers)
+        assert answer.status_code == 400 and answer.json["error"]["field"] == field
+    from hotline.models import Appeal
+
+    assert db.session.scalar(db.select(Appeal)) is None

@@ -15,6 +15,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from core.models import OutboundMessage
+from core.parsing import parse_int
 from core.telephony.gateway import (
     CARRIER_FAILURE,
     REFUSED,
@@ -67,9 +68,8 @@ def retry_after_of(http_client: HttpClient) -> timedelta | None:
     response = getattr(http_client, "last_response", None)
     headers = getattr(response, "headers", None) or {}
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None or not str(value).strip().isdigit():
-        return None
-    return timedelta(seconds=int(value))
+    seconds = parse_int(str(value).strip()) if value is not None else None
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 @contextmanager

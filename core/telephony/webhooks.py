@@ -2,6 +2,8 @@
 
 from flask import Response, request
 
+from core.parsing import parse_int
+
 
 def twiml_response(document: str) -> Response:
     """Answer the carrier with a TwiML document."""
@@ -24,6 +26,9 @@ def answered_by_machine() -> bool:
 
 
 def form_int(name: str) -> int | None:
-    """Return a numeric form field the carrier posted (DialCallDuration…), None when absent."""
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+    """Return a numeric form field the carrier posted (DialCallDuration…).
+
+    None when it is absent, not ASCII digits or beyond an INTEGER column: the webhook then goes
+    on as if the carrier had not sent it.
+    """
+    return parse_int(request.form.get(name))

@@ -2,9 +2,11 @@
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -14,6 +16,7 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import Event
+from core.parsing import parse_int
 from hotline.intake import locate_municipality, submit_appeal
 from hotline.models import Appeal, AppealStatus, Channel
 from hotline.open311.models import Open311Key, Open311Request
@@ -205,11 +208,47 @@ _LIMITS = {
 }
 
 
-def _check_lengths(form: RequestForm) -> None:
+#: What no text field takes: control characters other than tab, line feed and carriage return,
+#: halves of UTF-16 pairs, and the two non-characters XML 1.0 cannot carry.
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_text(name: str, value: str, limit: int | None = None) -> None:
+    if limit is not None and len(value) > limit:
+        raise Open311Error(400, f"{name} is longer than {limit} characters")
+    if NOT_TEXT.search(value):
+        raise Open311Error(
+            400, f"{name} holds control characters: only text, tabs and line breaks are taken"
+        )
+
+
+def _check_fields(form: RequestForm) -> None:
     for name, limit in _LIMITS.items():
         value = getattr(form, name)
-        if value is not None and (len(value) > limit or "\x00" in value):
-            raise Open311Error(400, f"{name} is longer than {limit} characters or not text")
+        if value is not None:
+            _check_text(name, value, limit)
+    for code, answer in (form.attributes or {}).items():
+        for value in answer if isinstance(answer, list) else [answer]:
+            _check_text(f"attribute[{code}]", value)
+
+
+def _media_url(raw: str | None) -> str | None:
+    """Return the media URL when it is an http(s) URL with a host (Open311Error otherwise)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(char.isspace() for char in raw)
+    ):
+        raise Open311Error(400, "media_url must be an http or https URL with a host")
+    return raw
 
 
 def _coordinate(raw: str | None, name: str, bound: float) -> float | None:
@@ -250,7 +289,7 @@ def _answers(category: Category, given: dict) -> dict:
         listed = {item["key"] for item in attribute["values"]}
         if attribute["datatype"] == "singlevaluelist" and value not in listed:
             raise Open311Error(400, f"attribute[{code}] is not one of the listed values")
-        if attribute["datatype"] == "number" and not (value.isdigit() and len(value) < 10):
+        if attribute["datatype"] == "number" and parse_int(value, maximum=999_999_999) is None:
             raise Open311Error(400, f"attribute[{code}] must be a whole number")
         answers[code] = value
     return answers
@@ -270,7 +309,8 @@ def _appeal_text(category: Category, form: RequestForm, answers: dict) -> str:
 
 def create_request(key: Open311Key, form: RequestForm) -> Appeal:
     """Register an Open311 request as an appeal in the responsible municipality."""
-    _check_lengths(form)
+    _check_fields(form)
+    media_url = _media_url(form.media_url)
     if not form.service_code:
         raise Open311Error(400, "service_code is required")
     category = find_category(form.service_code)
@@ -312,7 +352,7 @@ def create_request(key: Open311Key, form: RequestForm) -> Appeal:
             email=form.email,
             device_id=form.device_id,
             account_id=form.account_id,
-            media_url=form.media_url,
+            media_url=media_url,
             attributes=answers,
         )
     )

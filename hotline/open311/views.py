@@ -25,6 +25,9 @@ _ITEM_TAGS = {
     "errors": "error",
 }
 _ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+#: Characters XML 1.0 cannot carry at all; text stored before Open311 refused them (or typed in
+#: another channel) is written with U+FFFD in their place, so the document always parses.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_value(parent: Element, tag: str, value) -> None:
@@ -38,7 +41,7 @@ def _xml_value(parent: Element, tag: str, value) -> None:
     elif isinstance(value, bool):
         node.text = "true" if value else "false"
     elif value is not None:
-        node.text = str(value)
+        node.text = NOT_XML.sub("\ufffd", str(value))
 
 
 def render(data, fmt: str, root: str, status: int = 200) -> Response:
@@ -53,9 +56,9 @@ def render(data, fmt: str, root: str, status: int = 200) -> Response:
     else:
         for key, value in data.items():
             _xml_value(document, key, value)
-    xml = (
-        b'<?xml version="1.0" encoding="utf-8"?>' + tostring(document, encoding="unicode").encode()
-    )
+    # a carriage return is kept as a reference: a parser would read a literal one as a line feed
+    body = tostring(document, encoding="unicode").replace("\r", "&#13;")
+    xml = b'<?xml version="1.0" encoding="utf-8"?>' + body.encode()
     return Response(xml, status=status, mimetype="text/xml")
 
 

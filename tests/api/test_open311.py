@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -213,3 +214,121 @@ def test_keys_come_from_the_command_line_and_are_stored_hashed(runner, world):
     assert runner.invoke(args=["open311", "key", "social-monitoring"]).exit_code != 0
     assert runner.invoke(args=["open311", "revoke", "social-monitoring"]).exit_code == 0
     assert runner.invoke(args=["open311", "key", "social-monitoring"]).exit_code == 0
+
+
+#: Text clients send: (text, whether Open311 must refuse it whatever the field's length).
+NASTY_TEXTS = [
+    ("tabs\tand\nline feeds\r\nare text", False),
+    ("\x01\x02\x0b", True),
+    ("a bell \x07 and an escape \x1b[31m", True),
+    ("NUL \x00 inside", True),
+    ("DEL \x7f and C1 \x85\x9f", True),
+    ("non-characters \ufffe\uffff", True),
+    (
+        "a lone \ud800 surrogate",
+        None,
+    ),  # the form's encoding cannot carry it: read as the server can
+    ("closes a CDATA ]]> early", False),
+    ("<script>alert('x')</script>", False),
+    ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>&e; &amp; &#1; &lt;', False),
+    ("Ёлка 🎄, ‮right-to-left‬, zero\u200bwidth, combining é, ﷽", False),
+    ("𝔘𝔫𝔦𝔠𝔬𝔡𝔢 " * 37, False),  # astral characters, 296 of them
+    ("я" * 4000, False),
+    ("я" * 4001, True),
+    ("x" * 100_000, True),
+]
+_LIMITS = {"description": 4000, "address_string": 300}
+
+
+def _post_raw(client, fmt: str, fields: dict):
+    """POST the fields form-encoded as a client would, lone surrogates as their UTF-8 bytes."""
+    body = urlencode(fields, encoding="utf-8", errors="surrogatepass")
+    return client.post(
+        f"{BASE}/requests.{fmt}", data=body, content_type="application/x-www-form-urlencoded"
+    )
+
+
+@pytest.mark.parametrize("field", ["description", "address_string"])
+@pytest.mark.parametrize("text,refused", NASTY_TEXTS)
+def test_nasty_text_is_refused_or_comes_back_unchanged_in_xml_that_parses(
+    client, world, api_key, field, text, refused
+):
+    fields = {"api_key": api_key, "service_code": "roads", "lat": "54.19", "long": "37.62"}
+    answer = _post_raw(client, "json", {**fields, field: text})
+    if refused is not False or len(text) > _LIMITS[field]:
+        assert refused is None or answer.status_code == 400, answer.json
+    if answer.status_code == 400:
+        conforms("error_list", answer.json)
+        assert field in answer.json[0]["description"]
+        assert db.session.scalar(db.select(Appeal)) is None
+        return
+    assert answer.status_code == 201, answer.json
+    number = answer.json[0]["service_request_id"]
+    stored = db.session.scalar(db.select(Appeal).where(Appeal.number == number))
+    accepted = stored.text if field == "description" else stored.address
+    if refused is False:
+        assert accepted == text.strip()
+    listing = ElementTree.fromstring(client.get(f"{BASE}/requests.xml").data)  # strict: expat
+    one = ElementTree.fromstring(client.get(f"{BASE}/requests/{number}.xml").data)
+    element = "description" if field == "description" else "address"
+    assert listing.findtext(f"request/{element}") == accepted
+    assert one.findtext(f"request/{element}") == accepted
+    assert client.get(f"{BASE}/requests.json").json[0][element] == accepted
+    conforms("request_list", client.get(f"{BASE}/requests.json").json)
+
+
+def test_refused_control_characters_are_named_in_every_text_field(client, world, api_key):
+    fields = {"lat": "54.19", "long": "37.62"}
+    for name in ("first_name", "last_name", "email", "device_id", "account_id", "address_id"):
+        answer = _post(client, api_key, **{**fields, name: "ok\x01"})
+        assert answer.status_code == 400 and name in answer.json[0]["description"], name
+    size = _post(client, api_key, **{**fields, "attribute[size]": "small\x0b"})
+    assert size.status_code == 400 and "attribute[size]" in size.json[0]["description"]
+    assert db.session.scalar(db.select(Appeal)) is None
+
+
+def test_xml_writer_replaces_what_xml_cannot_carry_in_text_stored_earlier(client, world, api_key):
+    number = _post(client, api_key, lat="54.19", long="37.62").json[0]["service_request_id"]
+    appeal = db.session.scalar(db.select(Appeal).where(Appeal.number == number))
+    appeal.text, appeal.address = "яма\x01\x02\x0bглубокая\ufffe", "ул. Ленина,\x00 1"
+    db.session.commit()
+    xml = ElementTree.fromstring(client.get(f"{BASE}/requests.xml").data)
+    assert xml.findtext("request/description") == "яма\ufffd\ufffd\ufffdглубокая\ufffd"
+    assert xml.findtext("request/address") == "ул. Ленина,\ufffd 1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(document.cookie)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "ftp://example.org/photo.jpg",
+        "//example.org/photo.jpg",
+        "/photos/1.jpg",
+        "http://",
+        "https:///photo.jpg",
+        "http://[::1/photo.jpg",
+        "http://exa mple.org/photo.jpg",
+        "https://example.org/\nphoto.jpg",
+    ],
+)
+def test_media_url_other_than_http_with_a_host_is_refused(client, world, api_key, url):
+    answer = _post(client, api_key, lat="54.19", long="37.62", media_url=url)
+    assert answer.status_code == 400, url
+    assert "media_url" in answer.json[0]["description"]
+    assert db.session.scalar(db.select(Appeal)) is None
+
+
+def test_http_media_urls_are_kept(client, world, api_key):
+    for url in ("https://example.org/photo.jpg", "HTTP://Example.org:8080/a.jpg?size=large&x=1"):
+        answer = _post(client, api_key, lat="54.19", long="37.62", media_url=url)
+        assert answer.status_code == 201, answer.json
+    xml = ElementTree.fromstring(client.get(f"{BASE}/requests.xml").data)
+    assert [node.findtext("media_url") for node in xml.findall("request")] == [
+        "HTTP://Example.org:8080/a.jpg?size=large&x=1",
+        "https://example.org/photo.jpg",
+    ]

@@ -287,3 +287,29 @@ def test_database_down_on_the_callback_webhooks_ends_the_officials_call_politely
         assert [child.tag for child in root] == ["Say", "Hangup"]  # never a Dial to the citizen
         assert "временно недоступен" in root.find("Say").text
     assert (status.status_code, sms.status_code) == (503, 503)
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "-1", str(2**31), "1" * 30])
+def test_carrier_numbers_not_in_ascii_digits_or_beyond_integer_are_ignored(client, region, number):
+    twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
+    for status, sequence in (("in-progress", "4"), ("completed", number)):
+        response = twilio_post(
+            client, "/voice/status", CallSid="CA1", CallStatus=status, SequenceNumber=sequence
+        )
+        assert response.status_code == 204
+    call = db.session.scalar(db.select(Call))
+    assert call.status == "completed" and call.status_sequence == 4  # as if none was sent
+    wait = xml(twilio_post(client, "/voice/queue/wait", CallSid="CA1", QueuePosition=number))
+    assert "Вы 1-й в очереди" in wait.find("Gather/Say").text  # as when the carrier sends none
+    _through_menu(client, "CA2")
+    call = db.session.scalar(db.select(Call).where(Call.call_sid == "CA2"))
+    result = twilio_post(
+        client,
+        f"/voice/chain/{call.id}/0/result",
+        CallSid="CA2",
+        DialCallStatus="no-answer",
+        DialCallDuration=number,
+    )
+    assert xml(result).find("Dial/Number").text == "+79000000102"
+    db.session.expire_all()
+    assert call.attempts[0].outcome == "no-answer" and call.attempts[0].dial_call_duration is None

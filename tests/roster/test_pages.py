@@ -1,5 +1,6 @@
 """Roster pages: the week grid, who may see and edit what, and the forms' clear errors."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -80,7 +81,7 @@ def test_rotation_form_shows_field_errors(app, region):
         "/roster/alpha/rotation/supervisor",
         {"handoff": "09:00", "length": "custom", "length_days": "40", "starts_on": "2026-03-19"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.text.count('class="field-error"') == 2
 
 
@@ -125,7 +126,7 @@ def test_override_form_refuses_an_absent_official_with_a_clear_message(app, regi
         "note": "",
     }
     response = _post_form(admin, "/roster/alpha/override", data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Запасной Захар" in response.text and "field-error" in response.text
     assert db.session.scalar(db.select(DutyShift).where(DutyShift.kind == "override")) is None
     bad_period = _post_form(
@@ -133,7 +134,7 @@ def test_override_form_refuses_an_absent_official_with_a_clear_message(app, regi
         "/roster/alpha/override",
         {**data, "official_id": str(trio[0].id), "ends_at": "2026-03-19T18:00"},
     )
-    assert bad_period.status_code == 200 and "field-error" in bad_period.text
+    assert bad_period.status_code == 400 and "field-error" in bad_period.text
     good = _post_form(admin, "/roster/alpha/override", {**data, "official_id": str(trio[2].id)})
     assert good.status_code == 302
     override = db.session.scalar(db.select(DutyShift).where(DutyShift.kind == "override"))
@@ -153,7 +154,7 @@ def test_swap_and_unavailability_pages(app, region):
         "/roster/alpha/swap",
         {"first_id": str(rows[0].id), "second_id": str(rows[0].id), "note": ""},
     )
-    assert response.status_code == 200 and "field-error" in response.text
+    assert response.status_code == 400 and "field-error" in response.text
     response = _post_form(
         admin,
         "/roster/alpha/swap",
@@ -174,7 +175,7 @@ def test_swap_and_unavailability_pages(app, region):
         "note": "",
     }
     response = _post_form(admin, "/roster/alpha/unavailability", absence)
-    assert response.status_code == 200 and "field-error" in response.text
+    assert response.status_code == 400 and "field-error" in response.text
     response = _post_form(
         admin, "/roster/alpha/unavailability", {**absence, "ends_on": "2026-03-19"}
     )
@@ -195,3 +196,42 @@ def test_roster_pages_keep_their_own_words_for_slots_ends_and_notes(app, region)
     assert '<label for="ends_on">Последний день</label>' in absences
     assert '<label for="note">Примечание</label>' in absences
     assert "<th>С</th><th>До</th>" in absences
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_roster_forms_refuse_dates_no_calendar_arithmetic_can_hold(app, region, day):
+    alpha, _, trio = region
+    admin = _signed_in(app, "admin")
+    before = db.session.scalar(db.select(db.func.count(DutyShift.id)))
+    override = {"role": "primary", "official_id": str(trio[2].id), "note": ""}
+    absence = {"official_id": str(trio[0].id), "reason": "sick", "note": ""}
+    for url, data, field in (
+        (
+            "/roster/alpha/rotation/supervisor",
+            {"officials-0": str(trio[2].id), "handoff": "09:00", "length": "7", "starts_on": day},
+            "starts_on",
+        ),
+        (
+            "/roster/alpha/override",
+            {**override, "starts_at": f"{day}T00:00", "ends_at": "2026-03-20T18:00"},
+            "starts_at",
+        ),
+        (
+            "/roster/alpha/override",
+            {**override, "starts_at": "2026-03-20T09:00", "ends_at": f"{day}T23:59"},
+            "ends_at",
+        ),
+        ("/roster/alpha/unavailability", {**absence, "starts_on": day, "ends_on": day}, "ends_on"),
+        (
+            "/roster/alpha/unavailability",
+            {**absence, "starts_on": "2026-03-20", "ends_on": day},
+            "ends_on",
+        ),
+    ):
+        response = _post_form(admin, url, data)
+        assert response.status_code == 400, (url, data)
+        tag = re.search(f'<input[^>]*id="{field}"[^>]*>', response.text).group(0)
+        assert 'aria-invalid="true"' in tag  # the field named is marked
+        assert "Укажите дату с 2000 по 2100 год" in response.text
+    assert db.session.scalar(db.select(db.func.count(DutyShift.id))) == before
+    assert db.session.scalar(db.select(Unavailability)) is None

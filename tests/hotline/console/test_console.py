@@ -1,6 +1,7 @@
 """The console through the test client and the simulated carrier."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -11,11 +12,12 @@ from core.extensions import db
 from core.telephony.sim import answers_and_presses
 from hotline.models import Appeal, BlockedNumber, OperatorShift
 from hotline.prompts import spoken_number
-from tests.conftest import carrier_down, login, statements_naming_actors, work
+from tests.conftest import carrier_down, csrf_token, login, statements_naming_actors, work
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN
 from tests.hotline.console.conftest import (
     OPERATOR_PHONE,
+    appeal_data,
     call_in,
     post,
     stored,
@@ -404,3 +406,22 @@ def test_a_caller_who_hangs_up_before_the_operator_answers_is_named_on_her_page(
     assert "Звонящий положил трубку, не дождавшись вашего ответа." in page.text
     polled = console.get(f"/console/calls/{call.id}/state")
     assert "Звонящий положил трубку" in polled.text and 'id="back-to-queue"' in polled.text
+
+
+def test_a_lone_surrogate_in_the_appeal_form_is_read_as_its_escapes_not_a_500(
+    console, carrier, region
+):
+    _, call = taken_call(console, carrier)
+    page = f"/console/calls/{call.id}"
+    fields = {
+        **appeal_data(region, text="Яма \ud800 у дома"),
+        "action": "register",
+        "csrf_token": csrf_token(console.get(page).text),
+    }
+    response = console.post(
+        f"{page}/appeal",
+        data=urlencode(fields, encoding="utf-8", errors="surrogatepass"),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(Appeal)).text == "Яма %ED%A0%80 у дома"
