@@ -102,12 +102,15 @@ def record_incoming_call(
     number = stored_number(from_number)
     call = insert_loaded(
         Call,
+        unless_exists="call_sid",
         call_sid=call_sid,
         from_number=number,
         to_number=to_number,
         entry="duty-number" if duty_place else "governor",
         municipality_id=duty_place.id if duty_place else None,
     )
+    if call is None:  # a concurrent copy of the webhook stored it first: answer as it did
+        return find_call(call_sid), duty_place
     set_committed_value(call, "attempts", [])  # a new call has none: no query to find out
     set_committed_value(call, "appeal", None)
     record_event(

@@ -287,3 +287,38 @@ def test_database_down_on_the_callback_webhooks_ends_the_officials_call_politely
         assert [child.tag for child in root] == ["Say", "Hangup"]  # never a Dial to the citizen
         assert "временно недоступен" in root.find("Say").text
     assert (status.status_code, sms.status_code) == (503, 503)
+
+
+@pytest.mark.parametrize("to", [GOVERNOR_LINE, "+74872700101"], ids=["menu", "duty-number"])
+def test_twelve_concurrent_copies_of_one_incoming_get_one_call_and_no_fallback(
+    app, server, region, to
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from core.telephony import sign
+
+    params = {"CallSid": "CAdup", "From": CITIZEN, "To": to}
+    base = app.config["PUBLIC_BASE_URL"]
+    signature = sign(f"{base}/voice/incoming", params, app.config["TWILIO_AUTH_TOKEN"])
+    start = threading.Barrier(12)
+
+    def post(_):
+        start.wait()
+        return requests.post(
+            f"{server}/voice/incoming",
+            data=params,
+            headers={"X-Twilio-Signature": signature},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(post, range(12)))
+    assert [answer.status_code for answer in answers] == [200] * 12
+    assert not [answer for answer in answers if "ограниченном режиме" in answer.text]
+    assert len({answer.text for answer in answers}) == 1  # each copy gets what the first got
+    db.session.expire_all()
+    assert count(Call) == 1 and count(Appeal) == (1 if to != GOVERNOR_LINE else 0)
+    assert count(DialAttempt) == (1 if to != GOVERNOR_LINE else 0)
