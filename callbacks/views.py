@@ -19,7 +19,7 @@ from callbacks.forms import (
     PhotoForm,
 )
 from callbacks.models import AppealTracking, CardPhoto, CardState
-from callbacks.states import StateError
+from callbacks.states import StateError, allows
 from core.auth import EmptyForm, roles_required
 from core.downloads import recording_audio
 from core.extensions import db
@@ -189,6 +189,7 @@ def _render_card(card, status: int | None = None, **forms):
         outcome_form=forms.get("outcome_form") or OutcomeForm(),
         photo_form=forms.get("photo_form") or PhotoForm(),
         resolution_labels=RESOLUTION_LABELS,
+        card_allows=lambda action: allows("card", action, card.state),
     ), status or (400 if forms else 200)
 
 

@@ -191,3 +191,21 @@ def test_worker_action_in_every_card_state(region, action, state):
     db.session.commit()
     if state not in WORKERS[action]:
         assert snapshot(card.id) == before
+
+
+@pytest.mark.parametrize("state", CARD_STATES)
+def test_the_card_page_offers_only_the_actions_its_state_allows(client, region, state):
+    card = card_in(region, state)
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    offered = {
+        "acknowledge": 'id="acknowledge"',
+        "callback": 'id="callback-form"',
+        "outcome": 'id="outcome-form"',
+        "forward": f"/cabinet/cards/{card.id}/forward",
+        "note": f"/cabinet/cards/{card.id}/note",
+        "photo": 'id="photo-form"',
+    }
+    for action, mark in offered.items():
+        shown = state in CABINET[action] and not (action == "acknowledge" and state != "new")
+        assert (mark in page) is shown, action
