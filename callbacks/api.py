@@ -243,7 +243,7 @@ def _visible_card(card_id: int) -> Card:
     idempotent=True,
 )
 def acknowledge_card(card_id: int):
-    """Take a new card into work (again on an acknowledged card: no change; closed: 409)."""
+    """Take a new card into work (again on an acknowledged card: no change; otherwise 409)."""
     card = _visible_card(card_id)
     try:
         services.acknowledge_card(card, g.api_user)
