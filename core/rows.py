@@ -26,10 +26,10 @@ def _column_value(column, values: dict):
 
 def _insert_once(table, unique: str):
     """Return an INSERT that does nothing (and returns no id) when a row has this `unique` value."""
-    key = (table, unique)
+    dialect = db.session.get_bind().dialect.name
+    key = (table, unique, dialect)
     statement = _INSERTS.get(key)
     if statement is None:
-        dialect = db.session.get_bind().dialect.name
         module = postgresql if dialect == "postgresql" else sqlite
         statement = _INSERTS[key] = (
             module.insert(table)
