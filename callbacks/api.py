@@ -5,6 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from callbacks import services
 from callbacks.models import Card, CardState
+from callbacks.states import StateError
 from core.api import (
     DATETIME,
     NULLABLE_DATETIME,
@@ -36,12 +37,12 @@ _REFUSALS = {
         "concretely what was done",
     ),
     "reason": (422, "text_required", "say why the appeal is closed"),
-    "closed": (409, "closed", "the appeal is already closed"),
-    "same": (409, "same_status", "the appeal is already in this status"),
 }
 
 
-def _refused(error: services.CardError) -> ApiError:
+def _refused(error: services.CardError | StateError) -> ApiError:
+    if isinstance(error, StateError):
+        return ApiError(409, error.code, str(error), None)
     status, code, message = _REFUSALS.get(str(error), (422, "refused", str(error)))
     return ApiError(status, code, message, error.field)
 
@@ -242,11 +243,13 @@ def _visible_card(card_id: int) -> Card:
     idempotent=True,
 )
 def acknowledge_card(card_id: int):
-    """Take a new card into work (again on an acknowledged card: no change; closed: 409)."""
+    """Take a new card into work (again on an acknowledged card: no change; otherwise 409)."""
     card = _visible_card(card_id)
-    if not card.is_open:
-        raise ApiError(409, "card_closed", f"the card is {card.state}")
-    services.acknowledge_card(card, g.api_user)
+    try:
+        services.acknowledge_card(card, g.api_user)
+    except StateError as error:
+        db.session.rollback()
+        raise _refused(error) from error
     db.session.commit()
     return jsonify(card_as_dict(card))
 
@@ -266,7 +269,7 @@ def record_card_outcome(card_id: int):
     card = _visible_card(card_id)
     try:
         services.record_outcome(card, g.api_body.get("code"), g.api_body["text"], g.api_user)
-    except services.CardError as error:
+    except (services.CardError, StateError) as error:
         db.session.rollback()
         raise _refused(error) from error
     db.session.commit()
@@ -296,7 +299,7 @@ def update_appeal_status(number: str):
             services.close_appeal(appeal, note, user)
         else:
             services.take_appeal_into_work(appeal, note, user)
-    except services.CardError as error:
+    except (services.CardError, StateError) as error:
         db.session.rollback()
         raise _refused(error) from error
     db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from callbacks.models import Card, CardState, NoticeCall
 from callbacks.services import acknowledge_card, appeal_topic, duty_recipients, now
+from callbacks.states import allows
 from core.events import record_event
 from core.extensions import db
 from core.models import OutboundMessage, User
@@ -201,6 +202,8 @@ def acknowledge_by_phone(notice: NoticeCall) -> bool:
     """Acknowledge the card as the official who pressed 1; True once it is in work (by anyone)."""
     if notice.outcome not in ("placed", "acknowledged"):
         return False
+    if not allows("card", "acknowledge", notice.card.state):
+        return True  # called back or closed meanwhile: nothing is left to acknowledge
     official = db.session.get(Official, notice.official_id) if notice.official_id else None
     user = db.session.get(User, official.user_id) if official and official.user_id else None
     name = _official_name(notice)

@@ -18,6 +18,7 @@ from callbacks.models import (
     CardState,
 )
 from callbacks.photos import PhotoRefused, reencode_photo
+from callbacks.states import allows, check_appeal, check_card, states_for
 from core import clock
 from core.events import record_event
 from core.extensions import db
@@ -277,7 +278,7 @@ def mark_notified(card: Card, messages: list[OutboundMessage]) -> None:
 
 def remind_card(card: Card) -> bool:
     """Remind the duty officials of a card still unacknowledged 15 minutes after opening."""
-    if card.state != CardState.NEW or card.reminded_at is not None or card.remind_at > now():
+    if not allows("card", "remind", card.state) or card.reminded_at or card.remind_at > now():
         return False
     text = f"Напоминание: карточка №{card.id} не принята в работу. {card_link(card.id)}"
     messages = [
@@ -297,7 +298,7 @@ def remind_card(card: Card) -> bool:
 
 def escalate_card(card: Card) -> bool:
     """Tell the supervisor about a card not called back at half its callback deadline."""
-    if not card.is_open or card.escalated_at is not None or card.escalate_at > now():
+    if not allows("card", "escalate", card.state) or card.escalated_at or card.escalate_at > now():
         return False
     supervisor = (card.duty or {}).get("supervisor")
     messages = []
@@ -327,7 +328,11 @@ def escalate_card(card: Card) -> bool:
 
 def mark_card_overdue(card: Card) -> bool:
     """Flag a card whose callback deadline passed and tell the regional managers."""
-    if not card.is_open or card.overdue_at is not None or card.callback_due_at > now():
+    if (
+        not allows("card", "mark-overdue", card.state)
+        or card.overdue_at is not None
+        or card.callback_due_at > now()
+    ):
         return False
     card.overdue_at = now()
     managers = db.session.scalars(
@@ -350,10 +355,14 @@ def mark_card_overdue(card: Card) -> bool:
 def acknowledge_card(
     card: Card, actor: User | None, data: dict | None = None, actor_label: str | None = None
 ) -> bool:
-    """Take a new card into work (by `actor_label`, e.g. an official without an account)."""
-    if card.state != CardState.NEW:
+    """Take a new card into work (by `actor_label`, e.g. an official without an account).
+
+    Returns False on a card already acknowledged; refuses one called back or closed.
+    """
+    state = check_card(card, "acknowledge")
+    if card.state == state:
         return False
-    card.state = CardState.ACKNOWLEDGED
+    card.state = state
     card.acknowledged_at = now()
     card.acknowledged_by_id = actor.id if actor else None
     record_event(
@@ -376,6 +385,7 @@ def add_card_note(
     card: Card, text: str, actor: User | None, source: str = "cabinet", restricted: bool = False
 ) -> int:
     """Add a note to a card's timeline, a restricted one hidden from the contact centre; its id."""
+    check_card(card, "note")
     text = text.strip()
     if not text:
         raise CardError("empty", "text")
@@ -393,6 +403,7 @@ def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> N
     """Move a wrongly routed card and its appeal to another municipality with a new deadline."""
     from roster.services import resolve_on_duty
 
+    state = check_card(card, "forward")
     reason = reason.strip()
     if place.id == card.municipality_id:
         raise CardError("same", "municipality")
@@ -405,7 +416,7 @@ def forward_card(card: Card, place: Municipality, reason: str, actor: User) -> N
     start = now()
     card.municipality_id = place.id
     card.duty = duty_from_routing(resolve_on_duty(place, category, start).as_dict())
-    card.state = CardState.NEW
+    card.state = state
     card.notified_at = card.reminded_at = card.escalated_at = card.overdue_at = None
     card.acknowledged_at = card.acknowledged_by_id = None
     _card_timing(card, start, due)
@@ -439,6 +450,7 @@ def callable_officials(card: Card) -> list[Official]:
 
 def start_callback(card: Card, official: Official, actor: User) -> CallbackAttempt:
     """Record a click-to-call from an official of the card's municipality to the citizen."""
+    check_card(card, "callback")
     if official.municipality_id != card.municipality_id:
         raise CardError("official", "official")
     if not card.appeal.caller_number:
@@ -715,13 +727,13 @@ def close_callback_duty(attempt: CallbackAttempt) -> list[Card]:
         .join(Appeal, Appeal.id == Card.appeal_id)
         .where(
             Card.municipality_id == card.municipality_id,
-            Card.state.in_(OPEN_STATES),
+            Card.state.in_(states_for("card", "called-back")),
             Card.opened_at <= attempt.started_at,
             Appeal.caller_number == attempt.citizen_number,
         )
     ).all()
     for other in cards:
-        other.state = CardState.CALLED_BACK
+        other.state = check_card(other, "called-back")
         other.called_back_at = now()
         record_event(
             "card",
@@ -748,6 +760,7 @@ def looks_formal(text: str) -> bool:
 
 def record_outcome(card: Card, code: str | None, text: str, actor: User) -> AppealTracking:
     """Record what was done; the appeal is resolved and the citizen is asked to confirm."""
+    check_card(card, "outcome")
     tracking = resolve_appeal(card.appeal, code, text, actor)
     record_event(
         "card",
@@ -762,6 +775,7 @@ def record_outcome(card: Card, code: str | None, text: str, actor: User) -> Appe
 
 def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> AppealTracking:
     """Resolve an appeal with what was done (no formal replies); ask the citizen to confirm."""
+    status = check_appeal(appeal, "resolve")
     text = (text or "").strip()
     if code and code not in RESOLUTION_CODES:
         raise CardError("code", "code")
@@ -769,8 +783,6 @@ def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> 
         raise CardError("text", "text")
     if not code and (looks_formal(text) or len(text) < MIN_UNCODED_TEXT):
         raise CardError("formal", "text")
-    if appeal.status == AppealStatus.CLOSED:
-        raise CardError("closed")
     tracking = ensure_tracking(appeal)
     moment = now()
     tracking.resolution_code = code or None
@@ -781,7 +793,7 @@ def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> 
     tracking.confirmation = "asked"
     tracking.confirmation_asked_at = moment
     tracking.confirmation_due_at = moment + CONFIRMATION_WINDOW
-    set_appeal_status(appeal, AppealStatus.RESOLVED, text[:200], actor)
+    set_appeal_status(appeal, status, text[:200], actor)
     _close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "resolved")
     from callbacks import jobs
 
@@ -797,7 +809,12 @@ def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> 
 def answer_confirmation(appeal: Appeal, solved: bool, channel: str) -> bool:
     """Take the citizen's answer: solved closes the appeal, not solved reopens it."""
     tracking = db.session.get(AppealTracking, appeal.id)
-    if tracking is None or tracking.confirmation != "asked":
+    action = "confirm" if solved else "reject"
+    if (
+        tracking is None
+        or tracking.confirmation != "asked"
+        or not allows("appeal", action, appeal.status)
+    ):
         return False
     card = db.session.scalar(select(Card).where(Card.appeal_id == appeal.id))
     if solved:
@@ -823,35 +840,33 @@ def answer_confirmation(appeal: Appeal, solved: bool, channel: str) -> bool:
 
 def close_appeal(appeal: Appeal, reason: str, actor: User) -> None:
     """Close an appeal without the citizen's word (a duplicate, a withdrawn request), with why."""
+    status = check_appeal(appeal, "close")
     reason = (reason or "").strip()
     if not reason:
         raise CardError("reason", "text")
-    if appeal.status == AppealStatus.CLOSED:
-        raise CardError("closed")
     tracking = ensure_tracking(appeal)
     tracking.next_checkin_at = None
-    set_appeal_status(appeal, AppealStatus.CLOSED, reason[:200], actor)
+    set_appeal_status(appeal, status, reason[:200], actor)
     _close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "closed")
     db.session.flush()
 
 
 def take_appeal_into_work(appeal: Appeal, note: str, actor: User) -> None:
     """Put an appeal (missed, reopened or resolved too early) back in work, with a note."""
-    if appeal.status == AppealStatus.CLOSED:
-        raise CardError("closed")
-    if appeal.status == AppealStatus.IN_WORK:
-        raise CardError("same")
+    status = check_appeal(appeal, "take-into-work")
     tracking = ensure_tracking(appeal)
     if tracking.confirmation == "asked":
         tracking.confirmation = None
     tracking.next_checkin_at = now() + checkin_interval(appeal)
-    set_appeal_status(appeal, AppealStatus.IN_WORK, (note or "").strip()[:200] or None, actor)
+    set_appeal_status(appeal, status, (note or "").strip()[:200] or None, actor)
     _reopen_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)))
 
 
 def close_unconfirmed(tracking: AppealTracking) -> bool:
     """Close an appeal the citizen did not answer about within three days."""
     if tracking.confirmation != "asked" or tracking.confirmation_due_at > now():
+        return False
+    if not allows("appeal", "close", tracking.appeal.status):
         return False
     tracking.confirmation = "unconfirmed"
     appeal = tracking.appeal
@@ -862,16 +877,16 @@ def close_unconfirmed(tracking: AppealTracking) -> bool:
 
 
 def _close_card(card: Card | None, why: str) -> None:
-    if card is None or card.state == CardState.CLOSED:
+    if card is None or not allows("card", "close", card.state):
         return
-    card.state = CardState.CLOSED
+    card.state = check_card(card, "close")
     card.closed_at = now()
     record_event("card", card.id, "card.closed", {"why": why}, actor_label="system")
 
 
 def _reopen_card(card: Card | None) -> None:
     """Give a closed card back the state it had: called back, or still owed a callback."""
-    if card is None or card.state != CardState.CLOSED:
+    if card is None or not allows("card", "reopen", card.state):
         return
     if card.called_back_at is not None:
         card.state = CardState.CALLED_BACK
@@ -1122,6 +1137,7 @@ def save_photo(card: Card, kind: str, data: bytes, actor: User) -> CardPhoto:
     import secrets
     from pathlib import Path
 
+    check_card(card, "photo")
     if kind not in ("before", "after"):
         raise CardError("kind", "kind")
     if len(data) > current_app.config.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024):

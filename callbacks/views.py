@@ -29,6 +29,7 @@ from callbacks.forms import (
     PhotoForm,
 )
 from callbacks.models import AppealTracking, CardPhoto, CardState
+from callbacks.states import StateError, allows
 from core.auth import EmptyForm, roles_required
 from core.downloads import recording_audio
 from core.extensions import db
@@ -65,7 +66,6 @@ def _error_message(error: services.CardError) -> str:
             "A formal reply without an outcome code is not accepted: choose a resolution code "
             "or describe concretely what was done."
         ),
-        "closed": _("The appeal is already closed."),
         "kind": _("Choose whether the photo is before or after."),
         "type": _(
             "The photo does not open as an image: only JPEG, PNG or WebP photos are accepted."
@@ -77,6 +77,32 @@ def _error_message(error: services.CardError) -> str:
         ),
     }
     return messages.get(str(error), str(error))
+
+
+def _state_message(error: StateError) -> str:
+    """Say in the user's language why the card's or appeal's state refuses the action."""
+    actions = {
+        "acknowledge": _("take the card into work"),
+        "note": _("add a note"),
+        "photo": _("attach a photo"),
+        "forward": _("forward the card"),
+        "callback": _("call the citizen back"),
+        "outcome": _("record the outcome"),
+        "resolve": _("record the outcome"),
+    }
+    action = actions.get(error.action, error.action)
+    if error.subject == "appeal":
+        state = appeal_status_labels().get(error.state, error.state)
+        return _("You cannot %(action)s: the appeal is «%(state)s».", action=action, state=state)
+    state = card_state_labels().get(error.state, error.state)
+    return _("You cannot %(action)s: the card is «%(state)s».", action=action, state=state)
+
+
+def _refused(card, error: StateError):
+    """Answer an action the card's state refuses: 409 and the card page saying why."""
+    db.session.rollback()
+    flash(_state_message(error), "error")
+    return _render_card(card, status=409)
 
 
 def _load_card(card_id: int):
@@ -140,7 +166,7 @@ def card(card_id: int):
     return _render_card(card)
 
 
-def _render_card(card, **forms):
+def _render_card(card, status: int | None = None, **forms):
     forward = forms.get("forward_form") or ForwardForm()
     forward.municipality.choices = [
         SelectChoice(place.code, place.name)
@@ -182,7 +208,8 @@ def _render_card(card, **forms):
         outcome_form=forms.get("outcome_form") or OutcomeForm(),
         photo_form=forms.get("photo_form") or PhotoForm(),
         resolution_labels=RESOLUTION_LABELS,
-    ), (400 if forms else 200)
+        card_allows=lambda action: allows("card", action, card.state),
+    ), status or (400 if forms else 200)
 
 
 @bp.post("/cards/<int:card_id>/acknowledge")
@@ -190,7 +217,13 @@ def _render_card(card, **forms):
 def acknowledge(card_id: int):
     """Take the card into work."""
     card = _load_card(card_id)
-    if EmptyForm().validate_on_submit() and services.acknowledge_card(card, current_user):
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("callbacks.card", card_id=card.id))
+    try:
+        taken = services.acknowledge_card(card, current_user)
+    except StateError as error:
+        return _refused(card, error)
+    if taken:
         db.session.commit()
         flash(_("The card is taken into work."), "info")
     return redirect(url_for("callbacks.card", card_id=card.id))
@@ -204,7 +237,10 @@ def note(card_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _render_card(card, note_form=form)
-    services.add_card_note(card, form.text.data, current_user, restricted=form.restricted.data)
+    try:
+        services.add_card_note(card, form.text.data, current_user, restricted=form.restricted.data)
+    except StateError as error:
+        return _refused(card, error)
     db.session.commit()
     return redirect(url_for("callbacks.card", card_id=card.id))
 
@@ -221,6 +257,8 @@ def forward(card_id: int):
     place = get_municipality(form.municipality.data) or abort(404)
     try:
         services.forward_card(card, place, form.reason.data, current_user)
+    except StateError as error:
+        return _refused(card, error)
     except services.CardError as error:
         db.session.rollback()
         form.reason.errors = [*form.reason.errors, _error_message(error)]
@@ -246,6 +284,8 @@ def callback(card_id: int):
     official = db.session.get(Official, form.official.data)
     try:
         attempt = services.start_callback(card, official, current_user)
+    except StateError as error:
+        return _refused(card, error)
     except services.CardError as error:
         db.session.rollback()
         form.official.errors = [*form.official.errors, _error_message(error)]
@@ -290,6 +330,8 @@ def outcome(card_id: int):
         return _render_card(card, outcome_form=form)
     try:
         services.record_outcome(card, form.code.data or None, form.text.data, current_user)
+    except StateError as error:
+        return _refused(card, error)
     except services.CardError as error:
         db.session.rollback()
         form.text.errors = [*form.text.errors, _error_message(error)]
@@ -309,6 +351,8 @@ def upload_photo(card_id: int):
         return _render_card(card, photo_form=form)
     try:
         services.save_photo(card, form.kind.data, form.photo.data.read(), current_user)
+    except StateError as error:
+        return _refused(card, error)
     except services.CardError as error:
         db.session.rollback()
         form.photo.errors = [*form.photo.errors, _error_message(error)]
@@ -359,6 +403,18 @@ def card_state_labels() -> dict[str, str]:
     }
 
 
+def appeal_status_labels() -> dict[str, str]:
+    """Return the translated names of the appeal statuses."""
+    return {
+        "routing": _("routing"),
+        "in_work": _("in work"),
+        "missed": _("missed"),
+        "resolved": _("resolved"),
+        "reopened": _("reopened"),
+        "closed": pgettext("appeal", "closed"),
+    }
+
+
 def duty_role_labels() -> dict[str, str]:
     """Return the translated names of the duty roles, in lower case for running text."""
     return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
@@ -389,14 +445,7 @@ def cabinet_labels() -> dict:
             "unconfirmed": _("the citizen did not answer whether it is solved"),
             "by phone": _("by pressing 1 on the call that followed the undelivered SMS"),
         },
-        "appeal_status_labels": {
-            "routing": _("routing"),
-            "in_work": _("in work"),
-            "missed": _("missed"),
-            "resolved": _("resolved"),
-            "reopened": _("reopened"),
-            "closed": pgettext("appeal", "closed"),
-        },
+        "appeal_status_labels": appeal_status_labels(),
         "event_labels": {
             **call_and_appeal_event_labels(),
             "card.opened": _("card opened"),

@@ -5,6 +5,7 @@ statement. The loaded object is given the stored values, so the commit has nothi
 """
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,14 +24,34 @@ def _column_value(column, values: dict):
     return column.default.arg
 
 
-def insert_loaded(model, **values):
-    """INSERT a row of `model` now and return it as a loaded object; columns not given default."""
+def _insert_once(table, unique: str):
+    """Return an INSERT that does nothing (and returns no id) when a row has this `unique` value."""
+    dialect = db.session.get_bind().dialect.name
+    key = (table, unique, dialect)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = _INSERTS[key] = (
+            module.insert(table)
+            .on_conflict_do_nothing(index_elements=[unique])
+            .returning(table.c.id)
+        )
+    return statement
+
+
+def insert_loaded(model, *, unless_exists: str | None = None, **values):
+    """INSERT a row of `model` now and return it as a loaded object; columns not given default.
+
+    `unless_exists` names a unique column: when a row with the same value is stored (or being
+    stored by a concurrent request, which is waited for), nothing is written and None returned.
+    """
     table = model.__table__
     unknown = set(values) - set(table.columns.keys())
     if unknown:
         raise TypeError(f"{model.__name__} has no columns {sorted(unknown)}")
-    statement = _INSERTS.get(table)
-    if statement is None:
+    if unless_exists is not None:
+        statement = _insert_once(table, unless_exists)
+    elif (statement := _INSERTS.get(table)) is None:
         statement = _INSERTS[table] = insert(table).returning(table.c.id)
     row = {
         column.key: _column_value(column, values)
@@ -43,7 +64,10 @@ def insert_loaded(model, **values):
         for key, value in row.items()
         if value is not None or table.c[key].default is not None
     }
-    instance = model(id=db.session.connection().execute(statement, stored).scalar_one(), **row)
+    row_id = db.session.connection().execute(statement, stored).scalar()
+    if row_id is None:
+        return None
+    instance = model(id=row_id, **row)
     make_transient_to_detached(instance)
     db.session.add(instance)
     return instance

@@ -102,12 +102,15 @@ def record_incoming_call(
     number = stored_number(from_number)
     call = insert_loaded(
         Call,
+        unless_exists="call_sid",
         call_sid=call_sid,
         from_number=number,
         to_number=to_number,
         entry="duty-number" if duty_place else "governor",
         municipality_id=duty_place.id if duty_place else None,
     )
+    if call is None:  # a concurrent copy of the webhook stored it first: answer as it did
+        return find_call(call_sid), duty_place
     set_committed_value(call, "attempts", [])  # a new call has none: no query to find out
     set_committed_value(call, "appeal", None)
     record_event(
@@ -390,16 +393,20 @@ def get_attempt(call: Call, position: int) -> DialAttempt | None:
 
 
 def record_key_press(attempt: DialAttempt, digits: str, dial_call_sid: str | None) -> bool:
-    """Note the official's key on the whisper; return whether it accepts the call."""
+    """Note the official's key on the whisper; return whether it accepts the call.
+
+    A 1 on an attempt whose result was stored meanwhile (the chain moved on) accepts nothing.
+    """
     accepted = digits == "1"
     if accepted and not attempt.key_pressed:
-        write_row(
+        if not write_row(
             attempt,
             _PRESS_KEY,
             key_pressed=True,
             accepted_at=utcnow(),
             dial_call_sid=attempt.dial_call_sid or dial_call_sid,
-        )
+        ):
+            return False
         record_event(
             "call",
             attempt.call_id,
@@ -427,7 +434,9 @@ _FINISH_ATTEMPT = row_update(
     _attempts.c.outcome.is_(None),
 )
 _SET_CALL_OUTCOME = row_update(_calls, ("outcome",), _calls.c.outcome.is_(None))
-_PRESS_KEY = row_update(_attempts, ("key_pressed", "accepted_at", "dial_call_sid"))
+_PRESS_KEY = row_update(
+    _attempts, ("key_pressed", "accepted_at", "dial_call_sid"), _attempts.c.outcome.is_(None)
+)
 _CALL_STATUS = row_update(_calls, ("status", "status_sequence"))
 _CALL_ENDED = row_update(_calls, ("status", "status_sequence", "ended_at"))
 _APPEAL_IN_HANDS = row_update(_appeals, ("status", "assignee_id"))

@@ -359,3 +359,77 @@ def test_click_to_call_and_notice_calls_ask_twilio_for_machine_detection(
     assert {call["machine_detection"] for call in placed} == {"Enable"}
     assert any("/voice/callbacks/" in call["url"] for call in placed)
     assert any("/voice/notices/" in call["url"] for call in placed)
+
+
+# --- a late key press after the chain moved on ----------------------------------------------
+
+
+@pytest.mark.parametrize("backup_accepts", [False, True], ids=["nobody-else", "backup-accepts"])
+def test_a_late_one_from_an_official_the_chain_left_neither_bridges_nor_assigns(
+    app, client, region, backup_accepts
+):
+    call = ring_duty(client)
+    chain = f"/voice/chain/{call.id}"
+    result = {"CallSid": "CA1", "CallStatus": "in-progress"}
+    moved_on = twilio_post(client, f"{chain}/0/result", **result, DialCallStatus="no-answer")
+    assert region.a["backup"].phone in moved_on.text  # the chain rings the backup now
+    for _ in range(2):  # the primary's 1 arrives late, and is retried
+        late = twilio_post(client, f"{chain}/0/accept", CallSid="CAleg0", Digits="1")
+        assert "<Hangup" in late.text
+    if backup_accepts:
+        bridged = twilio_post(client, f"{chain}/1/accept", CallSid="CAleg1", Digits="1")
+        assert "<Hangup" not in bridged.text
+        twilio_post(
+            client, f"{chain}/1/result", **result, DialCallStatus="completed", DialCallDuration="30"
+        )
+    else:
+        for position in (1, 2):
+            twilio_post(client, f"{chain}/{position}/result", **result, DialCallStatus="no-answer")
+    work(app)
+    primary, *_ = rows = attempts(call)
+    assert primary.outcome == "no-answer" and not primary.key_pressed
+    call = db.session.get(Call, call.id)
+    if backup_accepts:
+        assert [a.outcome for a in rows] == ["no-answer", "accepted"]
+        assert call.outcome == "connected" and call.appeal.status == "in_work"
+        assert call.appeal.assignee_id == region.a["backup"].id and count(Card) == 0
+    else:
+        assert [a.outcome for a in rows] == ["no-answer"] * 3
+        assert call.outcome == "missed" and call.appeal.status == "missed"
+        assert call.appeal.assignee_id is None and count(Card) == 1
+
+
+def test_a_one_racing_the_result_that_moved_the_chain_on_neither_bridges_nor_assigns(
+    app, client, region
+):
+    from sqlalchemy import event
+
+    call = ring_duty(client)
+    chain = f"/voice/chain/{call.id}"
+    moved_on = []
+
+    def result_lands_first(conn, cursor, statement, *_):
+        # the primary's 1 has read the call; before it writes, the no-answer result commits
+        if statement.startswith("UPDATE dial_attempts SET accepted_at") and not moved_on:
+            moved_on.append(
+                twilio_post(
+                    app.test_client(),
+                    f"{chain}/0/result",
+                    CallSid="CA1",
+                    CallStatus="in-progress",
+                    DialCallStatus="no-answer",
+                )
+            )
+
+    event.listen(db.engine, "before_cursor_execute", result_lands_first)
+    try:
+        late = twilio_post(client, f"{chain}/0/accept", CallSid="CAleg0", Digits="1")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", result_lands_first)
+    assert moved_on and region.a["backup"].phone in moved_on[0].text
+    assert "<Hangup" in late.text
+    primary, backup = attempts(call)
+    assert primary.outcome == "no-answer" and backup.outcome is None
+    call = db.session.get(Call, call.id)
+    assert call.outcome is None and call.appeal.assignee_id is None
+    assert call.appeal.status == "routing"

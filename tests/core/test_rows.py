@@ -64,3 +64,16 @@ def test_a_name_that_is_not_a_column_is_refused_before_anything_is_written(app):
         insert_loaded(Call, call_sid="CA-rows-3", caller_nmae="+79160000003")
 
     assert statements == []
+
+
+def test_unless_exists_writes_nothing_for_a_value_already_stored(app):
+    values = {"call_sid": "CA-rows-4", "from_number": "+79160000004", "to_number": "+74872000000"}
+    first = insert_loaded(Call, unless_exists="call_sid", entry="governor", **values).id
+    db.session.commit()
+    statements = _count_statements()
+    again = insert_loaded(Call, unless_exists="call_sid", entry="duty-number", **values)
+    db.session.commit()
+
+    assert first is not None and again is None and len(statements) == 1
+    stored = db.session.scalars(db.select(Call.entry).where(Call.call_sid == "CA-rows-4")).all()
+    assert stored == ["governor"]

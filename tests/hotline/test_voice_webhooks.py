@@ -313,3 +313,38 @@ def test_carrier_numbers_not_in_ascii_digits_or_beyond_integer_are_ignored(clien
     assert xml(result).find("Dial/Number").text == "+79000000102"
     db.session.expire_all()
     assert call.attempts[0].outcome == "no-answer" and call.attempts[0].dial_call_duration is None
+
+
+@pytest.mark.parametrize("to", [GOVERNOR_LINE, "+74872700101"], ids=["menu", "duty-number"])
+def test_twelve_concurrent_copies_of_one_incoming_get_one_call_and_no_fallback(
+    app, server, region, to
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from core.telephony import sign
+
+    params = {"CallSid": "CAdup", "From": CITIZEN, "To": to}
+    base = app.config["PUBLIC_BASE_URL"]
+    signature = sign(f"{base}/voice/incoming", params, app.config["TWILIO_AUTH_TOKEN"])
+    start = threading.Barrier(12)
+
+    def post(_):
+        start.wait()
+        return requests.post(
+            f"{server}/voice/incoming",
+            data=params,
+            headers={"X-Twilio-Signature": signature},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(post, range(12)))
+    assert [answer.status_code for answer in answers] == [200] * 12
+    assert not [answer for answer in answers if "ограниченном режиме" in answer.text]
+    assert len({answer.text for answer in answers}) == 1  # each copy gets what the first got
+    db.session.expire_all()
+    assert count(Call) == 1 and count(Appeal) == (1 if to != GOVERNOR_LINE else 0)
+    assert count(DialAttempt) == (1 if to != GOVERNOR_LINE else 0)
