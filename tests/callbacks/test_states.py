@@ -15,9 +15,9 @@ from core.users import issue_token
 from hotline.models import AppealStatus
 from tests.callbacks.conftest import CITIZEN
 from tests.conftest import csrf_token, login
-from tests.factories import make_card
+from tests.factories import make_card, make_photo
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = make_photo()
 CARD_STATES = list(CardState)
 APPEAL_STATUSES = list(AppealStatus)
 _ALL = {state: state for state in CARD_STATES}
