@@ -2,18 +2,25 @@
 
 Services change the session, record an event and flush; the caller commits. Every change
 schedules the municipality's roster refresh (rotation extension and gap check) after commit.
+
+What lives where:
+- `common`: reading municipalities, rosters, officials and shifts; labels; checks shared
+  by the changes; scheduling the refresh job (by its dotted path, so no job is imported).
+- `duties`: the effective duties of a roster or an official (layers, absences, the grid).
+- `resolver`: who answers a call now (primary, backup, supervisor).
+- `conflicts`: refusing a change that would put an absent official on duty.
+- `rotations`: saving a rotation and generating (extending) its shift rows.
+- `changes`: overrides, swaps, cancelling, and officials' unavailability.
+- `gaps`: finding and storing the slots no one covers.
+- `imports`: CSV import and export of officials and shifts.
+- `feeds`: the iCal feed tokens.
 """
 
 from roster.services.changes import (
-    DEFAULT_HORIZON_DAYS,
     add_override,
     add_unavailability,
     cancel_shift,
-    extend_rotation,
-    extend_rotations,
     remove_unavailability,
-    rotation_for,
-    save_rotation,
     swap_shifts,
     unavailabilities_of,
 )
@@ -52,6 +59,13 @@ from roster.services.imports import (
     import_shifts,
 )
 from roster.services.resolver import OnDuty, OnDutyOfficial, resolve_on_duty
+from roster.services.rotations import (
+    DEFAULT_HORIZON_DAYS,
+    extend_rotation,
+    extend_rotations,
+    rotation_for,
+    save_rotation,
+)
 
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
