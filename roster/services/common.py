@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from core.extensions import db
 from core.models import MUNICIPAL_ROLES, User
+from core.queue import enqueue_after_commit
 from roster import rules
 from roster.models import (
     DUTY_ROLES,
@@ -17,6 +18,9 @@ from roster.models import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The job that refreshes a municipality's roster, named by path so services never import jobs.
+REFRESH_JOB = "roster.jobs.refresh_roster"
 
 
 class RosterError(ValueError):
@@ -153,10 +157,7 @@ def check_role(role: str) -> str:
 
 def notify_roster_changed(place: Municipality) -> None:
     """Refresh the municipality's rotations and gap list once this change is committed."""
-    from core.queue import enqueue_after_commit
-    from roster.jobs import refresh_roster
-
-    enqueue_after_commit(refresh_roster, place.id, job_id=f"roster-refresh-{place.id}")
+    enqueue_after_commit(REFRESH_JOB, place.id, job_id=f"roster-refresh-{place.id}")
 
 
 def actor_id_of(actor: User | None) -> int | None:
@@ -168,6 +169,3 @@ def actor_id_of(actor: User | None) -> int | None:
     if has_request_context() and current_user.is_authenticated:
         return current_user.id
     return None
-
-
-# --- rotations --------------------------------------------------------------------------
