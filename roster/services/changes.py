@@ -4,11 +4,13 @@ import logging
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy import insert
 
 from core import clock
 from core.events import record_event
 from core.extensions import db
-from core.models import User
+from core.models import Event, User
+from core.sessions import signed_in_user
 from roster import rules
 from roster.models import DutyShift, Municipality, Official, Roster, ShiftKind, Unavailability
 from roster.services.common import (
@@ -37,17 +39,34 @@ def add_override(
     *,
     actor: User | None = None,
     now: datetime | None = None,
-    known_absences: list[rules.Absence] | None = None,
 ) -> DutyShift:
     """Put an official in a slot for a period, winning over the rotation and swaps."""
+    override = check_override(roster, role, official, starts_at, ends_at, note, now=now)
+    return add_overrides([override], actor=actor)[0]
+
+
+def check_override(
+    roster: Roster,
+    role: str,
+    official: Official,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+    known_absences: list[rules.Absence] | None = None,
+) -> DutyShift:
+    """Return the override row these values make, unsaved; raise RosterError if it is refused.
+
+    `known_absences`, when given, are the absences loaded already (a superset is fine).
+    """
     now = now or clock.utcnow()
-    place = roster.municipality
     check_role(role)
-    check_official(official, place, "official_id")
+    check_official(official, roster.municipality, "official_id")
     _check_period(starts_at, ends_at, now)
     candidate = rules.Layer(None, official.id, starts_at, ends_at, ShiftKind.OVERRIDE)
     refuse_absent(roster, role, [candidate], "official_id", known_absences=known_absences)
-    shift = DutyShift(
+    return DutyShift(
         roster_id=roster.id,
         role=role,
         official_id=official.id,
@@ -55,26 +74,86 @@ def add_override(
         ends_at=ends_at,
         kind=ShiftKind.OVERRIDE,
         note=note[:200],
-        created_by_id=actor_id_of(actor),
     )
-    db.session.add(shift)
-    db.session.flush()
-    record_event(
-        "roster",
-        roster.id,
-        "override.added",
-        {
-            "shift_id": shift.id,
-            "role": role,
-            "official_id": official.id,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-        },
+
+
+def add_overrides(shifts: list[DutyShift], *, actor: User | None = None) -> list[DutyShift]:
+    """Save override rows made by `check_override` in one flush, each with its event."""
+    if not shifts:
+        return shifts
+    created_by_id = actor_id_of(actor)
+    columns = ("roster_id", "role", "official_id", "starts_at", "ends_at", "kind", "note")
+    db.session.execute(
+        insert(DutyShift),
+        [
+            {**{name: getattr(s, name) for name in columns}, "created_by_id": created_by_id}
+            for s in shifts
+        ],
+    )
+    shifts = _saved_overrides(shifts)
+    record_events(
+        [
+            (
+                "roster",
+                shift.roster_id,
+                "override.added",
+                {
+                    "shift_id": shift.id,
+                    "role": shift.role,
+                    "official_id": shift.official_id,
+                    "starts_at": shift.starts_at.isoformat(),
+                    "ends_at": shift.ends_at.isoformat(),
+                },
+            )
+            for shift in shifts
+        ],
         actor=actor,
     )
-    log.info("override %s in roster %s: %s", role, roster.id, official.id)
-    notify_roster_changed(place)
-    return shift
+    places = {shift.roster.municipality.id: shift.roster.municipality for shift in shifts}
+    for shift in shifts:
+        log.info("override %s in roster %s: %s", shift.role, shift.roster_id, shift.official_id)
+    for place in places.values():
+        notify_roster_changed(place)
+    return shifts
+
+
+def _saved_overrides(shifts: list[DutyShift]) -> list[DutyShift]:
+    """Return the stored override rows of these unsaved ones, in their order, in one query."""
+    stored = db.session.scalars(
+        db.select(DutyShift)
+        .where(
+            DutyShift.kind == ShiftKind.OVERRIDE,
+            DutyShift.roster_id.in_({shift.roster_id for shift in shifts}),
+            DutyShift.starts_at >= min(shift.starts_at for shift in shifts),
+            DutyShift.starts_at <= max(shift.starts_at for shift in shifts),
+        )
+        .order_by(DutyShift.id)
+    )
+    found = {_shift_key(row): row for row in stored}
+    return [found[_shift_key(shift)] for shift in shifts]
+
+
+def _shift_key(shift: DutyShift) -> tuple:
+    return (shift.roster_id, shift.role, shift.official_id, shift.starts_at, shift.ends_at)
+
+
+def record_events(events: list[tuple[str, int, str, dict]], *, actor: User | None) -> None:
+    """Append (subject type, subject id, verb, data) events by one actor in one statement."""
+    actor = actor or signed_in_user()
+    db.session.execute(
+        insert(Event.__table__),
+        [
+            {
+                "subject_type": subject_type,
+                "subject_id": str(subject_id),
+                "verb": verb,
+                "data": data,
+                "actor_id": actor.id if actor else None,
+                "actor_label": actor.username if actor else "system",
+            }
+            for subject_type, subject_id, verb, data in events
+        ],
+    )
 
 
 def _check_period(starts_at: datetime, ends_at: datetime, now: datetime) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from sqlalchemy import insert
 
 from core import clock
 from core.events import record_event
@@ -15,7 +16,7 @@ from core.models import User
 from core.parsing import check_year
 from roster import rules
 from roster.models import DUTY_ROLES, DutyShift, Municipality, Official, Roster, ShiftKind
-from roster.services.changes import add_override
+from roster.services.changes import add_overrides, check_override
 from roster.services.common import RosterError
 from roster.services.duties import absences_of
 
@@ -134,17 +135,16 @@ def import_officials(text: str, dry_run: bool = True, *, actor: User | None = No
         planned.append((line, place, name, values.get("position", ""), phone, active_text))
     if report.errors:
         return report
+    known = _officials_by_phone({place.id for _, place, *_rest in planned}, seen)
+    created = []
     for line, place, name, position, phone, active_text in planned:
-        official = db.session.scalar(
-            db.select(Official).where(Official.municipality_id == place.id, Official.phone == phone)
-        )
+        official = known.get((place.id, phone))
         active = active_text not in _FALSE
         wanted = {"full_name": name[:200], "position": position[:200], "active": active}
         summary = f"{place.code}: {name}, {phone}"
         if official is None:
             report.changes.append(RowChange(line, "create", summary))
-            if not dry_run:
-                db.session.add(Official(municipality_id=place.id, phone=phone, **wanted))
+            created.append({"municipality_id": place.id, "phone": phone, **wanted})
         elif any(getattr(official, key) != value for key, value in wanted.items()):
             report.changes.append(RowChange(line, "update", summary))
             if not dry_run:
@@ -153,9 +153,24 @@ def import_officials(text: str, dry_run: bool = True, *, actor: User | None = No
         else:
             report.changes.append(RowChange(line, "unchanged", summary))
     if report.written:
+        if created:
+            db.session.execute(insert(Official), created)
         db.session.flush()
         record_event("system", "roster", "officials.imported", report.counts(), actor=actor)
     return report
+
+
+def _officials_by_phone(place_ids: set[int], keys: set[tuple[int, str]]) -> dict:
+    """Return the officials with these (municipality, phone) keys, by key, in one query."""
+    if not keys:
+        return {}
+    phones = {phone for _, phone in keys}
+    rows = db.session.scalars(
+        db.select(Official).where(
+            Official.municipality_id.in_(place_ids), Official.phone.in_(phones)
+        )
+    )
+    return {(row.municipality_id, row.phone): row for row in rows}
 
 
 def _parse_moment(text: str, place: Municipality) -> datetime:
@@ -304,22 +319,23 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
         else []
     )
     now = clock.utcnow()
-    savepoint = db.session.begin_nested()
+    made = []
     for shift in planned:
         if shift.key in existing:
             report.changes.append(RowChange(shift.line, "unchanged", shift.summary))
             continue
         try:
-            add_override(
-                shift.roster,
-                shift.role,
-                shift.official,
-                shift.starts_at,
-                shift.ends_at,
-                shift.note,
-                actor=actor,
-                now=now,
-                known_absences=absences,
+            made.append(
+                check_override(
+                    shift.roster,
+                    shift.role,
+                    shift.official,
+                    shift.starts_at,
+                    shift.ends_at,
+                    shift.note,
+                    now=now,
+                    known_absences=absences,
+                )
             )
         except RosterError as error:
             report.errors.append(RowError(shift.line, error.field, error.message))
@@ -327,13 +343,10 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
         existing.add(shift.key)
         report.changes.append(RowChange(shift.line, "create", shift.summary))
     report.errors.sort(key=lambda error: error.row)
-    if report.errors or dry_run:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
-        if report.written:
-            record_event("system", "roster", "shifts.imported", report.counts(), actor=actor)
-            db.session.flush()
+    if report.written:
+        add_overrides(made, actor=actor)
+        record_event("system", "roster", "shifts.imported", report.counts(), actor=actor)
+        db.session.flush()
     return report
 
 

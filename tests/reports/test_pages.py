@@ -8,7 +8,9 @@ from openpyxl import load_workbook
 
 from core.extensions import db
 from core.users import issue_token as _issue
-from tests.conftest import login
+from tests.conftest import counted_statements, login
+from tests.factories import make_category, make_municipality, make_official, make_user
+from tests.reports.conftest import History
 
 
 def issue_token(user) -> str:
@@ -168,3 +170,43 @@ def test_lists_are_named_in_the_plural_and_each_call_by_its_outcome(history, cli
     assert "<h1>Звонки: принятые</h1>" in accepted
     late = client.get("/reports/cards", query_string=alpha | {"metric": "late"}).text
     assert "<h1>Карточки: просроченные</h1>" in late
+
+
+def test_report_tabs_run_as_many_statements_for_fifty_rows_as_for_five(app, client, fixed_now):
+    make_user("manager", "manager")
+    alpha = make_municipality("alpha", "Альфинский район")
+    water = make_category("water", "emergency")
+    history = History()
+    tabs = [
+        ("/reports/", {}),
+        ("/reports/ranking", {}),
+        ("/reports/heatmap", {}),
+        ("/reports/municipalities/alpha", {}),
+        ("/reports/cards", {"municipality": "alpha", "metric": "missed"}),
+    ]
+    db.session.commit()
+    login(client, "manager")
+    loads = []
+    made = 0
+    for count in (5, 50):
+        while made < count:
+            index = made
+            place = make_municipality(f"m{index:02d}", f"Район {index}", tz="Asia/Yekaterinburg")
+            for where in (alpha, place):
+                trio = {
+                    role: make_official(where, f"+79{where.id:03d}{index:04d}{position}", role)
+                    for position, role in enumerate(("primary", "backup", "supervisor"))
+                }
+                history.call(where, "2026-03-03T10:00:00", trio, None, water, f"ул. {index}")
+            made += 1
+        db.session.commit()
+        counts = []
+        for url, args in tabs:
+            client.get(url, query_string=WEEK | args)
+            with counted_statements() as statements:
+                page = client.get(url, query_string=WEEK | args)
+            assert page.status_code == 200
+            counts.append(len(statements))
+        assert f"Район {count - 1}" in client.get("/reports/", query_string=WEEK).text
+        loads.append(counts)
+    assert loads[0] == loads[1]

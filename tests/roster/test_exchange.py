@@ -15,7 +15,7 @@ import roster.views
 from core.access_log import QuietPollingLogger
 from core.extensions import db
 from core.logs import ContextFilter
-from core.models import OutboundMessage
+from core.models import Event, OutboundMessage
 from roster import jobs
 from roster.models import DutyShift, Municipality, Official
 from roster.services import (
@@ -350,3 +350,46 @@ def test_evening_reminders_read_ten_municipalities_in_as_many_queries_as_three(
         return len([s for s in statements if not any(word in s for word in per_message)])
 
     assert statements_for(3) == statements_for(10)
+
+
+def _officials_csv(prefix: str, count: int) -> str:
+    rows = ["municipality;full_name;position;phone;active"]
+    rows += [f"alpha;Дежурный {index};Дежурный;{prefix}{index:04d};да" for index in range(count)]
+    return "\n".join(rows) + "\n"
+
+
+def test_officials_import_writes_fifty_rows_in_as_many_statements_as_five(alpha):
+    counts = []
+    for prefix, count in (("+7900600", 5), ("+7900700", 50)):
+        with counted_statements() as statements:
+            report = import_officials(_officials_csv(prefix, count), dry_run=False)
+        assert report.errors == [] and report.counts()["create"] == count
+        db.session.commit()
+        counts.append(len(statements))
+    assert _count(Official) == 55
+    assert counts[0] == counts[1]
+
+
+def test_shifts_import_writes_fifty_rows_in_as_many_statements_as_five(alpha):
+    phones = [f"+7900555{index:04d}" for index in range(50)]
+    for index, phone in enumerate(phones):
+        make_official(alpha, phone, f"Дежурный {index}")
+    db.session.commit()
+    counts = []
+    for first_day, count in ((0, 5), (10, 50)):
+        rows = ["municipality;roster;role;phone;starts_at;ends_at;note"]
+        for index in range(count):
+            start = NOW + timedelta(days=first_day + index, hours=3)
+            rows.append(
+                f"alpha;;primary;{phones[index]};{start:%Y-%m-%dT%H:%M};"
+                f"{start + timedelta(hours=12):%Y-%m-%dT%H:%M};замена {index}"
+            )
+        with counted_statements() as statements:
+            report = import_shifts("\n".join(rows) + "\n", dry_run=False)
+        assert report.errors == [] and report.counts()["create"] == count
+        db.session.commit()
+        counts.append(len(statements))
+    assert _count(DutyShift) == 55
+    events = db.session.scalars(db.select(Event.verb).where(Event.verb == "override.added"))
+    assert len(events.all()) == 55
+    assert counts[0] == counts[1]
