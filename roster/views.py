@@ -90,6 +90,19 @@ def _show_error(form, error: RosterError) -> None:
         flash(error.message, "error")
 
 
+def _committed(form, change, message: str) -> bool:
+    """Run a roster change: commit and say so, or roll back and show why (on the form, if any)."""
+    try:
+        change()
+    except RosterError as error:
+        db.session.rollback()
+        _show_error(form, error)
+        return False
+    db.session.commit()
+    flash(message, "info")
+    return True
+
+
 def _form_status() -> int:
     """The status of a form page: 400 when a sent form comes back with its errors."""
     return 400 if request.method == "POST" else 200
@@ -200,23 +213,19 @@ def edit_rotation(code: str, role: str):
                 entry.data = official_id
         else:
             form.handoff.data = time(9, 0)
-    if form.validate_on_submit():
-        try:
-            save_rotation(
-                roster,
-                role,
-                form.chosen_officials(),
-                form.handoff.data,
-                form.chosen_length(),
-                form.starts_on.data,
-            )
-        except RosterError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The rotation is saved and the shifts are regenerated."), "info")
-            return _back(place, roster)
+    if form.validate_on_submit() and _committed(
+        form,
+        lambda: save_rotation(
+            roster,
+            role,
+            form.chosen_officials(),
+            form.handoff.data,
+            form.chosen_length(),
+            form.starts_on.data,
+        ),
+        _("The rotation is saved and the shifts are regenerated."),
+    ):
+        return _back(place, roster)
     return render_template(
         "roster/rotation_form.html",
         place=place,
@@ -236,23 +245,19 @@ def new_override(code: str):
     roster = _roster(place)
     form = OverrideForm()
     form.official_id.choices = _official_choices(place)
-    if form.validate_on_submit():
-        try:
-            add_override(
-                roster,
-                form.role.data,
-                db.session.get(Official, form.official_id.data),
-                _to_utc(form.starts_at.data, place),
-                _to_utc(form.ends_at.data, place),
-                form.note.data or "",
-            )
-        except RosterError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The override is saved."), "info")
-            return _back(place, roster, week=form.starts_at.data.date().isoformat())
+    if form.validate_on_submit() and _committed(
+        form,
+        lambda: add_override(
+            roster,
+            form.role.data,
+            db.session.get(Official, form.official_id.data),
+            _to_utc(form.starts_at.data, place),
+            _to_utc(form.ends_at.data, place),
+            form.note.data or "",
+        ),
+        _("The override is saved."),
+    ):
+        return _back(place, roster, week=form.starts_at.data.date().isoformat())
     return render_template(
         "roster/form.html",
         place=place,
@@ -268,20 +273,19 @@ def new_override(code: str):
 def cancel(code: str, shift_id: int):
     """Remove an override or a swap row."""
     place = _place(code)
-    shift = db.session.get(DutyShift, shift_id)
-    if shift is None or shift.roster.municipality_id != place.id:
+    shift = _posted_row(DutyShift, shift_id, lambda row: row.roster.municipality_id, place)
+    _committed(None, lambda: cancel_shift(shift), _("The change is cancelled."))
+    return _back(place, shift.roster)
+
+
+def _posted_row(model, row_id: int, municipality_of, place: Municipality):
+    """Return the municipality's row a button posted for; 404 for another's, 400 for a bad form."""
+    row = db.session.get(model, row_id)
+    if row is None or municipality_of(row) != place.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        cancel_shift(shift)
-    except RosterError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The change is cancelled."), "info")
-    return _back(place, shift.roster)
+    return row
 
 
 def _shift_label(shift: DutyShift, place: Municipality) -> str:
@@ -306,20 +310,16 @@ def swap(code: str):
     choices = [SelectChoice(shift.id, _shift_label(shift, place)) for shift in shifts]
     form.first_id.choices = choices
     form.second_id.choices = choices
-    if form.validate_on_submit():
-        try:
-            swap_shifts(
-                db.session.get(DutyShift, form.first_id.data),
-                db.session.get(DutyShift, form.second_id.data),
-                form.note.data or "",
-            )
-        except RosterError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The shifts are swapped."), "info")
-            return _back(place, roster)
+    if form.validate_on_submit() and _committed(
+        form,
+        lambda: swap_shifts(
+            db.session.get(DutyShift, form.first_id.data),
+            db.session.get(DutyShift, form.second_id.data),
+            form.note.data or "",
+        ),
+        _("The shifts are swapped."),
+    ):
+        return _back(place, roster)
     return render_template(
         "roster/form.html",
         place=place,
@@ -384,11 +384,7 @@ def unavailability(code: str):
 def delete_unavailability(code: str, absence_id: int):
     """Remove a recorded absence."""
     place = _place(code)
-    row = db.session.get(Unavailability, absence_id)
-    if row is None or row.official.municipality_id != place.id:
-        abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    row = _posted_row(Unavailability, absence_id, lambda row: row.official.municipality_id, place)
     remove_unavailability(row)
     db.session.commit()
     flash(_("The absence is removed."), "info")
