@@ -81,7 +81,8 @@ def reconcile_calls() -> int:
     live is left alone; one it cannot tell about waits for the next sweep. A call that may
     still be going on by the clock is finished only when unknown. Returns how many were.
     """
-    from hotline.services import finalise_from_carrier, lock_call
+    from hotline.calls import lock_call
+    from hotline.endings import finalise_from_carrier
 
     calls = unfinished_calls()
     db.session.commit()
