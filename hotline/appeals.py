@@ -11,7 +11,6 @@ from core.extensions import db
 from core.logs import bind_log_context
 from core.queue import enqueue_after_commit
 from core.rows import insert_loaded, row_update, write_row
-from hotline.jobs import send_registration_sms
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -20,6 +19,9 @@ from hotline.models import (
 from roster.models import Category, Municipality
 
 log = logging.getLogger(__name__)
+
+#: The timeline event of the SMS that gives a caller their appeal's number.
+REGISTRATION_SMS = "appeal.registration-sms"
 
 _APPEAL_NUMBER = row_update(Appeal.__table__, ("number",))
 
@@ -86,10 +88,15 @@ def register_appeal(
     return appeal
 
 
+def registration_sms_purpose(appeal_id: int) -> str:
+    """Return the purpose of an appeal's registration SMS (it is sent once)."""
+    return f"appeal-registered:{appeal_id}"
+
+
 def queue_registration_sms(appeal: Appeal) -> None:
     """Text the caller the appeal's number once the transaction commits (once per appeal)."""
     enqueue_after_commit(
-        send_registration_sms, appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
+        "hotline.jobs.send_registration_sms", appeal.id, job_id=f"appeal-registered-sms-{appeal.id}"
     )
 
 

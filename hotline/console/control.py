@@ -11,8 +11,8 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import SMS_FAILED, SMS_UNDELIVERED, SMS_UNKNOWN, Event, OutboundMessage, User
+from hotline.appeals import registration_sms_purpose
 from hotline.console.queue import OPEN_STATUSES, ConsoleError
-from hotline.jobs import registration_sms_purpose
 from hotline.models import (
     Appeal,
     AppealStatus,
