@@ -1,6 +1,7 @@
 """The duty chain: who is rung, the whisper's key, each dial result, and the call's next step."""
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import set_committed_value
@@ -12,7 +13,7 @@ from core.logs import bind_log_context
 from core.rows import insert_loaded, row_update, write_row
 from hotline.appeals import queue_registration_sms, register_appeal
 from hotline.caller_id import callback_number
-from hotline.calls import set_call_outcome
+from hotline.calls import FINAL_STATUSES, set_call_outcome
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -286,3 +287,79 @@ def exhaust_chain(call: Call) -> Appeal | None:
         queue_registration_sms(appeal)
     log.info("call %s: chain exhausted, appeal %s missed", call.call_sid, appeal.number)
     return appeal
+
+
+# --- the call's next step ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What the caller's leg does next: the voice webhooks render it as TwiML."""
+
+    #: `ring` (the attempt's official), `voice-message` (nobody accepted: the caller may leave
+    #: one), `goodbye` (the official accepted and their leg ended) or `hangup`.
+    action: str
+    attempt: DialAttempt | None = None
+
+
+def begin_chain(call: Call, municipality: Municipality, category: Category | None) -> NextStep:
+    """Start the call's duty chain (once) and ring its first official."""
+    start_chain(call, municipality, category)
+    return ring_next(call, 0)
+
+
+def ring_next(call: Call, position: int) -> NextStep:
+    """Ring the official at this place of the chain, or end the chain when none is left."""
+    if chain_step(call, position) is None:
+        return _exhausted(call)
+    return NextStep("ring", begin_attempt(call, position))
+
+
+def _exhausted(call: Call) -> NextStep:
+    exhaust_chain(call)
+    return NextStep("voice-message")
+
+
+def press_key(call: Call, attempt: DialAttempt, digits: str, leg_sid: str | None) -> str:
+    """Apply the official's key on the whisper: `bridge`, `caller-gone` or `hangup`.
+
+    A caller who hung up during the whisper is not bridged: the official hears they are gone.
+    """
+    if digits == "1" and caller_gone(call, attempt):
+        return "caller-gone"
+    if may_bridge(call, attempt) and record_key_press(attempt, digits, leg_sid):
+        connect_call(call, attempt)
+        return "bridge"
+    return "hangup"
+
+
+def after_dial(
+    call: Call,
+    attempt: DialAttempt,
+    dial_status: str,
+    duration: int | None,
+    dial_call_sid: str | None,
+    caller_status: str | None,
+) -> NextStep:
+    """Record how ringing this official ended and decide the call's next step.
+
+    The caller's own status ended: they hung up while this official was rung.
+    """
+    caller_left = caller_status in FINAL_STATUSES
+    finish_attempt(
+        attempt,
+        dial_status,
+        duration,
+        dial_call_sid,
+        outcome=AttemptOutcome.CALLER_HUNG_UP if caller_left and not attempt.key_pressed else None,
+    )
+    if attempt.key_pressed:
+        return NextStep("goodbye")
+    if caller_left:
+        exhaust_chain(call)  # the status callback, before or after, changes nothing
+        return NextStep("hangup")
+    if call.outcome == CallOutcome.MISSED:
+        return _exhausted(call)  # a retried webhook gets the same answer
+    if call.outcome is not None:
+        return NextStep("hangup")
+    return ring_next(call, attempt.position + 1)

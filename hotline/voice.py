@@ -11,7 +11,7 @@ from core.telephony.webhooks import answered_by_machine, form_int, twiml_respons
 from core.urls import absolute_url
 from hotline import appeals, calls, chain, endings, menu, twiml
 from hotline.menu import spoken_name_key
-from hotline.models import AttemptOutcome, Call, CallOutcome
+from hotline.models import Call, CallOutcome
 from hotline.prompts import prompt, spoken_number
 from roster.models import Category, Municipality
 
@@ -176,34 +176,32 @@ def choose_category():
     return twiml_response(document)
 
 
+def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> str:
+    """Return the TwiML of the call's next step in the duty chain."""
+    if step.action == "ring":
+        # the names the official hears travel in the whisper's URL, which Twilio signs
+        subject = (call.routing or {}).get("subject", {})
+        position = step.attempt.position
+        return twiml.dial_official(
+            intro,
+            step.attempt.phone,
+            current_app.config["TWILIO_NUMBER"],
+            absolute_url("voice.whisper", call_id=call.id, position=position, **subject),
+            absolute_url("voice.dial_result", call_id=call.id, position=position),
+        )
+    if step.action == "voice-message":
+        return twiml.offer_voice_message(
+            prompt("exhausted", number=spoken_number(call.appeal.number)),
+            absolute_url("voice.recording", call_id=call.id),
+            prompt("recorded"),
+        )
+    if step.action == "goodbye":
+        return twiml.say_and_hangup(prompt("connected_goodbye"))
+    return twiml.hangup()
+
+
 def _start_chain(call: Call, place: Municipality, category: Category | None) -> str:
-    chain.start_chain(call, place, category)
-    return _ring(call, 0, intro=prompt("connecting"))
-
-
-def _ring(call: Call, position: int, intro: str | None = None) -> str:
-    """Ring the official at this place of the chain, or end the chain when none is left."""
-    if chain.chain_step(call, position) is None:
-        return _exhausted(call)
-    attempt = chain.begin_attempt(call, position)
-    # the names the official hears travel in the whisper's URL, which Twilio signs
-    subject = (call.routing or {}).get("subject", {})
-    return twiml.dial_official(
-        intro,
-        attempt.phone,
-        current_app.config["TWILIO_NUMBER"],
-        absolute_url("voice.whisper", call_id=call.id, position=position, **subject),
-        absolute_url("voice.dial_result", call_id=call.id, position=position),
-    )
-
-
-def _exhausted(call: Call) -> str:
-    chain.exhaust_chain(call)
-    return twiml.offer_voice_message(
-        prompt("exhausted", number=spoken_number(call.appeal.number)),
-        absolute_url("voice.recording", call_id=call.id),
-        prompt("recorded"),
-    )
+    return _render_step(call, chain.begin_chain(call, place, category), intro=prompt("connecting"))
 
 
 @bp.post("/calls/<int:call_id>/connect")
@@ -236,52 +234,32 @@ def whisper(call_id: int, position: int):
 
 @bp.post("/chain/<int:call_id>/<int:position>/accept")
 def accept(call_id: int, position: int):
-    """The official's key on the whisper: 1 bridges the caller, anything else hangs up.
-
-    A caller who hung up during the whisper is not bridged: the official hears they are gone.
-    """
+    """The official's key on the whisper: 1 bridges the caller, anything else hangs up."""
     call = _load_call(call_id)
     attempt = chain.get_attempt(call, position) or abort(404)
-    pressed_one = request.form.get("Digits", "") == "1"
-    if pressed_one and chain.caller_gone(call, attempt):
+    result = chain.press_key(
+        call, attempt, request.form.get("Digits", ""), request.form.get("CallSid")
+    )
+    if result == "caller-gone":
         return twiml_response(twiml.say_and_hangup(prompt("caller_gone")))
-    if chain.may_bridge(call, attempt) and chain.record_key_press(
-        attempt, request.form.get("Digits", ""), request.form.get("CallSid")
-    ):
-        chain.connect_call(call, attempt)
-        db.session.commit()
-        return twiml_response(twiml.bridge())
     db.session.commit()
-    return twiml_response(twiml.hangup())
+    return twiml_response(twiml.bridge() if result == "bridge" else twiml.hangup())
 
 
 @bp.post("/chain/<int:call_id>/<int:position>/result")
 def dial_result(call_id: int, position: int):
-    """Record how ringing this official ended and go on to the next one if needed.
-
-    The caller's own CallStatus ended: they hung up while this official was rung.
-    """
+    """Record how ringing this official ended and go on to the next one if needed."""
     call = _load_call(call_id)
     attempt = chain.get_attempt(call, position) or abort(404)
-    caller_left = request.form.get("CallStatus") in calls.FINAL_STATUSES
-    chain.finish_attempt(
+    step = chain.after_dial(
+        call,
         attempt,
         request.form.get("DialCallStatus", "failed"),
         form_int("DialCallDuration"),
         request.form.get("DialCallSid"),
-        outcome=AttemptOutcome.CALLER_HUNG_UP if caller_left and not attempt.key_pressed else None,
+        request.form.get("CallStatus"),
     )
-    if attempt.key_pressed:
-        document = twiml.say_and_hangup(prompt("connected_goodbye"))
-    elif caller_left:
-        chain.exhaust_chain(call)  # the status callback, before or after, changes nothing
-        document = twiml.hangup()
-    elif call.outcome == CallOutcome.MISSED:
-        document = _exhausted(call)  # a retried webhook gets the same answer
-    elif call.outcome is not None:
-        document = twiml.hangup()
-    else:
-        document = _ring(call, position + 1)
+    document = _render_step(call, step)
     db.session.commit()
     return twiml_response(document)
 

@@ -261,12 +261,3 @@ def release_call(call: Call) -> None:
     if call.operator_answered_at is None:
         call.operator_id = None
         db.session.flush()
-
-
-def note_carrier_error(call: Call, action: str, reason: str, user: User) -> None:
-    """Note on the call's timeline that the carrier did not carry out a console action."""
-    record_event(
-        "call", call.id, "call.carrier-error", {"action": action, "error": reason[:300]}, actor=user
-    )
-    db.session.flush()
-    log.info("call %s: the carrier did not %s", call.call_sid, action)

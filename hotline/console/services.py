@@ -2,9 +2,16 @@
 
 - `hotline.console.queue`: shifts, the waiting calls, taking a call and giving it back
 - `hotline.console.handling`: the caller card, who is responsible, the appeal, connecting
+- `hotline.console.carrier`: console actions that ask the carrier, committed around the ask
 - `hotline.console.control`: the control list of open appeals, timelines, the search
 """
 
+from hotline.console.carrier import (
+    connect_caller,
+    move_caller,
+    note_carrier_error,
+    ring_operator,
+)
 from hotline.console.control import (
     ControlEntry,
     appeal_timeline,
@@ -48,7 +55,6 @@ from hotline.console.queue import (
     end_shift,
     known_caller_name,
     mark_operator_answered,
-    note_carrier_error,
     open_appeals_of,
     operator_endpoint,
     release_call,
@@ -60,6 +66,10 @@ from hotline.console.queue import (
 )
 
 __all__ = [
+    "connect_caller",
+    "move_caller",
+    "note_carrier_error",
+    "ring_operator",
     "all_categories",
     "all_municipalities",
     "OPEN_STATUSES",
@@ -81,7 +91,6 @@ __all__ = [
     "CallLeft",
     "call_left",
     "release_call",
-    "note_carrier_error",
     "WRAPUP_CODES",
     "EMERGENCY_CALLBACK",
     "DUTY_ROLES",

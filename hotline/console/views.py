@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -21,9 +20,7 @@ from core.auth import EmptyForm, roles_required
 from core.extensions import db
 from core.logs import polled
 from core.parsing import parse_id
-from core.telephony import CarrierError, get_gateway
 from core.telephony.retries import CALL_MAX_TRIES
-from core.urls import absolute_url
 from hotline.caller_id import callback_number
 from hotline.console import services
 from hotline.console.forms import (
@@ -33,7 +30,13 @@ from hotline.console.forms import (
     ShiftForm,
     WrapUpForm,
 )
-from hotline.labels import call_and_appeal_event_labels
+from hotline.labels import (
+    appeal_status_labels,
+    attempt_outcome_labels,
+    call_and_appeal_event_labels,
+    call_outcome_labels,
+    duty_role_labels,
+)
 from hotline.models import Appeal, Call
 from roster.models import Category, Municipality
 
@@ -176,21 +179,8 @@ def end_shift():
     return redirect(url_for("console.index"))
 
 
-def _move_caller(call: Call, endpoint: str, action: str) -> bool:
-    """Point the live call at the console's next TwiML; a carrier failure is noted (uncommitted)."""
-    try:
-        get_gateway().redirect_call(call.call_sid, absolute_url(endpoint, call_id=call.id))
-    except CarrierError as error:
-        services.note_carrier_error(call, action, str(error), current_user)
-        return False
-    return True
-
-
 def _ring_operator(call: Call):
-    db.session.commit()  # the carrier's webhooks must find the call taken
-    if not _move_caller(call, "console_voice.dial_operator", "take"):
-        services.release_call(call)
-        db.session.commit()
+    if not services.ring_operator(call, current_user):
         flash(
             _(
                 "The telephone network did not put the caller through to you; "
@@ -204,16 +194,11 @@ def _ring_operator(call: Call):
 
 def _connect(call: Call, appeal: Appeal):
     """Send the caller into the appeal's duty chain; a passing carrier failure is retried."""
-    services.request_connection(appeal, current_user)
-    db.session.commit()
-    try:
-        get_gateway().redirect_call(call.call_sid, services.connect_url(call))
-    except CarrierError as error:
-        retry_at = services.connection_not_made(call, error, current_user)
-        db.session.commit()
-        flash(_connection_failed(appeal, retry_at is not None), "error")
-    else:
+    result = services.connect_caller(call, appeal, current_user)
+    if result == "connected":
         flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
+    else:
+        flash(_connection_failed(appeal, result == "retrying"), "error")
     return redirect(url_for("console.call", call_id=call.id))
 
 
@@ -340,9 +325,7 @@ def register(call_id: int):
     if request.form.get("action") == "connect" and live:
         return _connect(call, appeal)
     services.send_to_municipality(appeal, call, current_user)
-    db.session.commit()
-    if live and not _move_caller(call, "console_voice.registered", "registered"):
-        db.session.commit()
+    if not services.move_caller(call, "console_voice.registered", "registered", current_user):
         flash(
             _(
                 "Appeal %(number)s registered and sent to the municipality, but the telephone "
@@ -417,9 +400,7 @@ def wrap_up(call_id: int):
         db.session.rollback()
         flash(_("A call with an appeal is finished without a wrap-up code."), "error")
         return redirect(url_for("console.call", call_id=call.id))
-    db.session.commit()
-    if call.ended_at is None and not _move_caller(call, "console_voice.goodbye", "goodbye"):
-        db.session.commit()
+    if not services.move_caller(call, "console_voice.goodbye", "goodbye", current_user):
         flash(
             _(
                 "The call is wrapped up, but the telephone network did not say goodbye to "
@@ -455,34 +436,9 @@ def console_labels() -> dict:
     return {
         "urgency_labels": URGENCY_LABELS,
         "wrapup_labels": WRAPUP_LABELS,
-        "duty_role_labels": {
-            "primary": _("primary"),
-            "backup": _("backup"),
-            "supervisor": _("supervisor"),
-        },
-        "appeal_states": {
-            "routing": _("routing"),
-            "in_work": _("in work"),
-            "missed": _("missed"),
-            "resolved": _("resolved"),
-            "reopened": _("reopened"),
-            "closed": pgettext("appeal", "closed"),
-        },
-        "attempt_results": {
-            "accepted": _("accepted"),
-            "no-answer": _("no answer"),
-            "busy": _("busy"),
-            "failed": _("failed"),
-            "not-accepted": _("picked up, not accepted"),
-            "caller-hung-up": _("caller hung up"),
-            "machine": _("answering machine"),
-        },
-        "call_outcomes": {
-            "connected": _("connected"),
-            "missed": pgettext("call outcome", "missed"),
-            "abandoned": _("abandoned"),
-            "refused": _("refused"),
-            "handled": _("handled by the operator"),
-        },
+        "duty_role_labels": duty_role_labels(),
+        "appeal_states": appeal_status_labels(),
+        "attempt_results": attempt_outcome_labels(),
+        "call_outcomes": call_outcome_labels(),
         "console_events": call_and_appeal_event_labels(),
     }
