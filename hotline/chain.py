@@ -1,4 +1,4 @@
-"""The duty chain: who is rung, the whisper's key, each dial result, and the call's next step."""
+"""A call's next step: how it is answered, who in the duty chain is rung, each dial result."""
 
 import logging
 from dataclasses import dataclass
@@ -13,7 +13,14 @@ from core.logs import bind_log_context
 from core.rows import insert_loaded, row_update, write_row
 from hotline.appeals import queue_registration_sms, register_appeal
 from hotline.caller_id import callback_number
-from hotline.calls import FINAL_STATUSES, set_call_outcome
+from hotline.calls import (
+    FINAL_STATUSES,
+    enter_operators_queue,
+    operators_on_shift,
+    refusal_reason,
+    refuse_call,
+    set_call_outcome,
+)
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -296,10 +303,28 @@ def exhaust_chain(call: Call) -> Appeal | None:
 class NextStep:
     """What the caller's leg does next: the voice webhooks render it as TwiML."""
 
-    #: `ring` (the attempt's official), `voice-message` (nobody accepted: the caller may leave
-    #: one), `goodbye` (the official accepted and their leg ended) or `hangup`.
+    #: `refuse` (for `reason`), `queue` (for the operators), `menu` (the voice menu), `ring` (the
+    #: attempt's official), `voice-message` (nobody accepted: the caller may leave one),
+    #: `goodbye` (the official accepted and their leg ended) or `hangup`.
     action: str
     attempt: DialAttempt | None = None
+    #: Why a refused caller is refused: `blocked` or `rate-limited`.
+    reason: str | None = None
+
+
+def answer_call(call: Call, duty_place: Municipality | None) -> NextStep:
+    """Decide how a new call is answered: refused, its duty chain, the queue or the menu."""
+    if call.outcome in (None, CallOutcome.REFUSED):  # a retried webhook is refused again
+        reason = refusal_reason(call)
+        if reason:
+            refuse_call(call, reason)
+            return NextStep("refuse", reason=reason)
+    if call.entry == "duty-number":
+        return begin_chain(call, duty_place, None)
+    if operators_on_shift():
+        enter_operators_queue(call)
+        return NextStep("queue")
+    return NextStep("menu")
 
 
 def begin_chain(call: Call, municipality: Municipality, category: Category | None) -> NextStep:

@@ -11,7 +11,7 @@ from core.telephony.webhooks import answered_by_machine, form_int, twiml_respons
 from core.urls import absolute_url
 from hotline import appeals, calls, chain, endings, menu, twiml
 from hotline.menu import spoken_name_key
-from hotline.models import Call, CallOutcome
+from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
 from roster.models import Category, Municipality
 
@@ -64,21 +64,7 @@ def incoming():
     call, duty_place = calls.record_incoming_call(
         request.form["CallSid"], request.form.get("From", ""), request.form.get("To", "")
     )
-    if call.outcome in (None, CallOutcome.REFUSED):  # a retried webhook is refused again
-        reason = calls.refusal_reason(call)
-        if reason:
-            calls.refuse_call(call, reason)
-            db.session.commit()
-            return twiml_response(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
-    if call.entry == "duty-number":
-        document = _start_chain(call, duty_place, None)
-    elif calls.operators_on_shift():
-        calls.enter_operators_queue(call)
-        document = twiml.enqueue_for_operators(
-            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
-        )
-    else:
-        document = _municipality_menu(greeting=prompt("greeting"))
+    document = _render_step(call, chain.answer_call(call, duty_place), intro=prompt("connecting"))
     db.session.commit()
     return twiml_response(document)
 
@@ -177,7 +163,15 @@ def choose_category():
 
 
 def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> str:
-    """Return the TwiML of the call's next step in the duty chain."""
+    """Return the TwiML of the call's next step."""
+    if step.action == "refuse":
+        return twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[step.reason]))
+    if step.action == "queue":
+        return twiml.enqueue_for_operators(
+            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+        )
+    if step.action == "menu":
+        return _municipality_menu(greeting=prompt("greeting"))
     if step.action == "ring":
         # the names the official hears travel in the whisper's URL, which Twilio signs
         subject = (call.routing or {}).get("subject", {})
