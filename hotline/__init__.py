@@ -1,4 +1,13 @@
-"""Voice webhooks, the duty chain, calls and appeals, and the operator console."""
+"""Voice webhooks, the duty chain, calls and appeals, and the operator console.
+
+- `calls`: finding calls, the incoming call, refusals, the operators' queue
+- `menu`: the voice menu; `chain`: the duty chain and a call's next step
+- `appeals`: registering appeals and the registration SMS; `endings`: a call's end
+- `services`: re-exports the five above for callers in other packages
+- `voice`: the voice webhooks (TwiML from `twiml`, words from `prompts`); `jobs`: hotline jobs
+- `intake`, `api`, `api_appeals`, `open311/`: appeals from other channels and the API
+- `console/`: the operator console; `phone`: the simulated web phone
+"""
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -23,6 +32,7 @@ def init_app(app: Flask) -> None:
     add_periodic(app, reconcile_calls, interval=60)
     app.register_blueprint(phone.bp)
     open311.init_app(app)
+    from hotline.console import appeal_views  # noqa: F401  (adds the appeal pages to the console)
     from hotline.console import views as console_views
     from hotline.console import voice as console_voice
 

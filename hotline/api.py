@@ -3,8 +3,8 @@
 from flask import jsonify
 
 from core.api import DATETIME, NULLABLE_DATETIME, ApiError, api, obj, operation, token_required
+from hotline.calls import find_call
 from hotline.models import Call
-from hotline.services import find_call
 
 
 def _iso(value):

@@ -19,8 +19,9 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import MUNICIPAL_ROLES, User
+from hotline.appeals import queue_registration_sms, register_appeal
+from hotline.menu import spoken_name_key
 from hotline.models import Appeal, AppealStatus
-from hotline.services import queue_registration_sms, register_appeal, spoken_name_key
 from roster.models import Category, Municipality
 from roster.services import resolve_on_duty
 

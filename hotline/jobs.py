@@ -9,13 +9,13 @@ from core.clock import utcnow
 from core.events import has_event, record_event
 from core.extensions import db
 from core.telephony import CallUnknown, CarrierError, get_gateway
+from hotline.appeals import REGISTRATION_SMS, registration_sms_purpose
+from hotline.calls import lock_call
+from hotline.endings import finalise_from_carrier
 from hotline.models import Appeal, Call, DialAttempt
 from hotline.prompts import prompt
 
 log = logging.getLogger(__name__)
-
-#: The timeline event of the SMS that gives a caller their appeal's number.
-REGISTRATION_SMS = "appeal.registration-sms"
 
 #: A call still not ended this long after it came in has lost its end: longer than any
 #: duty chain with a voice message.
@@ -28,11 +28,6 @@ UNFINISHED_ATTEMPT_AGE = timedelta(minutes=5)
 UNKNOWN_CALL_AGE = timedelta(seconds=30)
 #: Calls one reconciliation sweep asks the carrier about, newest first.
 RECONCILE_BATCH = 200
-
-
-def registration_sms_purpose(appeal_id: int) -> str:
-    """Return the purpose of an appeal's registration SMS (it is sent once)."""
-    return f"appeal-registered:{appeal_id}"
 
 
 def send_registration_sms(appeal_id: int) -> None:
@@ -81,8 +76,6 @@ def reconcile_calls() -> int:
     live is left alone; one it cannot tell about waits for the next sweep. A call that may
     still be going on by the clock is finished only when unknown. Returns how many were.
     """
-    from hotline.services import finalise_from_carrier, lock_call
-
     calls = unfinished_calls()
     db.session.commit()
     gateway = get_gateway()

@@ -1,6 +1,7 @@
-"""Words for the call's and the appeal's timeline events, shared by the console and the cabinet."""
+"""The translated names of the hotline's states, outcomes and events, for its pages."""
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from hotline.caller_id import is_hidden
 
@@ -45,3 +46,44 @@ def call_and_appeal_event_labels() -> dict[str, str]:
         "appeal.confirmation-asked": _("confirmation request to the citizen"),
         "appeal.reopened": _("citizen says not solved"),
     }
+
+
+def appeal_status_labels() -> dict[str, str]:
+    """Return the translated names of the appeal statuses."""
+    return {
+        "routing": _("routing"),
+        "in_work": _("in work"),
+        "missed": _("missed"),
+        "resolved": _("resolved"),
+        "reopened": _("reopened"),
+        "closed": pgettext("appeal", "closed"),
+    }
+
+
+def attempt_outcome_labels() -> dict[str, str]:
+    """Return the translated names of how ringing an official ended."""
+    return {
+        "accepted": _("accepted"),
+        "no-answer": _("no answer"),
+        "busy": _("busy"),
+        "failed": _("failed"),
+        "not-accepted": _("picked up, not accepted"),
+        "caller-hung-up": _("caller hung up"),
+        "machine": _("answering machine"),
+    }
+
+
+def call_outcome_labels() -> dict[str, str]:
+    """Return the translated names of the call outcomes."""
+    return {
+        "connected": _("connected"),
+        "missed": pgettext("call outcome", "missed"),
+        "abandoned": _("abandoned"),
+        "refused": _("refused"),
+        "handled": _("handled by the operator"),
+    }
+
+
+def duty_role_labels() -> dict[str, str]:
+    """Return the translated names of the duty roles, in lower case for running text."""
+    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}

@@ -9,10 +9,10 @@ from core.extensions import db
 from core.telephony.signature import protect_webhooks
 from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
-from hotline import services, twiml
-from hotline.models import AttemptOutcome, Call, CallOutcome
+from hotline import appeals, calls, chain, endings, menu, twiml
+from hotline.menu import spoken_name_key
+from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
-from hotline.services import spoken_name_key
 from roster.models import Category, Municipality
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ REFUSAL_PROMPTS = {"blocked": "blocked", "rate-limited": "rate_limited"}
 
 
 def _load_call(call_id: int) -> Call:
-    return services.load_call(call_id) or abort(404)
+    return calls.load_call(call_id) or abort(404)
 
 
 def _fallbacktwiml_response() -> Response:
@@ -61,24 +61,10 @@ def fallback():
 @bp.post("/incoming")
 def incoming():
     """Greet a new caller and send them to the operators, the voice menu or a chain."""
-    call, duty_place = services.record_incoming_call(
+    call, duty_place = calls.record_incoming_call(
         request.form["CallSid"], request.form.get("From", ""), request.form.get("To", "")
     )
-    if call.outcome in (None, CallOutcome.REFUSED):  # a retried webhook is refused again
-        reason = services.refusal_reason(call)
-        if reason:
-            services.refuse_call(call, reason)
-            db.session.commit()
-            return twiml_response(twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[reason])))
-    if call.entry == "duty-number":
-        document = _start_chain(call, duty_place, None)
-    elif services.operators_on_shift():
-        services.enter_operators_queue(call)
-        document = twiml.enqueue_for_operators(
-            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
-        )
-    else:
-        document = _municipality_menu(greeting=prompt("greeting"))
+    document = _render_step(call, chain.answer_call(call, duty_place), intro=prompt("connecting"))
     db.session.commit()
     return twiml_response(document)
 
@@ -104,16 +90,16 @@ def queue_skip():
 def queue_done():
     """After the queue: a caller who left it chooses in the voice menu."""
     if request.form.get("QueueResult") == "leave":
-        call = services.find_call(request.form.get("CallSid", ""))
+        call = calls.find_call(request.form.get("CallSid", ""))
         if call is not None:
-            services.leave_operators_queue(call)
+            calls.leave_operators_queue(call)
             db.session.commit()
         return twiml_response(_municipality_menu())
     return twiml_response(twiml.hangup())
 
 
 def _municipality_menu(greeting: str | None = None, apology: str | None = None) -> str:
-    entries = services.menu_municipalities()
+    entries = menu.menu_municipalities()
     return twiml.menu(
         prompt("menu_municipality"),
         [prompt("menu_municipality_item", code=code, name=place.name) for code, place in entries],
@@ -126,7 +112,7 @@ def _municipality_menu(greeting: str | None = None, apology: str | None = None) 
 
 
 def _category_menu(apology: str | None = None) -> str:
-    entries = services.menu_categories()
+    entries = menu.menu_categories()
     items = [prompt("menu_category_item", digit=key, name=c.name) for key, c in entries]
     return twiml.menu(
         prompt("menu_category"),
@@ -139,7 +125,7 @@ def _category_menu(apology: str | None = None) -> str:
 
 
 def _menu_retry(call: Call, menu_builder) -> str:
-    if services.note_menu_retry(call) >= MENU_ATTEMPTS:
+    if menu.note_menu_retry(call) >= MENU_ATTEMPTS:
         return twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
     return menu_builder(apology=prompt("not_understood"))
 
@@ -147,10 +133,8 @@ def _menu_retry(call: Call, menu_builder) -> str:
 @bp.post("/menu/municipality")
 def choose_municipality():
     """Take the caller's municipality (keypad code or spoken name)."""
-    call = services.find_call(request.form["CallSid"]) or abort(404)
-    place = services.choose_municipality(
-        request.form.get("Digits"), request.form.get("SpeechResult")
-    )
+    call = calls.find_call(request.form["CallSid"]) or abort(404)
+    place = menu.choose_municipality(request.form.get("Digits"), request.form.get("SpeechResult"))
     if place is None:
         document = _menu_retry(call, _municipality_menu)
     else:
@@ -164,11 +148,11 @@ def choose_municipality():
 @bp.post("/menu/category")
 def choose_category():
     """Take the caller's topic and start the duty chain."""
-    call = services.find_call(request.form["CallSid"], with_chain=True) or abort(404)
+    call = calls.find_call(request.form["CallSid"], with_chain=True) or abort(404)
     if call.municipality_id is None:
         document = _municipality_menu()
     else:
-        understood, category = services.choose_category(request.form.get("Digits"))
+        understood, category = menu.choose_category(request.form.get("Digits"))
         if understood:
             place = db.session.get(Municipality, call.municipality_id)
             document = _start_chain(call, place, category)
@@ -178,34 +162,40 @@ def choose_category():
     return twiml_response(document)
 
 
+def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> str:
+    """Return the TwiML of the call's next step."""
+    if step.action == "refuse":
+        return twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[step.reason]))
+    if step.action == "queue":
+        return twiml.enqueue_for_operators(
+            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+        )
+    if step.action == "menu":
+        return _municipality_menu(greeting=prompt("greeting"))
+    if step.action == "ring":
+        # the names the official hears travel in the whisper's URL, which Twilio signs
+        subject = (call.routing or {}).get("subject", {})
+        position = step.attempt.position
+        return twiml.dial_official(
+            intro,
+            step.attempt.phone,
+            current_app.config["TWILIO_NUMBER"],
+            absolute_url("voice.whisper", call_id=call.id, position=position, **subject),
+            absolute_url("voice.dial_result", call_id=call.id, position=position),
+        )
+    if step.action == "voice-message":
+        return twiml.offer_voice_message(
+            prompt("exhausted", number=spoken_number(call.appeal.number)),
+            absolute_url("voice.recording", call_id=call.id),
+            prompt("recorded"),
+        )
+    if step.action == "goodbye":
+        return twiml.say_and_hangup(prompt("connected_goodbye"))
+    return twiml.hangup()
+
+
 def _start_chain(call: Call, place: Municipality, category: Category | None) -> str:
-    services.start_chain(call, place, category)
-    return _ring(call, 0, intro=prompt("connecting"))
-
-
-def _ring(call: Call, position: int, intro: str | None = None) -> str:
-    """Ring the official at this place of the chain, or end the chain when none is left."""
-    if services.chain_step(call, position) is None:
-        return _exhausted(call)
-    attempt = services.begin_attempt(call, position)
-    # the names the official hears travel in the whisper's URL, which Twilio signs
-    subject = (call.routing or {}).get("subject", {})
-    return twiml.dial_official(
-        intro,
-        attempt.phone,
-        current_app.config["TWILIO_NUMBER"],
-        absolute_url("voice.whisper", call_id=call.id, position=position, **subject),
-        absolute_url("voice.dial_result", call_id=call.id, position=position),
-    )
-
-
-def _exhausted(call: Call) -> str:
-    services.exhaust_chain(call)
-    return twiml.offer_voice_message(
-        prompt("exhausted", number=spoken_number(call.appeal.number)),
-        absolute_url("voice.recording", call_id=call.id),
-        prompt("recorded"),
-    )
+    return _render_step(call, chain.begin_chain(call, place, category), intro=prompt("connecting"))
 
 
 @bp.post("/calls/<int:call_id>/connect")
@@ -222,14 +212,14 @@ def connect_appeal(call_id: int):
 def whisper(call_id: int, position: int):
     """Tell the answering official who calls and ask them to press 1 (a machine: hang up)."""
     if answered_by_machine():
-        services.record_machine_answer(
+        chain.record_machine_answer(
             _load_call(call_id), position, request.form.get("CallSid"), request.form["AnsweredBy"]
         )
         db.session.commit()
         return twiml_response(twiml.hangup())
     municipality, topic = request.args.get("municipality"), request.args.get("topic")
     if municipality is None:  # a chain started before the names were put in the URL
-        municipality, topic = services.whisper_subject(call_id) or abort(404)
+        municipality, topic = chain.whisper_subject(call_id) or abort(404)
     text = prompt("whisper", municipality=municipality, topic=topic or "общий вопрос")
     return twiml_response(
         twiml.whisper(text, absolute_url("voice.accept", call_id=call_id, position=position))
@@ -238,52 +228,32 @@ def whisper(call_id: int, position: int):
 
 @bp.post("/chain/<int:call_id>/<int:position>/accept")
 def accept(call_id: int, position: int):
-    """The official's key on the whisper: 1 bridges the caller, anything else hangs up.
-
-    A caller who hung up during the whisper is not bridged: the official hears they are gone.
-    """
+    """The official's key on the whisper: 1 bridges the caller, anything else hangs up."""
     call = _load_call(call_id)
-    attempt = services.get_attempt(call, position) or abort(404)
-    pressed_one = request.form.get("Digits", "") == "1"
-    if pressed_one and services.caller_gone(call, attempt):
+    attempt = chain.get_attempt(call, position) or abort(404)
+    result = chain.press_key(
+        call, attempt, request.form.get("Digits", ""), request.form.get("CallSid")
+    )
+    if result == "caller-gone":
         return twiml_response(twiml.say_and_hangup(prompt("caller_gone")))
-    if services.may_bridge(call, attempt) and services.record_key_press(
-        attempt, request.form.get("Digits", ""), request.form.get("CallSid")
-    ):
-        services.connect_call(call, attempt)
-        db.session.commit()
-        return twiml_response(twiml.bridge())
     db.session.commit()
-    return twiml_response(twiml.hangup())
+    return twiml_response(twiml.bridge() if result == "bridge" else twiml.hangup())
 
 
 @bp.post("/chain/<int:call_id>/<int:position>/result")
 def dial_result(call_id: int, position: int):
-    """Record how ringing this official ended and go on to the next one if needed.
-
-    The caller's own CallStatus ended: they hung up while this official was rung.
-    """
+    """Record how ringing this official ended and go on to the next one if needed."""
     call = _load_call(call_id)
-    attempt = services.get_attempt(call, position) or abort(404)
-    caller_left = request.form.get("CallStatus") in services.FINAL_STATUSES
-    services.finish_attempt(
+    attempt = chain.get_attempt(call, position) or abort(404)
+    step = chain.after_dial(
+        call,
         attempt,
         request.form.get("DialCallStatus", "failed"),
         form_int("DialCallDuration"),
         request.form.get("DialCallSid"),
-        outcome=AttemptOutcome.CALLER_HUNG_UP if caller_left and not attempt.key_pressed else None,
+        request.form.get("CallStatus"),
     )
-    if attempt.key_pressed:
-        document = twiml.say_and_hangup(prompt("connected_goodbye"))
-    elif caller_left:
-        services.exhaust_chain(call)  # the status callback, before or after, changes nothing
-        document = twiml.hangup()
-    elif call.outcome == CallOutcome.MISSED:
-        document = _exhausted(call)  # a retried webhook gets the same answer
-    elif call.outcome is not None:
-        document = twiml.hangup()
-    else:
-        document = _ring(call, position + 1)
+    document = _render_step(call, step)
     db.session.commit()
     return twiml_response(document)
 
@@ -293,7 +263,7 @@ def recording(call_id: int):
     """Keep the caller's voice message with the appeal."""
     call = _load_call(call_id)
     if request.form.get("RecordingUrl"):
-        services.store_recording(call, request.form["RecordingUrl"], form_int("RecordingDuration"))
+        appeals.store_recording(call, request.form["RecordingUrl"], form_int("RecordingDuration"))
     db.session.commit()
     return twiml_response(twiml.say_and_hangup(prompt("recorded")))
 
@@ -301,8 +271,8 @@ def recording(call_id: int):
 @bp.post("/status")
 def status():
     """Apply a call status callback (late, repeated and reordered ones are tolerated)."""
-    call = services.find_call(request.form.get("CallSid", ""))
+    call = calls.find_call(request.form.get("CallSid", ""))
     if call is not None:
-        services.apply_status(call, request.form.get("CallStatus", ""), form_int("SequenceNumber"))
+        endings.apply_status(call, request.form.get("CallStatus", ""), form_int("SequenceNumber"))
         db.session.commit()
     return Response(status=204)

@@ -1,7 +1,6 @@
 """The operator console pages: shift, live queue, call handling, control and search."""
 
 import logging
-from datetime import UTC, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -14,32 +13,30 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from core.auth import EmptyForm, roles_required
-from core.clock import utcnow
-from core.downloads import recording_audio
 from core.extensions import db
 from core.logs import polled
 from core.parsing import parse_id
-from core.telephony import CarrierError, get_gateway
-from core.telephony.messages import messages_of
 from core.telephony.retries import CALL_MAX_TRIES
-from core.urls import absolute_url
 from hotline.caller_id import callback_number
 from hotline.console import services
 from hotline.console.forms import (
     URGENCY_LABELS,
     WRAPUP_LABELS,
     AppealForm,
-    ControlCallForm,
-    SearchForm,
     ShiftForm,
     WrapUpForm,
 )
-from hotline.labels import call_and_appeal_event_labels
+from hotline.labels import (
+    appeal_status_labels,
+    attempt_outcome_labels,
+    call_and_appeal_event_labels,
+    call_outcome_labels,
+    duty_role_labels,
+)
 from hotline.models import Appeal, Call
 from roster.models import Category, Municipality
 
@@ -50,19 +47,11 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 CONSOLE_ROLES = ("operator", "admin")
 
 
-def _categories() -> list[Category]:
-    return db.session.scalars(db.select(Category).order_by(Category.position, Category.id)).all()
-
-
-def _municipalities() -> list[Municipality]:
-    return db.session.scalars(db.select(Municipality).order_by(Municipality.name)).all()
-
-
 def _find_municipality(text: str | None) -> Municipality | None:
     text = (text or "").strip()
     if not text:
         return None
-    for place in _municipalities():
+    for place in services.all_municipalities():
         if text.casefold() in (place.name.casefold(), place.code.casefold()):
             return place
     return None
@@ -119,7 +108,7 @@ def _load_call(call_id: int, fragment: bool = False) -> Call:
 
 def _appeal_form(form: AppealForm | None = None, call: Call | None = None) -> AppealForm:
     form = form or AppealForm()
-    categories = _categories()
+    categories = services.all_categories()
     form.category.choices = [SelectChoice("", _("general question"))] + [
         SelectChoice(str(c.id), c.name) for c in categories
     ]
@@ -190,21 +179,8 @@ def end_shift():
     return redirect(url_for("console.index"))
 
 
-def _move_caller(call: Call, endpoint: str, action: str) -> bool:
-    """Point the live call at the console's next TwiML; a carrier failure is noted (uncommitted)."""
-    try:
-        get_gateway().redirect_call(call.call_sid, absolute_url(endpoint, call_id=call.id))
-    except CarrierError as error:
-        services.note_carrier_error(call, action, str(error), current_user)
-        return False
-    return True
-
-
 def _ring_operator(call: Call):
-    db.session.commit()  # the carrier's webhooks must find the call taken
-    if not _move_caller(call, "console_voice.dial_operator", "take"):
-        services.release_call(call)
-        db.session.commit()
+    if not services.ring_operator(call, current_user):
         flash(
             _(
                 "The telephone network did not put the caller through to you; "
@@ -218,16 +194,11 @@ def _ring_operator(call: Call):
 
 def _connect(call: Call, appeal: Appeal):
     """Send the caller into the appeal's duty chain; a passing carrier failure is retried."""
-    services.request_connection(appeal, current_user)
-    db.session.commit()
-    try:
-        get_gateway().redirect_call(call.call_sid, services.connect_url(call))
-    except CarrierError as error:
-        retry_at = services.connection_not_made(call, error, current_user)
-        db.session.commit()
-        flash(_connection_failed(appeal, retry_at is not None), "error")
-    else:
+    result = services.connect_caller(call, appeal, current_user)
+    if result == "connected":
         flash(_("Appeal %(number)s registered; connecting the caller.", number=appeal.number))
+    else:
+        flash(_connection_failed(appeal, result == "retrying"), "error")
     return redirect(url_for("console.call", call_id=call.id))
 
 
@@ -292,8 +263,8 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         card=services.caller_card(call),
         form=form,
         wrapup_form=WrapUpForm(),
-        municipalities=_municipalities(),
-        categories=_categories(),
+        municipalities=services.all_municipalities(),
+        categories=services.all_categories(),
         place=place,
         responsible=services.responsible_now(place, category) if place else None,
         progress=services.chain_progress(call),
@@ -354,9 +325,7 @@ def register(call_id: int):
     if request.form.get("action") == "connect" and live:
         return _connect(call, appeal)
     services.send_to_municipality(appeal, call, current_user)
-    db.session.commit()
-    if live and not _move_caller(call, "console_voice.registered", "registered"):
-        db.session.commit()
+    if not services.move_caller(call, "console_voice.registered", "registered", current_user):
         flash(
             _(
                 "Appeal %(number)s registered and sent to the municipality, but the telephone "
@@ -431,9 +400,7 @@ def wrap_up(call_id: int):
         db.session.rollback()
         flash(_("A call with an appeal is finished without a wrap-up code."), "error")
         return redirect(url_for("console.call", call_id=call.id))
-    db.session.commit()
-    if call.ended_at is None and not _move_caller(call, "console_voice.goodbye", "goodbye"):
-        db.session.commit()
+    if not services.move_caller(call, "console_voice.goodbye", "goodbye", current_user):
         flash(
             _(
                 "The call is wrapped up, but the telephone network did not say goodbye to "
@@ -457,90 +424,6 @@ def finish(call_id: int):
     return redirect(url_for("console.index"))
 
 
-@bp.get("/control")
-@roles_required(*CONSOLE_ROLES)
-def control():
-    """List the operator's (or the centre's) open appeals with their next check-in."""
-    mine = request.args.get("scope", "mine") != "centre"
-    return render_template(
-        "hotline/console/control.html",
-        entries=services.control_list(current_user, mine),
-        mine=mine,
-        now=utcnow(),
-    )
-
-
-def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: int = 200):
-    timeline = services.appeal_timeline(appeal)
-    return render_template(
-        "hotline/console/appeal.html",
-        appeal=appeal,
-        timeline=timeline,
-        timeline_sms=messages_of(timeline),
-        next_checkin=services.next_checkins([appeal.id]).get(appeal.id),
-        form=form or ControlCallForm(),
-    ), status
-
-
-@bp.get("/appeals/<int:appeal_id>")
-@roles_required(*CONSOLE_ROLES)
-def appeal(appeal_id: int):
-    """Show an appeal with its timeline and the control call form."""
-    return _render_appeal(db.session.get(Appeal, appeal_id) or abort(404))
-
-
-@bp.get("/appeals/<int:appeal_id>/recording")
-@roles_required(*CONSOLE_ROLES)
-def recording(appeal_id: int):
-    """Play the caller's voice message of an appeal, with seeking."""
-    appeal = db.session.get(Appeal, appeal_id) or abort(404)
-    return recording_audio(appeal.recording_url)
-
-
-@bp.post("/appeals/<int:appeal_id>/control-call")
-@roles_required(*CONSOLE_ROLES)
-def control_call(appeal_id: int):
-    """Log the result of a control call on the appeal's timeline."""
-    appeal = db.session.get(Appeal, appeal_id) or abort(404)
-    form = ControlCallForm()
-    if not form.validate_on_submit():
-        return _render_appeal(appeal, form, 400)
-    services.log_control_call(appeal, form.text.data, current_user)
-    db.session.commit()
-    flash(_("The control call is on the appeal's timeline."), "info")
-    return redirect(url_for("console.appeal", appeal_id=appeal.id))
-
-
-def _day_start(day) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
-
-
-@bp.get("/search")
-@roles_required(*CONSOLE_ROLES)
-def search():
-    """Find appeals by number, phone, address, municipality, category and period."""
-    form = SearchForm(request.args)
-    form.municipality.choices = [SelectChoice("", _("All"))] + [
-        SelectChoice(str(p.id), p.name) for p in _municipalities()
-    ]
-    form.category.choices = [SelectChoice("", _("All"))] + [
-        SelectChoice(str(c.id), c.name) for c in _categories()
-    ]
-    results = None
-    if request.args and form.validate():
-        until = _day_start(form.until.data)
-        results = services.search_appeals(
-            number=form.number.data,
-            phone=form.phone.data,
-            address=form.address.data,
-            municipality_id=int(form.municipality.data) if form.municipality.data else None,
-            category_id=int(form.category.data) if form.category.data else None,
-            since=_day_start(form.since.data),
-            until=until + timedelta(days=1) if until else None,
-        )
-    return render_template("hotline/console/search.html", form=form, results=results)
-
-
 @bp.app_template_filter("waited_time")
 def waited(seconds: int) -> str:
     """Format a waiting time as M:SS."""
@@ -553,34 +436,9 @@ def console_labels() -> dict:
     return {
         "urgency_labels": URGENCY_LABELS,
         "wrapup_labels": WRAPUP_LABELS,
-        "duty_role_labels": {
-            "primary": _("primary"),
-            "backup": _("backup"),
-            "supervisor": _("supervisor"),
-        },
-        "appeal_states": {
-            "routing": _("routing"),
-            "in_work": _("in work"),
-            "missed": _("missed"),
-            "resolved": _("resolved"),
-            "reopened": _("reopened"),
-            "closed": pgettext("appeal", "closed"),
-        },
-        "attempt_results": {
-            "accepted": _("accepted"),
-            "no-answer": _("no answer"),
-            "busy": _("busy"),
-            "failed": _("failed"),
-            "not-accepted": _("picked up, not accepted"),
-            "caller-hung-up": _("caller hung up"),
-            "machine": _("answering machine"),
-        },
-        "call_outcomes": {
-            "connected": _("connected"),
-            "missed": pgettext("call outcome", "missed"),
-            "abandoned": _("abandoned"),
-            "refused": _("refused"),
-            "handled": _("handled by the operator"),
-        },
+        "duty_role_labels": duty_role_labels(),
+        "appeal_states": appeal_status_labels(),
+        "attempt_results": attempt_outcome_labels(),
+        "call_outcomes": call_outcome_labels(),
         "console_events": call_and_appeal_event_labels(),
     }

@@ -8,10 +8,10 @@ from core.telephony.webhooks import twiml_response
 from core.urls import absolute_url
 from hotline import twiml as voice_twiml
 from hotline.caller_id import callback_number
+from hotline.calls import FINAL_STATUSES
 from hotline.console import services, twiml
 from hotline.models import Call
 from hotline.prompts import prompt, spoken_number
-from hotline.services import FINAL_STATUSES
 from hotline.voice import add_database_fallback
 
 bp = Blueprint("console_voice", __name__, url_prefix="/voice/console")

@@ -1,4 +1,9 @@
-"""Open311 GeoReport v2 intake: other systems file appeals and read their progress."""
+"""Open311 GeoReport v2 intake: other systems file appeals and read their progress.
+
+- `services`: api keys, the service list, taking a request in as an appeal, finding requests
+- `documents`: the service and request documents Open311 clients read
+- `views`: the GeoReport endpoints in JSON and XML; `models`: keys and a request's extras
+"""
 
 import click
 from flask import Flask

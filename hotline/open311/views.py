@@ -7,7 +7,7 @@ from flask import Blueprint, Response, json, request, url_for
 
 from core.extensions import csrf, db
 from core.urls import public_url
-from hotline.open311 import services
+from hotline.open311 import documents, services
 from hotline.open311.services import Open311Error, RequestForm
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -95,7 +95,7 @@ def discovery(fmt: str):
 def list_services(fmt: str):
     """List the services: the hotline's categories."""
     return render(
-        [services.service_as_dict(c) for c in services.list_categories()], fmt, "services"
+        [documents.service_as_dict(c) for c in services.list_categories()], fmt, "services"
     )
 
 
@@ -105,7 +105,7 @@ def service_definition(code: str, fmt: str):
     category = services.find_category(code)
     if category is None:
         raise Open311Error(404, f"service_code {code!r} is not a service here")
-    return render(services.service_definition(category), fmt, "service_definition")
+    return render(documents.service_definition(category), fmt, "service_definition")
 
 
 def _form() -> RequestForm:
@@ -134,7 +134,7 @@ def create_request(fmt: str):
     answer = [
         {
             "service_request_id": appeal.number,
-            "service_notice": services.service_notice(appeal),
+            "service_notice": documents.service_notice(appeal),
             "account_id": request.form.get("account_id") or None,
         }
     ]
@@ -154,7 +154,7 @@ def list_requests(fmt: str):
         end_date=args.get("end_date"),
         status=args.get("status"),
     )
-    return render(services.requests_as_dicts(appeals), fmt, "service_requests")
+    return render(documents.requests_as_dicts(appeals), fmt, "service_requests")
 
 
 @bp.get(f"/requests/<request_id>.{FORMAT}")
@@ -163,4 +163,4 @@ def get_request(request_id: str, fmt: str):
     appeal = services.find_request(request_id)
     if appeal is None:
         raise Open311Error(404, f"service_request_id {request_id!r} is not found")
-    return render(services.requests_as_dicts([appeal]), fmt, "service_requests")
+    return render(documents.requests_as_dicts([appeal]), fmt, "service_requests")
