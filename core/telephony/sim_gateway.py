@@ -1,7 +1,6 @@
 """The gateway of `TELEPHONY=sim`: hands calls and SMS to the simulated carrier."""
 
 import logging
-import secrets
 from pathlib import Path
 
 import requests
@@ -22,23 +21,11 @@ from core.telephony.gateway import (
 )
 from core.telephony.jobs import report_sim_delivery
 from core.telephony.receipts import status_callback_url
+from core.telephony.sim.audio import sim_recording_path, sim_recordings_dir
+from core.telephony.sim.carrier import SimCarrier, SimCarrierError
+from core.telephony.sim.records import new_sid
 
 log = logging.getLogger(__name__)
-
-
-def new_sid(prefix: str) -> str:
-    """Return a random Twilio-shaped id (`CA…`, `SM…`, `RE…`, `QU…`): prefix and 32 hex digits."""
-    return prefix + secrets.token_hex(16)
-
-
-def sim_recordings_dir(instance_path: str) -> str:
-    """Return the folder of the simulated carrier's recordings under the app's instance folder."""
-    return str(Path(instance_path) / "sim-recordings")
-
-
-def sim_recording_path(folder: str, sid: str) -> Path:
-    """Return the WAV file of the simulated recording `sid`."""
-    return Path(folder) / f"{sid}.wav"
 
 
 class SimGateway(Gateway):
@@ -121,8 +108,6 @@ class SimGateway(Gateway):
 
     def call_status(self, call_sid: str) -> str:
         """Ask the simulated carrier for the call's status; `CarrierError` if it cannot tell."""
-        from core.telephony.sim.carrier import SimCarrierError  # the carrier imports this module
-
         carrier = self._attached()
         if carrier is not None:
             try:
@@ -188,8 +173,6 @@ class SimGateway(Gateway):
 
         The attached carrier knows which phones are unreachable; without one every SMS arrives.
         """
-        from core.telephony.sim.carrier import SimCarrier  # the carrier imports this module
-
         carrier = self._attached()
         if carrier is None:
             base_url = self.app.config["PUBLIC_BASE_URL"]
