@@ -1,6 +1,7 @@
 """The gateway of `TELEPHONY=sim`: hands calls and SMS to the simulated carrier."""
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import requests
@@ -12,6 +13,7 @@ from core.telephony.gateway import (
     CARRIER_FAILURE,
     TIMEOUT,
     UNREACHABLE,
+    CallRequest,
     CallUnknown,
     CarrierError,
     Gateway,
@@ -67,34 +69,15 @@ class SimGateway(Gateway):
                 f"simulated carrier: {method} {path} failed: {error}", kind=kind
             ) from error
 
-    def place_call(
-        self,
-        to: str,
-        url: str,
-        *,
-        from_: str | None = None,
-        status_callback: str | None = None,
-        timeout: int = 20,
-        machine_detection: bool = True,
-    ) -> str:
-        """Ask the simulated carrier to ring `to`; return the CallSid it assigned."""
-        request = {
-            "to": to,
-            "url": url,
-            "from_": from_ or self.from_number,
-            "status_callback": status_callback,
-            "timeout": timeout,
-            "machine_detection": machine_detection,
-        }
+    def _place_call(self, call: CallRequest) -> str:
+        """Ask the simulated carrier to ring the number; return the CallSid it assigned."""
+        request = asdict(call)
         carrier = self._attached()
         if carrier is not None:
-            sid = carrier.place_call(**request)
-        elif self.carrier_url:
-            sid = self._post("/calls", request)["sid"]
-        else:
-            raise self._detached(f"call to {to}")
-        log.info("placed call %s to %s", sid, to)
-        return sid
+            return carrier.place_call(**request)
+        if self.carrier_url:
+            return self._post("/calls", request)["sid"]
+        raise self._detached(f"call to {call.to}")
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Ask the simulated carrier to move a live call to new TwiML."""
