@@ -7,11 +7,13 @@ import re
 import socket
 import wave
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from urllib.parse import parse_qs, urlsplit
+
+from core.clock import utcnow
 
 API = "/2010-04-01"
 #: Twilio's error answers for the refusal kinds: (HTTP status, message).
@@ -38,7 +40,7 @@ CALL_ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 def twilio_date(moment: datetime | None = None) -> str:
     """Return a moment the way the 2010 API writes dates (RFC 2822, UTC)."""
-    return format_datetime(moment or datetime.now(UTC))
+    return format_datetime(moment or utcnow())
 
 
 def silence_wav(seconds: float = 1.0) -> bytes:
@@ -148,7 +150,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length).decode() if length else ""
         form = form_fields(parse_qs(raw, keep_blank_values=True))
         query = form_fields(parse_qs(parts.query, keep_blank_values=True))
-        record = StandinRequest(self.command, parts.path, query, form, datetime.now(UTC))
+        record = StandinRequest(self.command, parts.path, query, form, utcnow())
         record.range = self.headers.get("Range")
         answer = self.server.standin._handle(record, self.headers.get("Authorization"))
         if answer is None:  # dropped, or hung until the stand-in stopped
