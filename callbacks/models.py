@@ -13,10 +13,6 @@ from core.dbtypes import UTCDateTime
 from core.extensions import db
 
 
-def _now() -> datetime:
-    return clock.utcnow()
-
-
 class CardState(enum.StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
@@ -47,7 +43,7 @@ class Card(db.Model):
     state: Mapped[str] = mapped_column(String(16), default=CardState.NEW)
     #: Who is told about the card: {"primary": {...}|None, "backup": ..., "supervisor": ...}.
     duty: Mapped[dict] = mapped_column(JSON, default=dict)
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When an unacknowledged card reminds the officials (15 minutes after opening).
     remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -106,7 +102,7 @@ class CallbackAttempt(db.Model):
     citizen_number: Mapped[str] = mapped_column(String(32), index=True)
     #: CallSid of the outbound call to the official.
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     #: The official pressed 1 and the citizen is being dialled.
     key_pressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dial_call_status: Mapped[str | None] = mapped_column(String(16))
@@ -185,7 +181,7 @@ class CardPhoto(db.Model):
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int]
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
 
     card: Mapped[Card] = relationship(back_populates="photos")
 

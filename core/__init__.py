@@ -61,7 +61,6 @@ def create_app(config: dict | None = None) -> Flask:
     retention.init_app(app)
     telephony.init_app(app)
 
-    from core import api_users  # noqa: F401  (adds the admin's routes to the API blueprint)
     from core.api import api, purge_idempotency_keys
 
     _register_features(app)

@@ -58,10 +58,6 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_connection())
 
 
-def _outbox_now() -> datetime:
-    return clock.utcnow()
-
-
 class OutboxJob(db.Model):
     """A job written in the same transaction as its subject, deleted once Redis has taken it."""
 
@@ -75,7 +71,7 @@ class OutboxJob(db.Model):
     kwargs: Mapped[dict] = mapped_column(JSON)
     job_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_outbox_now, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow, index=True)
 
     def __repr__(self) -> str:
         return f"<OutboxJob {self.func} {self.job_id}>"
@@ -115,14 +111,31 @@ def enqueue_after_commit(func, *args, job_id: str, at=None, **kwargs) -> None:
 ENDED_JOB_STATES = ("finished", "failed", "canceled", "stopped")
 
 
-def _enqueue_all(jobs: list[tuple]) -> None:
-    """Enqueue (func, args, kwargs, job_id, at) jobs in two round trips, except waiting ones."""
+#: A job in one of these states is left alone by `enqueue_due`: it waits or runs already.
+WAITING_JOB_STATES = ("queued", "started", "deferred")
+
+
+def _enqueue_all(jobs: list[tuple], due: bool = False) -> int:
+    """Enqueue (func, args, kwargs, job_id, at) jobs in two round trips; return how many.
+
+    A job waiting under its id is left alone, unless `due`: then only a queued, running or
+    deferred one is, and a scheduled one is moved forward to run now.
+    """
     queue = get_queue()
     found = Job.fetch_many([job[3] for job in jobs], queue.connection, queue.serializer)
+    enqueued = 0
     with queue.connection.pipeline() as pipe:
         pipe.multi()
         for (func, args, kwargs, job_id, at), existing in zip(jobs, found, strict=True):
-            if existing is not None and existing.get_status(refresh=False) not in ENDED_JOB_STATES:
+            state = None if existing is None else existing.get_status(refresh=False)
+            if due and state == JobStatus.SCHEDULED:
+                queue.scheduled_job_registry.remove(existing, pipeline=pipe)
+                queue.enqueue_job(existing, pipeline=pipe)
+                enqueued += 1
+                continue
+            if due and state in WAITING_JOB_STATES:
+                continue
+            if not due and state is not None and state not in ENDED_JOB_STATES:
                 continue
             status = JobStatus.QUEUED if at is None else JobStatus.SCHEDULED
             job = queue.create_job(func, args=args, kwargs=kwargs, job_id=job_id, status=status)
@@ -130,7 +143,9 @@ def _enqueue_all(jobs: list[tuple]) -> None:
                 queue.enqueue_job(job, pipeline=pipe)
             else:
                 queue.schedule_job(job, at, pipeline=pipe)
+            enqueued += 1
         pipe.execute()
+    return enqueued
 
 
 @event.listens_for(Session, "after_commit")
@@ -177,18 +192,19 @@ def relay_outbox(grace_seconds: int = 30, batch: int = 1000) -> int:
 
 def enqueue_due(func, *args, job_id: str, **kwargs) -> bool:
     """Enqueue a job that is due now unless it waits or runs; move a scheduled one forward."""
-    queue = get_queue()
-    job = queue.fetch_job(job_id)
-    if job is not None:
-        status = job.get_status(refresh=True)
-        if status in ("queued", "started", "deferred"):
-            return False
-        if status == "scheduled":
-            queue.scheduled_job_registry.remove(job)
-            queue.enqueue_job(job)
-            return True
-    queue.enqueue(func, *args, job_id=job_id, **kwargs)
-    return True
+    return enqueue_due_all(func, [(args, job_id)], **kwargs) == 1
+
+
+def enqueue_due_all(func, due: list[tuple[tuple, str]], **kwargs) -> int:
+    """Enqueue `func(*args)` for each due (args, job_id) as `enqueue_due` does; return how many.
+
+    All of them take two Redis round trips, however many there are.
+    """
+    unique = {job_id: args for args, job_id in due}  # one job an id, as one at a time would do
+    if not unique:
+        return 0
+    jobs = [(func, args, kwargs, job_id, None) for job_id, args in unique.items()]
+    return _enqueue_all(jobs, due=True)
 
 
 def requeue_abandoned(queue_name: str = "default") -> None:

@@ -1,6 +1,7 @@
 """Absolute URLs of the app, all built on PUBLIC_BASE_URL (never the Host header).
 
-`public_url` is for people (SMS links, API documents); `webhook_url` and `absolute_url` are
+`public_url` is for people (SMS links, API documents, links on pages as the Jinja global
+`public_url`); `webhook_url` and `absolute_url` are
 for the carrier and carry the Twilio connection overrides (TWILIO_CONNECTION_OVERRIDES) as
 the URL's fragment, which Twilio reads, signs, and never sends.
 """

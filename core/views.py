@@ -18,6 +18,7 @@ from core.api import HTTP_ERROR_CODES, http_error_response, is_api_request
 from core.auth import EmptyForm
 from core.nav import visible_nav
 from core.sessions import signed_in_user
+from core.urls import public_url
 
 bp = Blueprint("core", __name__)
 
@@ -53,6 +54,7 @@ def _error_page(error: HTTPException, title: str, description: str | None):
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.globals["public_url"] = public_url  # absolute links on pages, never from Host
 
     @app.context_processor
     def inject_layout():

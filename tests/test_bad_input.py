@@ -133,7 +133,7 @@ def test_api_answers_unknown_paths_wrong_methods_and_failures_in_its_error_forma
     def fail(*args):
         raise RuntimeError("the secret cause")
 
-    monkeypatch.setattr("core.api.build_document", fail)
+    monkeypatch.setattr("core.api.openapi.build_document", fail)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     answer = client.get("/api/v1/openapi.json")
     assert answer.status_code == 500 and answer.json["error"]["code"] == "internal_error"

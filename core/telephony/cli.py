@@ -20,6 +20,7 @@ from twilio.rest import Client
 
 from core.telephony.receipts import SMS_STATUS_PATH
 from core.telephony.twilio_gateway import BaseUrlHttpClient, describe_error
+from core.urls import public_url
 
 #: The development defaults of config.py: with them nothing real can work.
 DEFAULT_AUTH_TOKEN = "sim-auth-token"
@@ -70,10 +71,9 @@ def app_numbers() -> dict[str, str]:
 
 def expected_urls() -> dict[Webhook, str]:
     """Return each webhook's URL on this app's PUBLIC_BASE_URL (those whose route exists)."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     endpoints = current_app.view_functions
     with current_app.test_request_context():
-        return {w: base + url_for(w.endpoint) for w in WEBHOOKS if w.endpoint in endpoints}
+        return {w: public_url(url_for(w.endpoint)) for w in WEBHOOKS if w.endpoint in endpoints}
 
 
 def twilio_client() -> Client:

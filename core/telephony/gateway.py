@@ -2,6 +2,7 @@
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Response, current_app
@@ -118,11 +119,27 @@ class SmsNotTaken(Exception):
         self.may_have_arrived = may_have_arrived
 
 
+@dataclass(frozen=True)
+class CallRequest:
+    """An outbound call as every gateway places it: whom to ring, the TwiML to run, and how."""
+
+    to: str
+    url: str
+    from_: str
+    status_callback: str | None = None
+    #: Seconds the phone rings before the call ends unanswered.
+    timeout: int = 20
+    machine_detection: bool = True
+
+
 class Gateway:
     """What the product may ask a carrier to do; one subclass per carrier."""
 
     #: Stored in `OutboundMessage.carrier`.
     carrier = "none"
+
+    #: The app's number calls and SMS come from (set by each gateway).
+    from_number: str = ""
 
     def place_call(
         self,
@@ -131,8 +148,8 @@ class Gateway:
         *,
         from_: str | None = None,
         status_callback: str | None = None,
-        timeout: int = 20,
-        machine_detection: bool = True,
+        timeout: int = CallRequest.timeout,
+        machine_detection: bool = CallRequest.machine_detection,
     ) -> str:
         """Ring `to` and run the TwiML at the absolute `url` once answered; return the CallSid.
 
@@ -141,6 +158,15 @@ class Gateway:
 
         Every call action raises `CarrierError` when the carrier refuses it or is unreachable.
         """
+        call = CallRequest(
+            to, url, from_ or self.from_number, status_callback, timeout, machine_detection
+        )
+        sid = self._place_call(call)
+        log.info("placed call %s to %s", sid, to)
+        return sid
+
+    def _place_call(self, call: CallRequest) -> str:
+        """Hand the call to the carrier; return the CallSid it assigned."""
         raise NotImplementedError
 
     def redirect_call(self, call_sid: str, url: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from core.clock import utcnow
 from core.extensions import db
 from core.models import SMS_PENDING, SMS_RETRYING, SMS_SENDING, SMS_UNKNOWN, OutboundMessage
-from core.queue import enqueue_due
+from core.queue import enqueue_due_all
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def sweep_due_sms() -> int:
         .limit(SWEEP_BATCH)
     ).all()
     db.session.commit()
-    enqueued = sum(
-        enqueue_due(deliver_sms, message_id, job_id=sms_job_id(message_id, attempts + 1))
-        for message_id, attempts in due
+    enqueued = enqueue_due_all(
+        deliver_sms,
+        [((message_id,), sms_job_id(message_id, attempts + 1)) for message_id, attempts in due],
     )
     if enqueued:
         log.info("sms sweep: %d due attempts enqueued", enqueued)

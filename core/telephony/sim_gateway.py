@@ -1,7 +1,7 @@
 """The gateway of `TELEPHONY=sim`: hands calls and SMS to the simulated carrier."""
 
 import logging
-import secrets
+from dataclasses import asdict
 from pathlib import Path
 
 import requests
@@ -13,6 +13,7 @@ from core.telephony.gateway import (
     CARRIER_FAILURE,
     TIMEOUT,
     UNREACHABLE,
+    CallRequest,
     CallUnknown,
     CarrierError,
     Gateway,
@@ -22,23 +23,11 @@ from core.telephony.gateway import (
 )
 from core.telephony.jobs import report_sim_delivery
 from core.telephony.receipts import status_callback_url
+from core.telephony.sim.audio import sim_recording_path, sim_recordings_dir
+from core.telephony.sim.carrier import SimCarrier, SimCarrierError
+from core.telephony.sim.records import new_sid
 
 log = logging.getLogger(__name__)
-
-
-def new_sid(prefix: str) -> str:
-    """Return a random Twilio-shaped id (`CA…`, `SM…`, `RE…`, `QU…`): prefix and 32 hex digits."""
-    return prefix + secrets.token_hex(16)
-
-
-def sim_recordings_dir(instance_path: str) -> str:
-    """Return the folder of the simulated carrier's recordings under the app's instance folder."""
-    return str(Path(instance_path) / "sim-recordings")
-
-
-def sim_recording_path(folder: str, sid: str) -> Path:
-    """Return the WAV file of the simulated recording `sid`."""
-    return Path(folder) / f"{sid}.wav"
 
 
 class SimGateway(Gateway):
@@ -80,34 +69,15 @@ class SimGateway(Gateway):
                 f"simulated carrier: {method} {path} failed: {error}", kind=kind
             ) from error
 
-    def place_call(
-        self,
-        to: str,
-        url: str,
-        *,
-        from_: str | None = None,
-        status_callback: str | None = None,
-        timeout: int = 20,
-        machine_detection: bool = True,
-    ) -> str:
-        """Ask the simulated carrier to ring `to`; return the CallSid it assigned."""
-        request = {
-            "to": to,
-            "url": url,
-            "from_": from_ or self.from_number,
-            "status_callback": status_callback,
-            "timeout": timeout,
-            "machine_detection": machine_detection,
-        }
+    def _place_call(self, call: CallRequest) -> str:
+        """Ask the simulated carrier to ring the number; return the CallSid it assigned."""
+        request = asdict(call)
         carrier = self._attached()
         if carrier is not None:
-            sid = carrier.place_call(**request)
-        elif self.carrier_url:
-            sid = self._post("/calls", request)["sid"]
-        else:
-            raise self._detached(f"call to {to}")
-        log.info("placed call %s to %s", sid, to)
-        return sid
+            return carrier.place_call(**request)
+        if self.carrier_url:
+            return self._post("/calls", request)["sid"]
+        raise self._detached(f"call to {call.to}")
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Ask the simulated carrier to move a live call to new TwiML."""
@@ -121,8 +91,6 @@ class SimGateway(Gateway):
 
     def call_status(self, call_sid: str) -> str:
         """Ask the simulated carrier for the call's status; `CarrierError` if it cannot tell."""
-        from core.telephony.sim.carrier import SimCarrierError  # the carrier imports this module
-
         carrier = self._attached()
         if carrier is not None:
             try:
@@ -188,8 +156,6 @@ class SimGateway(Gateway):
 
         The attached carrier knows which phones are unreachable; without one every SMS arrives.
         """
-        from core.telephony.sim.carrier import SimCarrier  # the carrier imports this module
-
         carrier = self._attached()
         if carrier is None:
             base_url = self.app.config["PUBLIC_BASE_URL"]

@@ -23,6 +23,7 @@ from core.telephony.gateway import (
     THROTTLED,
     TIMEOUT,
     UNREACHABLE,
+    CallRequest,
     CallUnknown,
     CarrierError,
     Gateway,
@@ -150,35 +151,25 @@ class TwilioGateway(Gateway):
         #: The media requests share the REST client's connection pool when it has one.
         self.media = getattr(self.client.http_client, "session", None) or requests.Session()
 
-    def place_call(
-        self,
-        to: str,
-        url: str,
-        *,
-        from_: str | None = None,
-        status_callback: str | None = None,
-        timeout: int = 20,
-        machine_detection: bool = True,
-    ) -> str:
-        """Create a call with the Calls resource and return its CallSid."""
-        options = {"machine_detection": "Enable"} if machine_detection else {}
-        if status_callback:
+    def _place_call(self, call: CallRequest) -> str:
+        """Create the call with the Calls resource and return its CallSid."""
+        options = {"machine_detection": "Enable"} if call.machine_detection else {}
+        if call.status_callback:
             options |= {
-                "status_callback": status_callback,
+                "status_callback": call.status_callback,
                 "status_callback_method": "POST",
                 "status_callback_event": list(STATUS_CALLBACK_EVENTS),
             }
-        with carrier_errors(f"call to {to}", self.client.http_client):
-            call = self.client.calls.create(
-                to=to,
-                from_=from_ or self.from_number,
-                url=url,
+        with carrier_errors(f"call to {call.to}", self.client.http_client):
+            created = self.client.calls.create(
+                to=call.to,
+                from_=call.from_,
+                url=call.url,
                 method="POST",
-                timeout=timeout,
+                timeout=call.timeout,
                 **options,
             )
-        log.info("placed call %s to %s", call.sid, to)
-        return call.sid
+        return created.sid
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Point a live call at new TwiML (`calls(sid).update(url=...)`)."""

@@ -2,7 +2,8 @@
 
 import re
 
-from core.api import _readable, api, build_document
+from core.api import api, build_document
+from core.api.openapi import _readable
 from tests.conftest import csrf_token
 
 

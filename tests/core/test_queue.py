@@ -101,3 +101,58 @@ def test_scheduler_enqueues_registered_periodic_jobs(app):
     assert [job.name for job in scheduler.get_jobs()] == ["core.jobs.record_worker_heartbeat"]
     scheduler.enqueue_jobs()
     assert [job.func_name for job in get_queue().jobs] == ["core.jobs.record_worker_heartbeat"]
+
+
+def _redis_round_trips(monkeypatch) -> list[str]:
+    """Record every round trip to Redis: a command sent alone, or a pipeline's execution."""
+    import redis
+    from redis.client import Pipeline
+
+    trips = []
+    command, execute = redis.Redis.execute_command, Pipeline.execute
+
+    def counted_command(self, *args, **options):
+        trips.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counted_execute(self, *args, **options):
+        trips.append("pipeline")
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+    monkeypatch.setattr(Pipeline, "execute", counted_execute)
+    return trips
+
+
+def test_due_jobs_are_enqueued_in_two_round_trips_however_many_there_are(app, monkeypatch):
+    from core.queue import enqueue_due_all
+
+    queue = get_queue()
+    queue.enqueue(record_worker_heartbeat, "w", job_id="due-waiting")
+    queue.enqueue_in(timedelta(hours=1), record_worker_heartbeat, "s", job_id="due-scheduled")
+    trips = _redis_round_trips(monkeypatch)
+    few = [(("w",), "due-waiting"), (("s",), "due-scheduled"), (("n0",), "due-new-0")]
+    assert enqueue_due_all(record_worker_heartbeat, few) == 2
+    assert len(trips) == 2
+    trips.clear()
+    many = [((f"m{i}",), f"due-many-{i}") for i in range(10)]
+    assert enqueue_due_all(record_worker_heartbeat, many) == 10
+    assert len(trips) == 2
+    monkeypatch.undo()
+    assert queue.job_ids == ["due-waiting", "due-scheduled", "due-new-0"] + [
+        f"due-many-{i}" for i in range(10)
+    ]
+    assert queue.scheduled_job_registry.get_job_ids() == []
+    assert list(queue.fetch_job("due-many-3").args) == ["m3"]
+
+
+def test_a_due_job_that_waits_is_left_alone_and_a_finished_one_runs_again(app):
+    from core.queue import enqueue_due
+
+    queue = get_queue()
+    assert enqueue_due(record_worker_heartbeat, "x", job_id="due-x") is True
+    assert enqueue_due(record_worker_heartbeat, "x", job_id="due-x") is False
+    queue.fetch_job("due-x").set_status("finished")
+    queue.remove("due-x")
+    assert enqueue_due(record_worker_heartbeat, "x", job_id="due-x") is True
+    assert queue.job_ids == ["due-x"]

@@ -1,4 +1,5 @@
-"""The sound of a simulated voice message: speech from espeak-ng where installed, else a tone."""
+"""The sound of the simulated carrier: recordings' files (speech from espeak-ng where installed,
+else a tone) and how long speech and audio last."""
 
 import array
 import logging
@@ -16,6 +17,23 @@ MESSAGE = (
     "Здравствуйте. Это голосовое сообщение на горячую линию губернатора. "
     "Во дворе дома номер пять прорвало трубу, перезвоните, пожалуйста."
 )
+#: Seconds a `<Play>` lasts (the carrier does not fetch audio).
+PLAY_SECONDS = 5
+
+
+def say_seconds(text: str) -> int:
+    """Estimate how long text-to-speech takes to say `text`."""
+    return max(1, round(len(text) / 15))
+
+
+def sim_recordings_dir(instance_path: str) -> str:
+    """Return the folder of the simulated carrier's recordings under the app's instance folder."""
+    return str(Path(instance_path) / "sim-recordings")
+
+
+def sim_recording_path(folder: str, sid: str) -> Path:
+    """Return the WAV file of the simulated recording `sid`."""
+    return Path(folder) / f"{sid}.wav"
 
 
 def write_voice_message(path: Path, seconds: int) -> Path:

@@ -1,8 +1,7 @@
 """Queues on the simulated carrier: `<Enqueue>` parks a call until a redirect or `<Dial><Queue>`."""
 
-from core.telephony.sim.records import Call
+from core.telephony.sim.records import Call, new_sid
 from core.telephony.sim.twiml import Next
-from core.telephony.sim_gateway import new_sid
 
 
 class QueueSwitch:

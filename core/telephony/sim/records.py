@@ -1,5 +1,6 @@
 """What the carrier remembers: calls and their legs, transcripts, webhooks, SMS."""
 
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -9,6 +10,11 @@ from core.telephony.sim.phones import CallerScript
 
 #: Call statuses after which nothing more happens.
 FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+def new_sid(prefix: str) -> str:
+    """Return a random Twilio-shaped id (`CA…`, `SM…`, `RE…`, `QU…`): prefix and 32 hex digits."""
+    return prefix + secrets.token_hex(16)
 
 
 @dataclass(frozen=True)

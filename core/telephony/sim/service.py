@@ -13,10 +13,10 @@ import threading
 import click
 from flask import current_app
 
+from core.telephony.sim.audio import sim_recordings_dir
 from core.telephony.sim.carrier import SimCarrier
 from core.telephony.sim.control import ControlServer
 from core.telephony.sim.phones import obliging
-from core.telephony.sim_gateway import sim_recordings_dir
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,15 @@ the next verb, a `Next` document to fetch, or how the call's TwiML ended (`hangu
 
 from urllib.parse import urljoin
 
-from core.telephony.sim.audio import write_voice_message
-from core.telephony.sim.carrier import PLAY_SECONDS, say_seconds
+from core.telephony.sim.audio import (
+    PLAY_SECONDS,
+    say_seconds,
+    sim_recording_path,
+    write_voice_message,
+)
 from core.telephony.sim.phones import Speech
-from core.telephony.sim.records import Call, Dialled, Recording, Utterance
+from core.telephony.sim.records import Call, Dialled, Recording, Utterance, new_sid
 from core.telephony.sim.twiml import Next, Verb
-from core.telephony.sim_gateway import new_sid, sim_recording_path
 
 
 def _loops(verb: Verb) -> int:

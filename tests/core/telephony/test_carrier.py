@@ -19,7 +19,7 @@ from core.telephony.sim import (
     no_answer,
     voicemail,
 )
-from core.telephony.sim.carrier import APP_ERROR
+from core.telephony.sim.webhooks import APP_ERROR
 from tests.conftest import work
 from tests.core.telephony.voice_app import OFFICIAL, build_blueprint
 

@@ -302,3 +302,15 @@ def test_an_unreachable_simulated_carrier_is_a_carrier_error(app):
         message = sent(gateway, "+79161234567", "text", purpose="appeal:9")
         assert (message.status, message.provider_sid) == ("retrying", None)
     assert get_gateway() is not gateway
+
+
+def test_both_gateways_place_calls_through_one_signature_and_its_defaults(app):
+    from core.telephony.gateway import Gateway
+
+    assert SimGateway.place_call is Gateway.place_call
+    assert TwilioGateway.place_call is Gateway.place_call
+    carrier = SimCarrier.in_process(app)
+    sid = get_gateway().place_call("+79000000101", "https://hotline.example/voice/x")
+    carrier.run_pending()
+    placed = carrier.call(sid)
+    assert (placed.from_, placed.to) == (app.config["TWILIO_NUMBER"], "+79000000101")

@@ -1,17 +1,11 @@
-"""User and token endpoints of the JSON API, for administrators."""
+"""User and token endpoints of the JSON API: the token's own user, and the admin's routes."""
 
 from flask import g, jsonify
 
-from core.api import (
-    DATETIME,
-    NULLABLE_DATETIME,
-    ApiError,
-    api,
-    obj,
-    operation,
-    text,
-    token_required,
-)
+from core.api.blueprint import api, token_required
+from core.api.errors import ApiError
+from core.api.operations import operation
+from core.api.schemas import DATETIME, NULLABLE_DATETIME, obj, text
 from core.extensions import db
 from core.models import ApiToken, Role, User
 from core.users import (
@@ -216,3 +210,21 @@ def revoke(token_id: int):
         ) from error
     db.session.commit()
     return jsonify(_token_json(row))
+
+
+ME_SCHEMA = obj(
+    {
+        "username": {"type": "string"},
+        "role": {"type": "string", "enum": ["operator", "official", "head", "manager", "admin"]},
+        "municipality_id": {"type": ["integer", "null"]},
+    }
+)
+
+
+@api.get("/me")
+@token_required()
+@operation("The token's user", tag="accounts", responses={200: ("The user", ME_SCHEMA)})
+def me():
+    """Return the user the token belongs to."""
+    user = g.api_user
+    return jsonify(username=user.username, role=user.role, municipality_id=user.municipality_id)
