@@ -17,7 +17,6 @@ from core.telephony.gateway import (
     RecordingGone,
     sms_max_attempts,
 )
-from core.telephony.jobs import sweep_due_sms
 from core.telephony.signature import protect_webhooks, sign
 
 __all__ = [
@@ -68,6 +67,7 @@ def init_app(app: Flask) -> None:
 
     from core.schedule import add_periodic
     from core.telephony import cli
+    from core.telephony.jobs import sweep_due_sms
     from core.telephony.receipts import bp as receipts
     from core.telephony.receipts import sms_error_reason
 

@@ -13,9 +13,17 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import SMS_FAILED, SMS_PENDING, SMS_RETRYING, SMS_SENDING, OutboundMessage
 from core.queue import enqueue_after_commit
-from core.telephony.jobs import deliver_sms, sms_job_id
 
 log = logging.getLogger(__name__)
+
+#: The job that makes a stored SMS's due attempt (`core.telephony.jobs.deliver_sms`).
+DELIVER_SMS_JOB = "core.telephony.jobs.deliver_sms"
+
+
+def sms_job_id(message_id: int, attempt: int) -> str:
+    """Return the job id of a message's attempt number `attempt` (one job per attempt)."""
+    return f"sms-{message_id}-attempt-{attempt}"
+
 
 #: Call progress events requested for outbound calls (both gateways ask for the same).
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
@@ -225,7 +233,7 @@ class Gateway:
             if existing is None:
                 raise
             return existing
-        enqueue_after_commit(deliver_sms, message.id, job_id=sms_job_id(message.id, 1))
+        enqueue_after_commit(DELIVER_SMS_JOB, message.id, job_id=sms_job_id(message.id, 1))
         return message
 
     def deliver_due_sms(self, message: OutboundMessage) -> bool:
@@ -277,7 +285,7 @@ class Gateway:
         db.session.flush()
         if message.retrying:
             enqueue_after_commit(
-                deliver_sms,
+                DELIVER_SMS_JOB,
                 message.id,
                 job_id=sms_job_id(message.id, message.attempts + 1),
                 at=message.next_attempt_at,

@@ -8,16 +8,12 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import SMS_PENDING, SMS_RETRYING, SMS_SENDING, SMS_UNKNOWN, OutboundMessage
 from core.queue import enqueue_due_all
+from core.telephony.gateway import sms_job_id
 
 log = logging.getLogger(__name__)
 
 #: Due messages one sweep looks at.
 SWEEP_BATCH = 5000
-
-
-def sms_job_id(message_id: int, attempt: int) -> str:
-    """Return the job id of a message's attempt number `attempt` (one job per attempt)."""
-    return f"sms-{message_id}-attempt-{attempt}"
 
 
 def deliver_sms(message_id: int) -> None:
