@@ -128,6 +128,8 @@ def test_api_answers_unknown_paths_wrong_methods_and_failures_in_its_error_forma
         assert answer.status_code == status and answer.is_json, path
         error = answer.json["error"]
         assert error["code"] == code and error["message"] and error["field"] is None
+    # a 405 still says which methods the path takes (RFC 9110)
+    assert "GET" in client.delete("/api/v1/appeals", headers=headers).headers["Allow"]
     assert client.get("/no-such-page").mimetype == "text/html"  # pages keep their error page
 
     def fail(*args):

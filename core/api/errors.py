@@ -38,4 +38,7 @@ def http_error_response(error: HTTPException):
     if status >= 500:
         return error_response(status, "internal_error", "the server failed; try again later")
     code = HTTP_ERROR_CODES.get(status) or (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or code.replace("_", " "))
+    body, status = error_response(status, code, error.description or code.replace("_", " "))
+    # the error's own headers stay: `Allow` of a 405, `Retry-After` of a 429
+    kept = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return body, status, kept
