@@ -12,6 +12,9 @@ What lives where (each name is also importable from `callbacks.services`):
 - `replies`: incoming SMS (a citizen's confirmation or an official's status reply).
 - `reading`: the cabinet's card query, one visible card, its SMS and its timeline.
 - `photos`: the before/after photos of a card.
+
+Services never import `callbacks.jobs` (which imports them): they enqueue a job by its
+dotted path, e.g. `"callbacks.jobs.remind_card"`.
 """
 
 from callbacks.services.callbacks import (

@@ -83,15 +83,14 @@ def open_registered_card(call: Call, appeal: Appeal) -> Card | None:
 
 def schedule_card_jobs(card: Card) -> None:
     """Enqueue (after commit) the opening SMS, the reminder, the escalation and the deadline."""
-    from callbacks import jobs
-
     ids = card_job_ids(card)
-    enqueue_after_commit(jobs.notify_card_opened, card.id, job_id=ids["opened"])
-    enqueue_after_commit(jobs.remind_card, card.id, job_id=ids["reminder"], at=card.remind_at)
-    enqueue_after_commit(jobs.escalate_card, card.id, job_id=ids["escalation"], at=card.escalate_at)
-    enqueue_after_commit(
-        jobs.mark_card_overdue, card.id, job_id=ids["overdue"], at=card.callback_due_at
-    )
+    for kind, job, at in (
+        ("opened", "callbacks.jobs.notify_card_opened", None),
+        ("reminder", "callbacks.jobs.remind_card", card.remind_at),
+        ("escalation", "callbacks.jobs.escalate_card", card.escalate_at),
+        ("overdue", "callbacks.jobs.mark_card_overdue", card.callback_due_at),
+    ):
+        enqueue_after_commit(job, card.id, job_id=ids[kind], at=at)
 
 
 def card_job_ids(card: Card) -> dict[str, str]:

@@ -88,10 +88,8 @@ def resolve_appeal(appeal: Appeal, code: str | None, text: str, actor: User) -> 
     tracking.confirmation_due_at = moment + CONFIRMATION_WINDOW
     set_appeal_status(appeal, status, text[:200], actor)
     close_card(db.session.scalar(select(Card).where(Card.appeal_id == appeal.id)), "resolved")
-    from callbacks import jobs
-
     enqueue_after_commit(
-        jobs.ask_citizen_confirmation,
+        "callbacks.jobs.ask_citizen_confirmation",
         appeal.id,
         job_id=f"confirm-ask-{appeal.id}-{tracking.reopen_count}",
     )
