@@ -87,7 +87,7 @@ def escalate_card(card_id: int) -> None:
 
 
 def mark_card_overdue(card_id: int) -> None:
-    """Flag the card overdue and tell the regional managers when the deadline passed."""
+    """Flag the card overdue when its callback deadline passed."""
     card = db.session.get(Card, card_id)
     if card is not None and services.mark_card_overdue(card):
         db.session.commit()
@@ -155,9 +155,7 @@ def sweep() -> dict[str, int]:
         Card.state.in_(OPEN_STATES), Card.escalated_at.is_(None), Card.escalate_at <= moment
     )
     found["escalation"] = _enqueue(cards, escalate_card, "escalation")
-    cards = _due_cards(
-        Card.state.in_(OPEN_STATES), Card.overdue_at.is_(None), Card.callback_due_at <= moment
-    )
+    cards = _due_cards(Card.state.in_(OPEN_STATES), ~Card.overdue, Card.callback_due_at <= moment)
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
     found["checkin"] = _enqueue_checkins(moment)
     found["callback"] = sum(

@@ -62,6 +62,19 @@ def start_callback(card: Card, official: Official, actor: User) -> CallbackAttem
     return attempt
 
 
+def place_callback(
+    card: Card, official: Official, actor: User
+) -> tuple[CallbackAttempt, CarrierError | None]:
+    """Start a click-to-call and ask the carrier to ring the official; the caller commits after.
+
+    The attempt is committed before the carrier is asked, since its webhooks must find it;
+    the carrier's error comes back, noted on the attempt (a passing one waits for a retry).
+    """
+    attempt = start_callback(card, official, actor)
+    db.session.commit()
+    return attempt, ring_official(attempt)
+
+
 def fail_callback(attempt: CallbackAttempt, reason: str) -> None:
     """The carrier did not place the callback: finish the attempt as failed and say why."""
     if attempt.outcome is not None:

@@ -112,10 +112,13 @@ def escalate_card(card: Card) -> bool:
 
 
 def mark_card_overdue(card: Card) -> bool:
-    """Flag a card whose callback deadline passed and tell the regional managers."""
+    """Flag a card whose callback deadline passed; its event names the active managers.
+
+    Nobody is sent anything: the managers see overdue cards in the cabinet and the reports.
+    """
     if (
         not allows("card", "mark-overdue", card.state)
-        or card.overdue_at is not None
+        or card.overdue
         or card.callback_due_at > now()
     ):
         return False
