@@ -2,7 +2,7 @@
 
 import logging
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from callbacks import notices, services
 from callbacks.models import (
@@ -144,7 +144,7 @@ def sweep() -> dict[str, int]:
     relay_outbox()
     requeue_abandoned()
     moment = services.now()
-    found = {"tracking": _track_new_appeals()}
+    found = {"tracking": services.track_new_appeals(SWEEP_BATCH)}
     cards = _due_cards(Card.notified_at.is_(None))
     found["opened"] = _enqueue(cards, notify_card_opened, "opened")
     cards = _due_cards(
@@ -211,18 +211,3 @@ def _enqueue_checkins(moment) -> int:
     return sum(
         enqueue_due(run_checkin, row.appeal_id, job_id=services.checkin_job_id(row)) for row in rows
     )
-
-
-def _track_new_appeals() -> int:
-    """Give every appeal in work a tracking row (appeals accepted by an official have none)."""
-    appeals = db.session.scalars(
-        select(Appeal)
-        .outerjoin(AppealTracking, AppealTracking.appeal_id == Appeal.id)
-        .where(
-            and_(Appeal.status.in_(services.TRACKED_STATUSES), AppealTracking.appeal_id.is_(None))
-        )
-        .limit(SWEEP_BATCH)
-    ).all()
-    for appeal in appeals:
-        services.ensure_tracking(appeal, appeal.created_at)
-    return len(appeals)

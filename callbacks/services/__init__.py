@@ -104,6 +104,7 @@ from callbacks.services.tracking import (
     next_checkins,
     responsible_phone,
     run_checkin,
+    track_new_appeals,
 )
 
 __all__ = [
@@ -184,5 +185,6 @@ __all__ = [
     "start_callback",
     "take_appeal_into_work",
     "take_incoming_sms",
+    "track_new_appeals",
     "unfinished_callbacks",
 ]

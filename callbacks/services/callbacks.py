@@ -4,11 +4,9 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import contains_eager
 
-from callbacks.models import (
-    CallbackAttempt,
-    Card,
-)
+from callbacks.models import CallbackAttempt, Card
 from callbacks.services.common import CardError, now
 from callbacks.states import check_card, states_for
 from core.events import record_event
@@ -269,19 +267,11 @@ def finish_unaccepted_callback(attempt: CallbackAttempt, call_status: str) -> No
 
 #: A callback placed this long ago is asked about: one the carrier no longer knows is over.
 CALLBACK_UNKNOWN_AGE = timedelta(seconds=30)
-
-
 #: A callback whose call ended this long after it started, with no result, lost its result.
 CALLBACK_LOST_AGE = timedelta(minutes=5)
-
-
 #: Why a callback was finished by the reconciliation sweep (the card's timeline says it).
 CALLBACK_NEVER_PLACED = "the call was never placed"
-
-
 CALLBACK_UNKNOWN = "the telephone network no longer knows the call"
-
-
 CALLBACK_RESULT_LOST = "the call ended and its result never came"
 
 
@@ -339,6 +329,7 @@ def close_callback_duty(attempt: CallbackAttempt) -> list[Card]:
             Card.opened_at <= attempt.started_at,
             Appeal.caller_number == attempt.citizen_number,
         )
+        .options(contains_eager(Card.appeal))
     ).all()
     for other in cards:
         other.state = check_card(other, "called-back")

@@ -6,10 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from callbacks.models import (
-    Card,
-    CardState,
-)
+from callbacks.models import Card, CardState
 from callbacks.services.common import CardError, duty_from_routing, now, stamp
 from callbacks.services.tracking import ensure_tracking
 from callbacks.states import check_card
@@ -24,8 +21,6 @@ log = logging.getLogger(__name__)
 
 
 REMINDER_AFTER = timedelta(minutes=15)
-
-
 DEFAULT_CALLBACK = timedelta(hours=8)
 
 

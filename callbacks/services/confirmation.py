@@ -2,10 +2,7 @@
 
 from sqlalchemy import select
 
-from callbacks.models import (
-    AppealTracking,
-    Card,
-)
+from callbacks.models import AppealTracking, Card
 from callbacks.services.common import now
 from callbacks.services.outcomes import close_card, reopen_card
 from callbacks.services.tracking import checkin_interval

@@ -4,11 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from callbacks.models import (
-    AppealTracking,
-    Card,
-    CardState,
-)
+from callbacks.models import AppealTracking, Card, CardState
 from callbacks.services.common import CardError, now
 from callbacks.services.tracking import checkin_interval, ensure_tracking
 from callbacks.states import allows, check_appeal, check_card
@@ -21,8 +17,6 @@ from hotline.services import set_appeal_status
 
 #: Outcome codes an official records; the labels live in `callbacks.forms`.
 RESOLUTION_CODES = ("fixed", "scheduled", "explained", "not_confirmed", "other_authority")
-
-
 #: Phrases of a formal reply ("отписка") that says nothing about what was done.
 FORMAL_PHRASES = (
     "в установленном порядке",
@@ -37,11 +31,7 @@ FORMAL_PHRASES = (
     "вопрос на контроле",
     "находится на контроле",
 )
-
-
 MIN_UNCODED_TEXT = 40
-
-
 CONFIRMATION_WINDOW = timedelta(days=3)
 
 

@@ -2,10 +2,7 @@
 
 from flask import current_app
 
-from callbacks.models import (
-    Card,
-    CardPhoto,
-)
+from callbacks.models import Card, CardPhoto
 from callbacks.photos import PhotoRefused, reencode_photo
 from callbacks.services.common import CardError, now
 from callbacks.states import check_card

@@ -5,10 +5,7 @@ from datetime import datetime
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from callbacks.models import (
-    OPEN_STATES,
-    Card,
-)
+from callbacks.models import OPEN_STATES, Card
 from callbacks.services.cards import RESTRICTED_NOTE_READERS
 from callbacks.services.common import DUTY_ROLES
 from core.extensions import db

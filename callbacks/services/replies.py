@@ -4,11 +4,7 @@ import re
 
 from sqlalchemy import or_, select
 
-from callbacks.models import (
-    AppealTracking,
-    Card,
-    CardState,
-)
+from callbacks.models import AppealTracking, Card, CardState
 from callbacks.services.cards import add_card_note
 from callbacks.services.confirmation import answer_confirmation
 from core.events import record_event
@@ -18,8 +14,6 @@ from hotline.models import Appeal
 from roster.models import Official
 
 _ANSWER_YES = {"1", "да", "решено", "yes"}
-
-
 _ANSWER_NO = {"2", "нет", "не решено", "no"}
 
 

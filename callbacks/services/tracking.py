@@ -4,10 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from callbacks.models import (
-    AppealTracking,
-    Card,
-)
+from callbacks.models import AppealTracking, Card
 from callbacks.services.common import duty_recipients, now, stamp
 from core.events import record_event
 from core.extensions import db
@@ -17,11 +14,7 @@ from roster.models import Category, Official
 
 #: Check-in interval when the appeal has no category: emergency 2 hours, otherwise daily.
 CHECKIN_BY_URGENCY = {"emergency": timedelta(hours=2)}
-
-
 DEFAULT_CHECKIN = timedelta(days=1)
-
-
 #: Appeal statuses in which check-ins run.
 TRACKED_STATUSES = (AppealStatus.IN_WORK, AppealStatus.MISSED, AppealStatus.REOPENED)
 
@@ -29,24 +22,55 @@ TRACKED_STATUSES = (AppealStatus.IN_WORK, AppealStatus.MISSED, AppealStatus.REOP
 def checkin_interval(appeal: Appeal) -> timedelta:
     """Return the time between check-ins for an appeal (from its category's setting)."""
     category = db.session.get(Category, appeal.category_id) if appeal.category_id else None
+    return _interval(appeal, category)
+
+
+def _interval(appeal: Appeal, category: Category | None) -> timedelta:
     if category is not None and category.checkin_minutes:
         return timedelta(minutes=category.checkin_minutes)
     return CHECKIN_BY_URGENCY.get(appeal.urgency, DEFAULT_CHECKIN)
+
+
+def _new_tracking(appeal: Appeal, start: datetime, interval: timedelta) -> AppealTracking:
+    return AppealTracking(
+        appeal_id=appeal.id, next_checkin_at=start + interval, checkins=0, reopen_count=0
+    )
 
 
 def ensure_tracking(appeal: Appeal, start: datetime | None = None) -> AppealTracking:
     """Return the appeal's tracking row, creating it with the first check-in scheduled."""
     tracking = db.session.get(AppealTracking, appeal.id)
     if tracking is None:
-        tracking = AppealTracking(
-            appeal_id=appeal.id,
-            next_checkin_at=(start or now()) + checkin_interval(appeal),
-            checkins=0,
-            reopen_count=0,
-        )
+        tracking = _new_tracking(appeal, start or now(), checkin_interval(appeal))
         db.session.add(tracking)
         db.session.flush()
     return tracking
+
+
+def track_new_appeals(limit: int) -> int:
+    """Give appeals in work a tracking row if they have none (an accepted appeal has none).
+
+    Their first check-in counts from their creation; one query, one flush for them all.
+    """
+    appeals = db.session.scalars(
+        select(Appeal)
+        .outerjoin(AppealTracking, AppealTracking.appeal_id == Appeal.id)
+        .where(Appeal.status.in_(TRACKED_STATUSES), AppealTracking.appeal_id.is_(None))
+        .limit(limit)
+    ).all()
+    wanted = {appeal.category_id for appeal in appeals if appeal.category_id}
+    categories = {
+        category.id: category
+        for category in db.session.scalars(select(Category).where(Category.id.in_(wanted)))
+    }
+    db.session.add_all(
+        _new_tracking(
+            appeal, appeal.created_at, _interval(appeal, categories.get(appeal.category_id))
+        )
+        for appeal in appeals
+    )
+    db.session.flush()
+    return len(appeals)
 
 
 def next_checkins(appeal_ids: list[int]) -> dict[int, datetime | None]:
