@@ -72,46 +72,41 @@ def retry_callback(attempt_id: int) -> None:
     db.session.commit()
 
 
+def _apply(model, row_id: int, service) -> None:
+    """Load a row and apply a service to it; commit only when the service did something."""
+    row = db.session.get(model, row_id)
+    if row is not None and service(row):
+        db.session.commit()
+
+
 def remind_card(card_id: int) -> None:
     """Remind the duty of a card nobody acknowledged within 15 minutes."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.remind_card(card):
-        db.session.commit()
+    _apply(Card, card_id, services.remind_card)
 
 
 def escalate_card(card_id: int) -> None:
     """Tell the supervisor at half the callback deadline."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.escalate_card(card):
-        db.session.commit()
+    _apply(Card, card_id, services.escalate_card)
 
 
 def mark_card_overdue(card_id: int) -> None:
     """Flag the card overdue when its callback deadline passed."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.mark_card_overdue(card):
-        db.session.commit()
+    _apply(Card, card_id, services.mark_card_overdue)
 
 
 def run_checkin(appeal_id: int) -> None:
     """Ask the responsible official for a status update on an appeal in work."""
-    tracking = db.session.get(AppealTracking, appeal_id)
-    if tracking is not None and services.run_checkin(tracking):
-        db.session.commit()
+    _apply(AppealTracking, appeal_id, services.run_checkin)
 
 
 def ask_citizen_confirmation(appeal_id: int) -> None:
     """Ask the citizen by SMS whether the resolved matter is really solved."""
-    appeal = db.session.get(Appeal, appeal_id)
-    if appeal is not None and services.ask_citizen(appeal):
-        db.session.commit()
+    _apply(Appeal, appeal_id, services.ask_citizen)
 
 
 def close_unconfirmed(appeal_id: int) -> None:
     """Close an appeal whose citizen gave no answer within three days."""
-    tracking = db.session.get(AppealTracking, appeal_id)
-    if tracking is not None and services.close_unconfirmed(tracking):
-        db.session.commit()
+    _apply(AppealTracking, appeal_id, services.close_unconfirmed)
 
 
 def reconcile_callbacks() -> int:

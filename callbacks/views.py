@@ -108,6 +108,22 @@ def _refused(card, error: StateError):
     return _render_card(card, status=409)
 
 
+def _attempt(card, form, form_name: str, field, action):
+    """Run a card action; return its result and None, or None and the page saying it was refused.
+
+    A refusal by the card's state answers 409; a `CardError` re-renders the form with its
+    message on `field`.
+    """
+    try:
+        return action(), None
+    except StateError as error:
+        return None, _refused(card, error)
+    except services.CardError as error:
+        db.session.rollback()
+        field.errors = [*field.errors, _error_message(error)]
+        return None, _render_card(card, **{form_name: form})
+
+
 def _load_card(card_id: int):
     card = services.get_visible_card(current_user, card_id)
     if card is None:
@@ -258,14 +274,15 @@ def forward(card_id: int):
     if not form.validate_on_submit():
         return _render_card(card, forward_form=form)
     place = get_municipality(form.municipality.data) or abort(404)
-    try:
-        services.forward_card(card, place, form.reason.data, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.reason.errors = [*form.reason.errors, _error_message(error)]
-        return _render_card(card, forward_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "forward_form",
+        form.reason,
+        lambda: services.forward_card(card, place, form.reason.data, current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     flash(_("The card is forwarded to %(name)s.", name=place.name), "info")
     if not current_user.can_see_municipality(place.id):
@@ -285,14 +302,16 @@ def callback(card_id: int):
     if not form.validate_on_submit():
         return _render_card(card, callback_form=form)
     official = db.session.get(Official, form.official.data)
-    try:
-        attempt, carrier_error = services.place_callback(card, official, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.official.errors = [*form.official.errors, _error_message(error)]
-        return _render_card(card, callback_form=form)
+    placed, refusal = _attempt(
+        card,
+        form,
+        "callback_form",
+        form.official,
+        lambda: services.place_callback(card, official, current_user),
+    )
+    if refusal:
+        return refusal
+    attempt, carrier_error = placed
     db.session.commit()
     if carrier_error is None:
         flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
@@ -329,14 +348,15 @@ def outcome(card_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
         return _render_card(card, outcome_form=form)
-    try:
-        services.record_outcome(card, form.code.data or None, form.text.data, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.text.errors = [*form.text.errors, _error_message(error)]
-        return _render_card(card, outcome_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "outcome_form",
+        form.text,
+        lambda: services.record_outcome(card, form.code.data or None, form.text.data, current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     flash(_("The outcome is recorded; the citizen will be asked to confirm."), "info")
     return redirect(url_for("callbacks.card", card_id=card.id))
@@ -350,14 +370,15 @@ def upload_photo(card_id: int):
     form = PhotoForm()
     if not form.validate_on_submit():
         return _render_card(card, photo_form=form)
-    try:
-        services.save_photo(card, form.kind.data, form.photo.data.read(), current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.photo.errors = [*form.photo.errors, _error_message(error)]
-        return _render_card(card, photo_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "photo_form",
+        form.photo,
+        lambda: services.save_photo(card, form.kind.data, form.photo.data.read(), current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     return redirect(url_for("callbacks.card", card_id=card.id))
 
