@@ -12,38 +12,16 @@ from core.schedule import add_periodic
 CABINET_ROLES = ("official", "head", "operator", "manager", "admin")
 
 
-def on_chain_exhausted(call, appeal=None, **extra) -> None:
-    """Open the call's card when nobody in its duty chain accepted (the webhook commits)."""
-    from callbacks.services import open_card
-
-    if appeal is not None:
-        open_card(call, appeal)
-
-
-def on_appeal_registered(appeal, call=None, **extra) -> None:
-    """Open the card of an appeal an operator sent to its municipality without a duty chain."""
-    from callbacks.services import open_registered_card
-
-    if call is not None:
-        open_registered_card(call, appeal)
-
-
-def on_next_checkins_wanted(appeal_ids, **extra) -> dict:
-    """Tell the operator console when each tracked appeal is checked next."""
-    from callbacks.services import next_checkins
-
-    return next_checkins(appeal_ids)
-
-
 def init_app(app: Flask) -> None:
+    """Register the cabinet, the webhooks, the signal receivers, the sweeps and the labels."""
     from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
+    from callbacks.labels import cabinet_labels
     from callbacks.metrics import card_metrics
     from callbacks.retention import purge_photos
-    from hotline.signals import appeal_registered, chain_exhausted, next_checkins_wanted
+    from callbacks.signals import connect_receivers
 
-    chain_exhausted.connect(on_chain_exhausted, weak=False)  # connecting again is a no-op
-    appeal_registered.connect(on_appeal_registered, weak=False)
-    next_checkins_wanted.connect(on_next_checkins_wanted, weak=False)
+    connect_receivers()
+    app.context_processor(cabinet_labels)
     app.register_blueprint(views.bp)
     app.register_blueprint(hooks.bp)
     add_periodic(app, jobs.sweep, interval=60)

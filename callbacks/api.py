@@ -244,14 +244,7 @@ def _visible_card(card_id: int) -> Card:
 )
 def acknowledge_card(card_id: int):
     """Take a new card into work (again on an acknowledged card: no change; otherwise 409)."""
-    card = _visible_card(card_id)
-    try:
-        services.acknowledge_card(card, g.api_user)
-    except StateError as error:
-        db.session.rollback()
-        raise _refused(error) from error
-    db.session.commit()
-    return jsonify(card_as_dict(card))
+    return _act_on_card(card_id, lambda card: services.acknowledge_card(card, g.api_user))
 
 
 @api.post("/cards/<int:card_id>/outcome")
@@ -266,9 +259,18 @@ def acknowledge_card(card_id: int):
 )
 def record_card_outcome(card_id: int):
     """Record what was done; the appeal is resolved and the citizen asked to confirm."""
+    body = g.api_body
+    return _act_on_card(
+        card_id,
+        lambda card: services.record_outcome(card, body.get("code"), body["text"], g.api_user),
+    )
+
+
+def _act_on_card(card_id: int, action):
+    """Apply an action to a visible card: a refusal is an API error, else commit and answer it."""
     card = _visible_card(card_id)
     try:
-        services.record_outcome(card, g.api_body.get("code"), g.api_body["text"], g.api_user)
+        action(card)
     except (services.CardError, StateError) as error:
         db.session.rollback()
         raise _refused(error) from error

@@ -2,7 +2,7 @@
 
 import logging
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from callbacks import notices, services
 from callbacks.models import (
@@ -72,46 +72,41 @@ def retry_callback(attempt_id: int) -> None:
     db.session.commit()
 
 
+def _apply(model, row_id: int, service) -> None:
+    """Load a row and apply a service to it; commit only when the service did something."""
+    row = db.session.get(model, row_id)
+    if row is not None and service(row):
+        db.session.commit()
+
+
 def remind_card(card_id: int) -> None:
     """Remind the duty of a card nobody acknowledged within 15 minutes."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.remind_card(card):
-        db.session.commit()
+    _apply(Card, card_id, services.remind_card)
 
 
 def escalate_card(card_id: int) -> None:
     """Tell the supervisor at half the callback deadline."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.escalate_card(card):
-        db.session.commit()
+    _apply(Card, card_id, services.escalate_card)
 
 
 def mark_card_overdue(card_id: int) -> None:
-    """Flag the card overdue and tell the regional managers when the deadline passed."""
-    card = db.session.get(Card, card_id)
-    if card is not None and services.mark_card_overdue(card):
-        db.session.commit()
+    """Flag the card overdue when its callback deadline passed."""
+    _apply(Card, card_id, services.mark_card_overdue)
 
 
 def run_checkin(appeal_id: int) -> None:
     """Ask the responsible official for a status update on an appeal in work."""
-    tracking = db.session.get(AppealTracking, appeal_id)
-    if tracking is not None and services.run_checkin(tracking):
-        db.session.commit()
+    _apply(AppealTracking, appeal_id, services.run_checkin)
 
 
 def ask_citizen_confirmation(appeal_id: int) -> None:
     """Ask the citizen by SMS whether the resolved matter is really solved."""
-    appeal = db.session.get(Appeal, appeal_id)
-    if appeal is not None and services.ask_citizen(appeal):
-        db.session.commit()
+    _apply(Appeal, appeal_id, services.ask_citizen)
 
 
 def close_unconfirmed(appeal_id: int) -> None:
     """Close an appeal whose citizen gave no answer within three days."""
-    tracking = db.session.get(AppealTracking, appeal_id)
-    if tracking is not None and services.close_unconfirmed(tracking):
-        db.session.commit()
+    _apply(AppealTracking, appeal_id, services.close_unconfirmed)
 
 
 def reconcile_callbacks() -> int:
@@ -144,7 +139,7 @@ def sweep() -> dict[str, int]:
     relay_outbox()
     requeue_abandoned()
     moment = services.now()
-    found = {"tracking": _track_new_appeals()}
+    found = {"tracking": services.track_new_appeals(SWEEP_BATCH)}
     cards = _due_cards(Card.notified_at.is_(None))
     found["opened"] = _enqueue(cards, notify_card_opened, "opened")
     cards = _due_cards(
@@ -155,9 +150,7 @@ def sweep() -> dict[str, int]:
         Card.state.in_(OPEN_STATES), Card.escalated_at.is_(None), Card.escalate_at <= moment
     )
     found["escalation"] = _enqueue(cards, escalate_card, "escalation")
-    cards = _due_cards(
-        Card.state.in_(OPEN_STATES), Card.overdue_at.is_(None), Card.callback_due_at <= moment
-    )
+    cards = _due_cards(Card.state.in_(OPEN_STATES), ~Card.overdue, Card.callback_due_at <= moment)
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
     found["checkin"] = _enqueue_checkins(moment)
     found["callback"] = sum(
@@ -213,18 +206,3 @@ def _enqueue_checkins(moment) -> int:
     return sum(
         enqueue_due(run_checkin, row.appeal_id, job_id=services.checkin_job_id(row)) for row in rows
     )
-
-
-def _track_new_appeals() -> int:
-    """Give every appeal in work a tracking row (appeals accepted by an official have none)."""
-    appeals = db.session.scalars(
-        select(Appeal)
-        .outerjoin(AppealTracking, AppealTracking.appeal_id == Appeal.id)
-        .where(
-            and_(Appeal.status.in_(services.TRACKED_STATUSES), AppealTracking.appeal_id.is_(None))
-        )
-        .limit(SWEEP_BATCH)
-    ).all()
-    for appeal in appeals:
-        services.ensure_tracking(appeal, appeal.created_at)
-    return len(appeals)

@@ -8,10 +8,19 @@ VOICE = "Polly.Tatyana"
 WHISPER_SECONDS = 10
 #: Seconds the citizen's phone rings.
 CITIZEN_RING_SECONDS = 30
+#: What an official hears when a notice call ends without their 1.
+NOT_CONFIRMED = "Карточка не подтверждена. Она ждёт вас в личном кабинете."
 
 
 def _say(target, text: str) -> None:
     target.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def _say_and_hang_up(text: str) -> str:
+    response = VoiceResponse()
+    _say(response, text)
+    response.hangup()
+    return str(response)
 
 
 def callback_whisper(card_number: int, topic: str, accept_url: str) -> str:
@@ -46,23 +55,16 @@ def dial_citizen(citizen_number: str, caller_id: str, result_url: str) -> str:
 
 def callback_result(answered: bool) -> str:
     """Close the official's leg after the citizen's leg ended."""
-    response = VoiceResponse()
-    _say(
-        response,
+    return _say_and_hang_up(
         "Разговор с гражданином записан в карточку. Спасибо."
         if answered
-        else "Гражданин не ответил. Попробуйте позже.",
+        else "Гражданин не ответил. Попробуйте позже."
     )
-    response.hangup()
-    return str(response)
 
 
 def callback_over() -> str:
     """Tell an official who pressed 1 too late that this callback is over."""
-    response = VoiceResponse()
-    _say(response, "Этот звонок уже завершён. Попробуйте ещё раз из карточки.")
-    response.hangup()
-    return str(response)
+    return _say_and_hang_up("Этот звонок уже завершён. Попробуйте ещё раз из карточки.")
 
 
 def hangup() -> str:
@@ -80,27 +82,20 @@ def notice_call(text: str, key_url: str) -> str:
             num_digits=1, action=key_url, method="POST", timeout=WHISPER_SECONDS
         )
         _say(gather, text)
-    _say(response, "Карточка не подтверждена. Она ждёт вас в личном кабинете.")
+    _say(response, NOT_CONFIRMED)
     response.hangup()
     return str(response)
 
 
 def notice_answer(acknowledged: bool) -> str:
     """Tell the official whether the key acknowledged the card, and end the call."""
-    response = VoiceResponse()
-    _say(
-        response,
-        "Карточка подтверждена и принята в работу. Спасибо."
-        if acknowledged
-        else "Карточка не подтверждена. Она ждёт вас в личном кабинете.",
+    return _say_and_hang_up(
+        "Карточка подтверждена и принята в работу. Спасибо." if acknowledged else NOT_CONFIRMED
     )
-    response.hangup()
-    return str(response)
 
 
 def unavailable() -> str:
     """Say the service is briefly unavailable and end the official's call."""
-    response = VoiceResponse()
-    _say(response, "Сервис временно недоступен. Позвоните гражданину позже из личного кабинета.")
-    response.hangup()
-    return str(response)
+    return _say_and_hang_up(
+        "Сервис временно недоступен. Позвоните гражданину позже из личного кабинета."
+    )

@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -28,6 +27,11 @@ from callbacks.forms import (
     OutcomeForm,
     PhotoForm,
 )
+from callbacks.labels import (
+    appeal_status_labels,
+    card_state_labels,
+    duty_role_labels,  # noqa: F401  (the reports import it from here)
+)
 from callbacks.models import AppealTracking, CardPhoto, CardState
 from callbacks.states import StateError, allows
 from core.auth import EmptyForm, roles_required
@@ -38,7 +42,6 @@ from core.models import User
 from core.parsing import parse_id
 from core.telephony.messages import messages_of
 from core.telephony.retries import CALL_MAX_TRIES
-from hotline.labels import call_and_appeal_event_labels
 from hotline.models import AppealStatus
 from roster.models import Category, Municipality, Official
 from roster.services import get_municipality, list_municipalities
@@ -103,6 +106,22 @@ def _refused(card, error: StateError):
     db.session.rollback()
     flash(_state_message(error), "error")
     return _render_card(card, status=409)
+
+
+def _attempt(card, form, form_name: str, field, action):
+    """Run a card action; return its result and None, or None and the page saying it was refused.
+
+    A refusal by the card's state answers 409; a `CardError` re-renders the form with its
+    message on `field`.
+    """
+    try:
+        return action(), None
+    except StateError as error:
+        return None, _refused(card, error)
+    except services.CardError as error:
+        db.session.rollback()
+        field.errors = [*field.errors, _error_message(error)]
+        return None, _render_card(card, **{form_name: form})
 
 
 def _load_card(card_id: int):
@@ -255,14 +274,15 @@ def forward(card_id: int):
     if not form.validate_on_submit():
         return _render_card(card, forward_form=form)
     place = get_municipality(form.municipality.data) or abort(404)
-    try:
-        services.forward_card(card, place, form.reason.data, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.reason.errors = [*form.reason.errors, _error_message(error)]
-        return _render_card(card, forward_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "forward_form",
+        form.reason,
+        lambda: services.forward_card(card, place, form.reason.data, current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     flash(_("The card is forwarded to %(name)s.", name=place.name), "info")
     if not current_user.can_see_municipality(place.id):
@@ -282,18 +302,18 @@ def callback(card_id: int):
     if not form.validate_on_submit():
         return _render_card(card, callback_form=form)
     official = db.session.get(Official, form.official.data)
-    try:
-        attempt = services.start_callback(card, official, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.official.errors = [*form.official.errors, _error_message(error)]
-        return _render_card(card, callback_form=form)
-    db.session.commit()  # the carrier's webhooks must find the attempt
-    error = services.ring_official(attempt)
+    placed, refusal = _attempt(
+        card,
+        form,
+        "callback_form",
+        form.official,
+        lambda: services.place_callback(card, official, current_user),
+    )
+    if refusal:
+        return refusal
+    attempt, carrier_error = placed
     db.session.commit()
-    if error is None:
+    if carrier_error is None:
         flash(_("Your phone is ringing: press 1 to call the citizen."), "info")
     else:
         flash(_retry_notice(attempt) or _not_taken(attempt.last_error), "error")
@@ -328,14 +348,15 @@ def outcome(card_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
         return _render_card(card, outcome_form=form)
-    try:
-        services.record_outcome(card, form.code.data or None, form.text.data, current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.text.errors = [*form.text.errors, _error_message(error)]
-        return _render_card(card, outcome_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "outcome_form",
+        form.text,
+        lambda: services.record_outcome(card, form.code.data or None, form.text.data, current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     flash(_("The outcome is recorded; the citizen will be asked to confirm."), "info")
     return redirect(url_for("callbacks.card", card_id=card.id))
@@ -349,14 +370,15 @@ def upload_photo(card_id: int):
     form = PhotoForm()
     if not form.validate_on_submit():
         return _render_card(card, photo_form=form)
-    try:
-        services.save_photo(card, form.kind.data, form.photo.data.read(), current_user)
-    except StateError as error:
-        return _refused(card, error)
-    except services.CardError as error:
-        db.session.rollback()
-        form.photo.errors = [*form.photo.errors, _error_message(error)]
-        return _render_card(card, photo_form=form)
+    _result, refusal = _attempt(
+        card,
+        form,
+        "photo_form",
+        form.photo,
+        lambda: services.save_photo(card, form.kind.data, form.photo.data.read(), current_user),
+    )
+    if refusal:
+        return refusal
     db.session.commit()
     return redirect(url_for("callbacks.card", card_id=card.id))
 
@@ -383,94 +405,3 @@ def municipality_name(municipality_id: int) -> str:
     """Return a municipality's name for templates."""
     place = db.session.get(Municipality, municipality_id)
     return place.name if place else str(municipality_id)
-
-
-def countdown(due, moment) -> str:
-    """Return the time left until a deadline as H:MM:SS (or how long it is overdue)."""
-    seconds = int((due - moment).total_seconds())
-    left = abs(seconds)
-    text = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
-    return text if seconds >= 0 else _("overdue by") + " " + text
-
-
-def card_state_labels() -> dict[str, str]:
-    """Return the translated names of the card states."""
-    return {
-        "new": _("new"),
-        "acknowledged": _("acknowledged"),
-        "called_back": _("called back"),
-        "closed": _("closed"),
-    }
-
-
-def appeal_status_labels() -> dict[str, str]:
-    """Return the translated names of the appeal statuses."""
-    return {
-        "routing": _("routing"),
-        "in_work": _("in work"),
-        "missed": _("missed"),
-        "resolved": _("resolved"),
-        "reopened": _("reopened"),
-        "closed": pgettext("appeal", "closed"),
-    }
-
-
-def duty_role_labels() -> dict[str, str]:
-    """Return the translated names of the duty roles, in lower case for running text."""
-    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
-
-
-@bp.app_context_processor
-def cabinet_labels() -> dict:
-    """Give the cabinet templates the translated names of states, roles and events."""
-    return {
-        "countdown": countdown,
-        "state_labels": card_state_labels(),
-        "role_labels": duty_role_labels(),
-        "attempt_labels": {
-            "accepted": _("accepted"),
-            "no-answer": _("no answer"),
-            "busy": _("busy"),
-            "failed": _("failed"),
-            "not-accepted": _("picked up, not accepted"),
-            "caller-hung-up": _("caller hung up"),
-            "machine": _("answering machine"),
-            "answered": _("answered"),
-            "canceled": _("cancelled"),
-        },
-        "status_notes": {
-            "callback reached the citizen": _("the callback reached the citizen"),
-            "confirmed by sms": _("the citizen confirmed by SMS that it is solved"),
-            "not solved (sms)": _("the citizen answered by SMS that it is not solved"),
-            "unconfirmed": _("the citizen did not answer whether it is solved"),
-            "by phone": _("by pressing 1 on the call that followed the undelivered SMS"),
-        },
-        "appeal_status_labels": appeal_status_labels(),
-        "event_labels": {
-            **call_and_appeal_event_labels(),
-            "card.opened": _("card opened"),
-            "card.notified": _("SMS to the duty about the card"),
-            "card.reminder": _("reminder to the duty"),
-            "card.escalated": _("escalated to the supervisor"),
-            "card.overdue": _("deadline passed, managers told"),
-            "card.acknowledged": _("taken into work"),
-            "card.notice-call": _("the SMS did not reach the official: calling them"),
-            "card.notice-call-failed": _("the SMS did not reach the official; the call failed"),
-            "card.notice-call-retrying": _(
-                "the SMS did not reach the official; the call did not go through, it is tried again"
-            ),
-            "card.notice-call-unanswered": _("the official did not confirm the card on the call"),
-            "card.note": _("note"),
-            "card.forwarded": _("forwarded"),
-            "callback.started": _("callback started"),
-            "callback.retrying": _("the carrier did not take the callback; it is tried again"),
-            "callback.accepted": _("official pressed 1"),
-            "callback.finished": _("callback ended"),
-            "card.called-back": _("citizen reached"),
-            "card.outcome": _("outcome recorded"),
-            "card.photo": _("photo attached"),
-            "card.photo-deleted": _("photo deleted: retention period over"),
-            "card.closed": _("card closed"),
-            "card.reopened": _("card reopened"),
-        },
-    }

@@ -604,7 +604,7 @@ def _cards_of_alpha(region, count: int) -> list[Card]:
     return db.session.scalars(db.select(Card).order_by(Card.id)).all()
 
 
-def test_the_cabinet_lists_ten_cards_in_as_many_queries_as_three(client, region, clock):
+def test_the_cabinet_lists_fifty_cards_in_as_many_queries_as_five(client, region, clock):
     login(client, "head_a")
 
     def statements_for(count: int) -> int:
@@ -616,7 +616,39 @@ def test_the_cabinet_lists_ten_cards_in_as_many_queries_as_three(client, region,
         assert "+79160000001" in page and "water" in page and "Альфинский район" in page
         return len(statements)
 
-    assert statements_for(3) == statements_for(10)
+    assert statements_for(5) == statements_for(50)
+
+
+def test_a_callback_closes_fifty_cards_of_its_citizen_in_as_many_selects_as_five(
+    app, region, clock
+):
+    from callbacks.services import close_callback_duty
+
+    trio = list(region.a.values())
+
+    def selects_for(count: int) -> int:
+        citizen = f"+791620000{count:02d}"
+        cards = [
+            factories.make_card(region.alpha, region.roads, citizen, f"CD{count}-{n}", trio)
+            for n in range(count)
+        ]
+        attempt = CallbackAttempt(
+            card_id=cards[0].id,
+            official_id=trio[0].id,
+            official_phone=trio[0].phone,
+            citizen_number=citizen,
+            started_at=clock.now,
+        )
+        db.session.add(attempt)
+        db.session.commit()
+        attempt = db.session.get(CallbackAttempt, attempt.id)
+        with counted_statements() as statements:
+            closed = close_callback_duty(attempt)
+        assert len(closed) == count and {card.state for card in closed} == {"called_back"}
+        db.session.commit()
+        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
+    assert selects_for(5) == selects_for(50)
 
 
 def test_the_card_page_names_who_acted_without_loading_every_user(client, region, clock):

@@ -18,8 +18,17 @@ from core.extensions import db
 from core.models import OutboundMessage
 from core.queue import OutboxJob, get_queue, redis_connection
 from core.telephony.jobs import sweep_due_sms
+from hotline.models import Appeal, Channel
+from hotline.services import register_appeal
+from tests import factories
 from tests.callbacks.conftest import miss_call
-from tests.conftest import RecordingHttpClient, start_worker, use_twilio, work
+from tests.conftest import (
+    RecordingHttpClient,
+    counted_statements,
+    start_worker,
+    use_twilio,
+    work,
+)
 
 
 def bodies(number: str) -> list[str]:
@@ -228,3 +237,32 @@ def test_sms_twilio_could_not_be_reached_for_go_out_once_it_is_back(app, client,
     work(app)
     assert statuses() == [["queued"]] * 4
     assert sorted(r["data"]["To"] for r in back.client.http_client.requests) == sorted(numbers)
+
+
+def test_the_minute_sweep_takes_as_many_queries_for_fifty_appeals_as_for_five(app, region, clock):
+    trio = list(region.a.values())
+
+    def statements_for(count: int) -> int:
+        made = db.session.scalar(db.select(db.func.count(Card.id)))
+        for index in range(made, count):
+            caller = f"+7916100{index:04d}"
+            category = region.water if index % 2 else region.roads
+            factories.make_card(region.alpha, category, caller, f"CS{index:04d}", trio)
+            register_appeal(
+                channel=Channel.PHONE,
+                municipality=region.alpha,
+                category=category if index % 3 else None,
+                caller_number=caller,
+                status="in_work",
+            )
+        db.session.commit()
+        with counted_statements() as statements:
+            found = sweep()
+        assert found["tracking"] == count - made
+        untracked = (
+            db.select(Appeal).outerjoin(AppealTracking).where(AppealTracking.appeal_id.is_(None))
+        )
+        assert db.session.scalars(untracked).all() == []
+        return len(statements)
+
+    assert statements_for(5) == statements_for(50)
