@@ -1,9 +1,11 @@
-"""The translated names of the cabinet's states, roles, outcomes and timeline events."""
+"""The translated names of the cabinet's states, outcomes and timeline events.
+
+Appeal statuses and duty roles are hotline's names (`hotline.labels`), re-exported here.
+"""
 
 from flask_babel import gettext as _
-from flask_babel import pgettext
 
-from hotline.labels import call_and_appeal_event_labels
+from hotline.labels import appeal_status_labels, call_and_appeal_event_labels, duty_role_labels
 
 
 def countdown(due, moment) -> str:
@@ -22,23 +24,6 @@ def card_state_labels() -> dict[str, str]:
         "called_back": _("called back"),
         "closed": _("closed"),
     }
-
-
-def appeal_status_labels() -> dict[str, str]:
-    """Return the translated names of the appeal statuses."""
-    return {
-        "routing": _("routing"),
-        "in_work": _("in work"),
-        "missed": _("missed"),
-        "resolved": _("resolved"),
-        "reopened": _("reopened"),
-        "closed": pgettext("appeal", "closed"),
-    }
-
-
-def duty_role_labels() -> dict[str, str]:
-    """Return the translated names of the duty roles, in lower case for running text."""
-    return {"primary": _("primary"), "backup": _("backup"), "supervisor": _("supervisor")}
 
 
 def cabinet_labels() -> dict:

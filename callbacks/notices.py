@@ -55,6 +55,10 @@ def notice_retry_job_id(notice_id: int, try_number: int) -> str:
     return f"notice-call-{notice_id}-try-{try_number}"
 
 
+#: The job that follows a notice call up (`callbacks.jobs.follow_up_notice`).
+FOLLOW_UP_JOB = "callbacks.jobs.follow_up_notice"
+
+
 def notice_path(notice_id: int, step: str = "") -> str:
     """Return the path of a notice call's webhook (`step`: "" reads the card, "key", "status")."""
     return f"/voice/notices/{notice_id}" + (f"/{step}" if step else "")
@@ -62,8 +66,6 @@ def notice_path(notice_id: int, step: str = "") -> str:
 
 def watch_deliveries(card: Card, messages: list[OutboundMessage]) -> list[NoticeCall]:
     """Schedule the delivery check of each opening SMS of a card, two minutes after it was sent."""
-    from callbacks.jobs import follow_up_notice
-
     officials = {slot["phone"]: slot.get("official_id") for slot in duty_recipients(card)}
     watched = set(
         db.session.scalars(
@@ -86,7 +88,7 @@ def watch_deliveries(card: Card, messages: list[OutboundMessage]) -> list[Notice
     db.session.flush()
     for notice in notices:
         enqueue_after_commit(
-            follow_up_notice, notice.id, job_id=notice_job_id(notice.id), at=notice.due_at
+            FOLLOW_UP_JOB, notice.id, job_id=notice_job_id(notice.id), at=notice.due_at
         )
     return notices
 
@@ -160,7 +162,7 @@ def notice_not_placed(notice: NoticeCall, error: CarrierError) -> None:
     record_event("card", notice.card_id, "card.notice-call-retrying", data, actor_label="worker")
     db.session.flush()
     enqueue_after_commit(
-        "callbacks.jobs.follow_up_notice",
+        FOLLOW_UP_JOB,
         notice.id,
         job_id=notice_retry_job_id(notice.id, notice.tries + 1),
         at=retry_at,
