@@ -59,7 +59,7 @@ def test_outcome_resolves_the_appeal_and_closed_cards_refuse(client, world):
     assert closed.status_code == 409
 
 
-def test_listing_cards_takes_as_many_queries_for_ten_cards_as_for_three(client, world):
+def test_listing_cards_takes_as_many_queries_for_fifty_cards_as_for_five(client, world):
     def statements_for(count: int) -> int:
         make_missed_cards(world, count)
         client.get("/api/v1/cards", headers=world.tokens["manager"])  # the token's use is noted
@@ -69,4 +69,4 @@ def test_listing_cards_takes_as_many_queries_for_ten_cards_as_for_three(client, 
         assert all(len(card["attempts"]) == 3 and card["callbacks"] for card in cards)
         return len(statements)
 
-    assert statements_for(3) == statements_for(10)
+    assert statements_for(5) == statements_for(50)
