@@ -14,7 +14,7 @@ CABINET_ROLES = ("official", "head", "operator", "manager", "admin")
 
 def init_app(app: Flask) -> None:
     """Register the cabinet, the webhooks, the signal receivers, the sweeps and the labels."""
-    from callbacks import api, hooks, jobs, views  # noqa: F401  (api adds routes to the API)
+    from callbacks import api, jobs, views, voice  # noqa: F401  (api adds routes to the API)
     from callbacks.labels import cabinet_labels
     from callbacks.metrics import card_metrics
     from callbacks.retention import purge_photos
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     connect_receivers()
     app.context_processor(cabinet_labels)
     app.register_blueprint(views.bp)
-    app.register_blueprint(hooks.bp)
+    app.register_blueprint(voice.bp)
     add_periodic(app, jobs.sweep, interval=60)
     add_periodic(app, jobs.reconcile_callbacks, interval=60)
     add_metrics(app, card_metrics)
