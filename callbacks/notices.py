@@ -22,6 +22,7 @@ from core.telephony import CarrierError
 from core.telephony.reasons import reason_of
 from core.telephony.retries import CALL_MAX_TRIES, next_try_at
 from core.urls import webhook_url
+from hotline.prompts import prompt
 from roster.models import Municipality, Official
 
 log = logging.getLogger(__name__)
@@ -235,11 +236,12 @@ def end_notice_call(notice: NoticeCall, call_status: str) -> bool:
 def notice_text(card: Card) -> str:
     """Return what the notice call reads: municipality, topic and callback deadline, in Russian."""
     place = db.session.get(Municipality, card.municipality_id)
-    return (
-        f"Горячая линия губернатора. Вам звонили: карточка номер {card.id}. "
-        f"Муниципалитет: {place.name}. Тема: {appeal_topic(card.appeal)}. "
-        f"Перезвонить гражданину до {spoken_time(card.callback_due_at, place.timezone)}. "
-        "Нажмите 1, чтобы подтвердить, что карточка принята."
+    return prompt(
+        "notice_call",
+        card=card.id,
+        municipality=place.name,
+        topic=appeal_topic(card.appeal),
+        due=spoken_time(card.callback_due_at, place.timezone),
     )
 
 

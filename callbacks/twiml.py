@@ -1,6 +1,8 @@
-"""TwiML of the click-to-call callback (pure functions)."""
+"""TwiML of the click-to-call callback; its texts come from hotline's prompts."""
 
 from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.prompts import prompt
 
 LANGUAGE = "ru-RU"
 VOICE = "Polly.Tatyana"
@@ -29,11 +31,7 @@ def callback_whisper(card_number: int, topic: str, accept_url: str) -> str:
     gather = response.gather(
         num_digits=1, action=accept_url, method="POST", timeout=WHISPER_SECONDS
     )
-    _say(
-        gather,
-        f"Горячая линия губернатора. Обратный звонок гражданину по карточке номер {card_number}, "
-        f"тема: {topic}. Нажмите 1, чтобы позвонить гражданину.",
-    )
+    _say(gather, prompt("callback_whisper", card=card_number, topic=topic))
     _say(response, "Звонок отменён.")
     response.hangup()
     return str(response)

@@ -31,6 +31,26 @@ DEFAULTS = {
     "Соединяем вас с региональным дежурным диспетчером.",
     "sms_registered": "Горячая линия губернатора: ваше обращение зарегистрировано, номер {number}. "
     "Вам перезвонят.",
+    # hotline.open311: what a client is told about its request's handling.
+    "open311_service_notice": "Обращение {number} передано: {municipality}. "
+    "Срок решения — до {due}.",
+    # callbacks: notice calls, card SMS, check-ins, the citizen's confirmation, the callback.
+    "notice_call": "Горячая линия губернатора. Вам звонили: карточка номер {card}. "
+    "Муниципалитет: {municipality}. Тема: {topic}. "
+    "Перезвонить гражданину до {due}. "
+    "Нажмите 1, чтобы подтвердить, что карточка принята.",
+    "sms_card_opened": "Вам звонили: карточка №{card}, {topic}, "
+    "гражданин {caller}. "
+    "Перезвонить до {due}. {link}",
+    "sms_card_reminder": "Напоминание: карточка №{card} не принята в работу. {link}",
+    "sms_card_escalation": "Эскалация: по карточке №{card} гражданину не перезвонили, "
+    "срок {due}. {link}",
+    "sms_checkin": "Контроль обращения {number}: ответьте коротко, что сделано "
+    "(например: «{number} бригада выехала»).",
+    "sms_confirmation": "Обращение {number} отмечено как решённое. "
+    "Ответьте 1, если проблема решена, или 2, если нет.",
+    "callback_whisper": "Горячая линия губернатора. Обратный звонок гражданину по карточке "
+    "номер {card}, тема: {topic}. Нажмите 1, чтобы позвонить гражданину.",
 }
 
 

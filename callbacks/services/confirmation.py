@@ -11,6 +11,7 @@ from core.events import record_event
 from core.extensions import db
 from core.telephony import get_gateway
 from hotline.models import Appeal, AppealStatus
+from hotline.prompts import prompt
 from hotline.services import set_appeal_status
 
 
@@ -62,10 +63,7 @@ def close_unconfirmed(tracking: AppealTracking) -> bool:
 
 def confirmation_text(appeal: Appeal) -> str:
     """Return the SMS that asks the citizen whether the matter is solved."""
-    return (
-        f"Обращение {appeal.number} отмечено как решённое. "
-        "Ответьте 1, если проблема решена, или 2, если нет."
-    )
+    return prompt("sms_confirmation", number=appeal.number)
 
 
 def ask_citizen(appeal: Appeal) -> bool:

@@ -12,6 +12,7 @@ from core.extensions import db
 from core.models import OutboundMessage, User
 from core.telephony import get_gateway
 from hotline.models import Appeal
+from hotline.prompts import prompt
 from roster.models import Municipality
 
 
@@ -24,10 +25,13 @@ def send_card_sms(card: Card, recipient: dict, kind: str, text: str) -> Outbound
 def card_opened_text(card: Card) -> str:
     """Return the SMS that tells an official about a new card."""
     appeal = card.appeal
-    return (
-        f"Вам звонили: карточка №{card.id}, {appeal_topic(appeal)}, "
-        f"гражданин {_caller_in_sms(appeal)}. "
-        f"Перезвонить до {_local(card, card.callback_due_at)}. {card_link(card.id)}"
+    return prompt(
+        "sms_card_opened",
+        card=card.id,
+        topic=appeal_topic(appeal),
+        caller=_caller_in_sms(appeal),
+        due=_local(card, card.callback_due_at),
+        link=card_link(card.id),
     )
 
 
@@ -65,7 +69,7 @@ def remind_card(card: Card) -> bool:
     """Remind the duty officials of a card still unacknowledged 15 minutes after opening."""
     if not allows("card", "remind", card.state) or card.reminded_at or card.remind_at > now():
         return False
-    text = f"Напоминание: карточка №{card.id} не принята в работу. {card_link(card.id)}"
+    text = prompt("sms_card_reminder", card=card.id, link=card_link(card.id))
     messages = [
         send_card_sms(card, recipient, "reminder", text) for recipient in duty_recipients(card)
     ]
@@ -88,9 +92,11 @@ def escalate_card(card: Card) -> bool:
     supervisor = (card.duty or {}).get("supervisor")
     messages = []
     if supervisor and supervisor.get("phone"):
-        text = (
-            f"Эскалация: по карточке №{card.id} гражданину не перезвонили, "
-            f"срок {_local(card, card.callback_due_at)}. {card_link(card.id)}"
+        text = prompt(
+            "sms_card_escalation",
+            card=card.id,
+            due=_local(card, card.callback_due_at),
+            link=card_link(card.id),
         )
         messages.append(
             send_card_sms(card, {**supervisor, "role": "supervisor"}, "escalation", text)

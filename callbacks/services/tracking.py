@@ -10,6 +10,7 @@ from core.events import record_event
 from core.extensions import db
 from core.telephony import get_gateway
 from hotline.models import Appeal, AppealStatus
+from hotline.prompts import prompt
 from roster.models import Category, Official
 
 #: Check-in interval when the appeal has no category: emergency 2 hours, otherwise daily.
@@ -115,8 +116,7 @@ def run_checkin(tracking: AppealTracking) -> bool:
         messages.append(
             get_gateway().send_sms(
                 phone,
-                f"Контроль обращения {appeal.number}: ответьте коротко, что сделано "
-                f"(например: «{appeal.number} бригада выехала»).",
+                prompt("sms_checkin", number=appeal.number),
                 purpose=f"checkin:{appeal.id}:{number}",
             )
         )

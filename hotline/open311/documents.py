@@ -9,6 +9,7 @@ from core.extensions import db
 from core.models import Event
 from hotline.models import Appeal, AppealStatus
 from hotline.open311.models import Open311Request
+from hotline.prompts import prompt
 from roster.models import Category
 
 _YES_NO = [{"key": "yes", "name": "Да"}, {"key": "no", "name": "Нет"}]
@@ -152,7 +153,9 @@ def _request_as_dict(appeal: Appeal, extra, updated, notes: dict) -> dict:
 def service_notice(appeal: Appeal) -> str:
     """Return what the citizen is told about their request's handling."""
     due = appeal.resolution_due_at.astimezone(ZoneInfo(appeal.municipality.timezone))
-    return (
-        f"Обращение {appeal.number} передано: {appeal.municipality.name}. "
-        f"Срок решения — до {due:%d.%m.%Y}."
+    return prompt(
+        "open311_service_notice",
+        number=appeal.number,
+        municipality=appeal.municipality.name,
+        due=f"{due:%d.%m.%Y}",
     )
