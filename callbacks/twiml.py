@@ -10,8 +10,6 @@ VOICE = "Polly.Tatyana"
 WHISPER_SECONDS = 10
 #: Seconds the citizen's phone rings.
 CITIZEN_RING_SECONDS = 30
-#: What an official hears when a notice call ends without their 1.
-NOT_CONFIRMED = "Карточка не подтверждена. Она ждёт вас в личном кабинете."
 
 
 def _say(target, text: str) -> None:
@@ -32,7 +30,7 @@ def callback_whisper(card_number: int, topic: str, accept_url: str) -> str:
         num_digits=1, action=accept_url, method="POST", timeout=WHISPER_SECONDS
     )
     _say(gather, prompt("callback_whisper", card=card_number, topic=topic))
-    _say(response, "Звонок отменён.")
+    _say(response, prompt("callback_cancelled"))
     response.hangup()
     return str(response)
 
@@ -40,7 +38,7 @@ def callback_whisper(card_number: int, topic: str, accept_url: str) -> str:
 def dial_citizen(citizen_number: str, caller_id: str, result_url: str) -> str:
     """Dial the citizen from the governor's line; the action URL gets how it ended."""
     response = VoiceResponse()
-    _say(response, "Соединяем с гражданином.")
+    _say(response, prompt("callback_connecting"))
     dial = response.dial(
         action=result_url,
         method="POST",
@@ -53,16 +51,12 @@ def dial_citizen(citizen_number: str, caller_id: str, result_url: str) -> str:
 
 def callback_result(answered: bool) -> str:
     """Close the official's leg after the citizen's leg ended."""
-    return _say_and_hang_up(
-        "Разговор с гражданином записан в карточку. Спасибо."
-        if answered
-        else "Гражданин не ответил. Попробуйте позже."
-    )
+    return _say_and_hang_up(prompt("callback_recorded" if answered else "callback_unanswered"))
 
 
 def callback_over() -> str:
     """Tell an official who pressed 1 too late that this callback is over."""
-    return _say_and_hang_up("Этот звонок уже завершён. Попробуйте ещё раз из карточки.")
+    return _say_and_hang_up(prompt("callback_over"))
 
 
 def hangup() -> str:
@@ -80,20 +74,16 @@ def notice_call(text: str, key_url: str) -> str:
             num_digits=1, action=key_url, method="POST", timeout=WHISPER_SECONDS
         )
         _say(gather, text)
-    _say(response, NOT_CONFIRMED)
+    _say(response, prompt("notice_not_confirmed"))
     response.hangup()
     return str(response)
 
 
 def notice_answer(acknowledged: bool) -> str:
     """Tell the official whether the key acknowledged the card, and end the call."""
-    return _say_and_hang_up(
-        "Карточка подтверждена и принята в работу. Спасибо." if acknowledged else NOT_CONFIRMED
-    )
+    return _say_and_hang_up(prompt("notice_confirmed" if acknowledged else "notice_not_confirmed"))
 
 
 def unavailable() -> str:
     """Say the service is briefly unavailable and end the official's call."""
-    return _say_and_hang_up(
-        "Сервис временно недоступен. Позвоните гражданину позже из личного кабинета."
-    )
+    return _say_and_hang_up(prompt("callback_unavailable"))

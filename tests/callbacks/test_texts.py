@@ -17,6 +17,8 @@ def test_voice_prompts_override_the_card_and_appeal_texts(app, client, region, c
             "sms_confirmation": "solved? {number}",
             "callback_whisper": "whisper {card} {topic}",
             "open311_service_notice": "notice {number}",
+            "notice_not_confirmed": "not confirmed",
+            "callback_over": "over",
         },
     )
     assert notices.notice_text(card) == f"call {card.id}"
@@ -24,3 +26,6 @@ def test_voice_prompts_override_the_card_and_appeal_texts(app, client, region, c
     assert services.confirmation_text(appeal) == f"solved? {appeal.number}"
     assert "whisper 7 вода</Say>" in twiml.callback_whisper(7, "вода", "/accept")
     assert documents.service_notice(appeal) == f"notice {appeal.number}"
+    assert "not confirmed</Say>" in twiml.notice_call("call", "/key")
+    assert "not confirmed</Say>" in twiml.notice_answer(False)
+    assert "over</Say>" in twiml.callback_over()
