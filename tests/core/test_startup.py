@@ -263,7 +263,9 @@ def test_flask_start_on_a_port_sends_sms_that_link_to_that_port(tmp_path):
         assert placed.status_code == 200
         head = _signed_in(base, "head")
         links: list[str] = []
-        deadline = time.monotonic() + 60
+        # the chain rings three phones on the carrier's own clock and the worker first works
+        # through the demo's roster jobs: on a loaded machine that takes over a minute
+        deadline = time.monotonic() + 240
         while not links and time.monotonic() < deadline:  # the worker sends the SMS
             cards = re.findall(r"/cabinet/cards/(\d+)", head.get(f"{base}/cabinet/").text)
             if cards:
