@@ -412,15 +412,18 @@ def counted_statements():
         event.remove(engine, "before_cursor_execute", note)
 
 
-def statements_naming_actors(client, url: str, add_actor) -> tuple[list[str], list[str]]:
+def statements_naming_actors(
+    client, url: str, add_actor, counts: tuple[int, int] = (3, 10)
+) -> tuple[list[str], list[str]]:
     """Return the SQL statements of a page showing three people's actions, then ten people's.
 
-    `add_actor(index)` records one more person's action and returns the name the page must
-    show; each counted load follows an uncounted one, and the page must name everyone so far.
+    `add_actor(index)` records one more person's action (or adds one more row) and returns
+    the text the page must show for it; `counts` are the two sizes compared. Each counted
+    load follows an uncounted one, and the page must show everything added so far.
     """
     names: list[str] = []
     loads: list[list[str]] = []
-    for count in (3, 10):
+    for count in counts:
         while len(names) < count:
             names.append(add_actor(len(names)))
             db.session.commit()

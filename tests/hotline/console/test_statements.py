@@ -6,29 +6,14 @@ from core.clock import utcnow
 from core.extensions import db
 from hotline.appeals import register_appeal
 from hotline.models import Call
-from tests.conftest import counted_statements
+from tests.conftest import statements_naming_actors
 from tests.factories import make_category, make_municipality
 from tests.hotline.conftest import GOVERNOR_LINE
 
 
 def _statements_for_5_and_50(client, url: str, add_row) -> tuple[list[str], list[str]]:
-    """Return the statements of the page with five rows, then with fifty.
-
-    `add_row(index)` adds one more row and returns a text the page must show for it; each
-    counted load follows an uncounted one.
-    """
-    marks: list[str] = []
-    loads = []
-    for count in (5, 50):
-        while len(marks) < count:
-            marks.append(add_row(len(marks)))
-        db.session.commit()
-        client.get(url)
-        with counted_statements() as statements:
-            text = client.get(url).text
-        assert all(mark in text for mark in marks)
-        loads.append(statements)
-    return loads[0], loads[1]
+    """Return the statements of the page with five rows, then with fifty."""
+    return statements_naming_actors(client, url, add_row, counts=(5, 50))
 
 
 def _operator_appeal(index: int, operator) -> str:
