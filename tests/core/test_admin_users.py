@@ -8,8 +8,8 @@ import pytest
 from core.clock import utcnow
 from core.extensions import db
 from core.models import ApiToken, Event, User
-from core.users import issue_token
-from tests.conftest import csrf_token, login
+from core.users import create_token, issue_token
+from tests.conftest import ARTIFACTS, BROWSER_TEST, browser_login, csrf_token, login
 from tests.factories import make_municipality, make_user
 
 
@@ -215,3 +215,24 @@ def test_unknown_users_and_tokens_are_404(app, client, people):
     home = client.get("/").text
     answer = client.post("/admin/tokens/999/revoke", data={"csrf_token": csrf_token(home)})
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("width", [360, 1366])
+@BROWSER_TEST[0]
+@BROWSER_TEST[1]
+def test_the_users_pages_fit_a_phone_and_a_desktop_in_russian(app, people, server, browser, width):
+    create_token(people["operator"], 90, label="отчёты")
+    people["admin"].locale = "ru"
+    db.session.commit()
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    browser_login(page, server, "root")
+    for path, heading in (
+        ("/admin/users", "Пользователи"),
+        (f"/admin/users/{people['operator'].id}", "API-токены"),
+    ):
+        page.goto(server + path)
+        page.screenshot(path=str(ARTIFACTS / f"admin{path.replace('/', '-')}-{width}.png"))
+        assert heading in page.content()
+        # the page never scrolls sideways: a wide table scrolls inside its own box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert "Действует до" in page.content() and "отчёты" in page.content()
