@@ -13,8 +13,9 @@ from callbacks.models import (
     CardState,
     NoticeCall,
 )
+from core.batches import enqueue_alone, enqueue_batches
 from core.extensions import db
-from core.queue import enqueue_due, relay_outbox, requeue_abandoned
+from core.queue import enqueue_due_all, relay_outbox, requeue_abandoned
 from core.telephony import CallUnknown, CarrierError, get_gateway
 from hotline.models import Appeal
 
@@ -72,9 +73,12 @@ def retry_callback(attempt_id: int) -> None:
     db.session.commit()
 
 
-def _apply(model, row_id: int, service) -> None:
-    """Load a row and apply a service to it; commit only when the service did something."""
-    row = db.session.get(model, row_id)
+def _apply(model, row_id: int, service, lock: bool = False) -> None:
+    """Load a row and apply a service to it; commit only when the service did something.
+
+    `lock`: wait for the row's lock first, so a batch that holds it finishes before.
+    """
+    row = db.session.get(model, row_id, with_for_update=lock or None)
     if row is not None and service(row):
         db.session.commit()
 
@@ -96,7 +100,28 @@ def mark_card_overdue(card_id: int) -> None:
 
 def run_checkin(appeal_id: int) -> None:
     """Ask the responsible official for a status update on an appeal in work."""
-    _apply(AppealTracking, appeal_id, services.run_checkin)
+    _apply(AppealTracking, appeal_id, services.run_checkin, lock=True)
+
+
+def run_checkins(appeal_ids: list[int]) -> int:
+    """Do the due check-ins of a batch of appeals in one transaction; return how many.
+
+    When the batch fails, each of its due check-ins is handed to `run_checkin`, alone.
+    """
+    try:
+        done = services.run_checkins(appeal_ids)
+        db.session.commit()
+    except Exception:
+        log.exception("check-in batch of %d failed: each is retried alone", len(appeal_ids))
+        db.session.rollback()
+        due = services.due_checkins(len(appeal_ids), appeal_ids)
+        job_ids = dict(
+            (appeal_id, services.checkin_job_id_of(appeal_id, at)) for appeal_id, at in due
+        )
+        enqueue_alone(run_checkin, job_ids, job_ids.get)
+        db.session.commit()
+        return 0
+    return len(done)
 
 
 def ask_citizen_confirmation(appeal_id: int) -> None:
@@ -152,31 +177,37 @@ def sweep() -> dict[str, int]:
     found["escalation"] = _enqueue(cards, escalate_card, "escalation")
     cards = _due_cards(Card.state.in_(OPEN_STATES), ~Card.overdue, Card.callback_due_at <= moment)
     found["overdue"] = _enqueue(cards, mark_card_overdue, "overdue")
-    found["checkin"] = _enqueue_checkins(moment)
-    found["callback"] = sum(
-        enqueue_due(
-            retry_callback, attempt_id, job_id=services.callback_retry_job_id(attempt_id, tries + 1)
-        )
-        for attempt_id, tries in services.due_callback_retries(SWEEP_BATCH)
+    found["checkin"] = _enqueue_checkins()
+    found["callback"] = enqueue_due_all(
+        retry_callback,
+        [
+            ((attempt_id,), services.callback_retry_job_id(attempt_id, tries + 1))
+            for attempt_id, tries in services.due_callback_retries(SWEEP_BATCH)
+        ],
     )
-    found["notice"] = sum(
-        enqueue_due(follow_up_notice, notice_id, job_id=notices.notice_job_id(notice_id))
-        for notice_id in notices.due_notices(SWEEP_BATCH)
+    found["notice"] = enqueue_due_all(
+        follow_up_notice,
+        [
+            ((notice_id,), notices.notice_job_id(notice_id))
+            for notice_id in notices.due_notices(SWEEP_BATCH)
+        ]
+        + [
+            ((notice_id,), notices.notice_retry_job_id(notice_id, n + 1))
+            for notice_id, n in notices.due_notice_retries(SWEEP_BATCH)
+        ],
     )
-    found["notice"] += sum(
-        enqueue_due(
-            follow_up_notice, notice_id, job_id=notices.notice_retry_job_id(notice_id, n + 1)
-        )
-        for notice_id, n in notices.due_notice_retries(SWEEP_BATCH)
-    )
-    found["unconfirmed"] = 0
-    for tracking in db.session.scalars(
-        select(AppealTracking)
+    unconfirmed = db.session.execute(
+        select(AppealTracking.appeal_id, AppealTracking.reopen_count)
         .where(AppealTracking.confirmation == "asked", AppealTracking.confirmation_due_at <= moment)
         .limit(SWEEP_BATCH)
-    ):
-        job_id = f"confirm-expire-{tracking.appeal_id}-{tracking.reopen_count}"
-        found["unconfirmed"] += enqueue_due(close_unconfirmed, tracking.appeal_id, job_id=job_id)
+    ).all()
+    found["unconfirmed"] = enqueue_due_all(
+        close_unconfirmed,
+        [
+            ((appeal_id,), f"confirm-expire-{appeal_id}-{reopen_count}")
+            for appeal_id, reopen_count in unconfirmed
+        ],
+    )
     db.session.commit()
     if any(found.values()):
         log.info("sweep: %s", found)
@@ -190,19 +221,13 @@ def _due_cards(*conditions) -> list[Card]:
 
 
 def _enqueue(cards: list[Card], job, kind: str) -> int:
-    enqueued = 0
-    for card in cards:
-        enqueued += enqueue_due(job, card.id, job_id=services.card_job_ids(card)[kind])
-    return enqueued
+    """Enqueue `job(card.id)` for each due card: two Redis round trips for all of them."""
+    return enqueue_due_all(job, [((card.id,), services.card_job_ids(card)[kind]) for card in cards])
 
 
-def _enqueue_checkins(moment) -> int:
-    rows = db.session.scalars(
-        select(AppealTracking)
-        .where(AppealTracking.next_checkin_at <= moment)
-        .order_by(AppealTracking.next_checkin_at)
-        .limit(SWEEP_BATCH)
-    ).all()
-    return sum(
-        enqueue_due(run_checkin, row.appeal_id, job_id=services.checkin_job_id(row)) for row in rows
+def _enqueue_checkins() -> int:
+    """Enqueue the due check-ins in batches (`run_checkins`); return how many were enqueued."""
+    due = services.due_checkins(SWEEP_BATCH)
+    return enqueue_batches(
+        run_checkins, [(appeal_id, services.stamp(at)) for appeal_id, at in due], "checkins"
     )

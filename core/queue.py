@@ -115,15 +115,15 @@ ENDED_JOB_STATES = ("finished", "failed", "canceled", "stopped")
 WAITING_JOB_STATES = ("queued", "started", "deferred")
 
 
-def _enqueue_all(jobs: list[tuple], due: bool = False) -> int:
-    """Enqueue (func, args, kwargs, job_id, at) jobs in two round trips; return how many.
+def _enqueue_all(jobs: list[tuple], due: bool = False) -> list[str]:
+    """Enqueue (func, args, kwargs, job_id, at) jobs in two round trips; return their ids.
 
     A job waiting under its id is left alone, unless `due`: then only a queued, running or
     deferred one is, and a scheduled one is moved forward to run now.
     """
     queue = get_queue()
     found = Job.fetch_many([job[3] for job in jobs], queue.connection, queue.serializer)
-    enqueued = 0
+    enqueued = []
     with queue.connection.pipeline() as pipe:
         pipe.multi()
         for (func, args, kwargs, job_id, at), existing in zip(jobs, found, strict=True):
@@ -131,7 +131,7 @@ def _enqueue_all(jobs: list[tuple], due: bool = False) -> int:
             if due and state == JobStatus.SCHEDULED:
                 queue.scheduled_job_registry.remove(existing, pipeline=pipe)
                 queue.enqueue_job(existing, pipeline=pipe)
-                enqueued += 1
+                enqueued.append(job_id)
                 continue
             if due and state in WAITING_JOB_STATES:
                 continue
@@ -143,7 +143,7 @@ def _enqueue_all(jobs: list[tuple], due: bool = False) -> int:
                 queue.enqueue_job(job, pipeline=pipe)
             else:
                 queue.schedule_job(job, at, pipeline=pipe)
-            enqueued += 1
+            enqueued.append(job_id)
         pipe.execute()
     return enqueued
 
@@ -200,9 +200,14 @@ def enqueue_due_all(func, due: list[tuple[tuple, str]], **kwargs) -> int:
 
     All of them take two Redis round trips, however many there are.
     """
+    return len(enqueue_due_jobs(func, due, **kwargs))
+
+
+def enqueue_due_jobs(func, due: list[tuple[tuple, str]], **kwargs) -> list[str]:
+    """Enqueue as `enqueue_due_all` does; return the ids of the jobs enqueued."""
     unique = {job_id: args for args, job_id in due}  # one job an id, as one at a time would do
     if not unique:
-        return 0
+        return []
     jobs = [(func, args, kwargs, job_id, None) for job_id, args in unique.items()]
     return _enqueue_all(jobs, due=True)
 

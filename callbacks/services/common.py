@@ -47,9 +47,14 @@ def duty_from_routing(routing: dict | None) -> dict:
 
 def duty_recipients(card: Card) -> list[dict]:
     """Return the officials of the card's duty, one entry per phone, in role order."""
+    return recipients_of_duty(card.duty)
+
+
+def recipients_of_duty(duty: dict | None) -> list[dict]:
+    """Return the officials of a card's stored duty, one entry per phone, in role order."""
     seen, recipients = set(), []
     for role in DUTY_ROLES:
-        slot = (card.duty or {}).get(role)
+        slot = (duty or {}).get(role)
         if slot and slot.get("phone") and slot["phone"] not in seen:
             seen.add(slot["phone"])
             recipients.append({**slot, "role": role})

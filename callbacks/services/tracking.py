@@ -2,12 +2,14 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from callbacks.models import AppealTracking, Card
-from callbacks.services.common import duty_recipients, now, stamp
+from callbacks.services.common import duty_recipients, now, recipients_of_duty, stamp
+from core.batches import claim_rows
 from core.events import record_event
 from core.extensions import db
+from core.models import Event
 from core.telephony import get_gateway
 from hotline.models import Appeal, AppealStatus
 from hotline.prompts import prompt
@@ -27,9 +29,13 @@ def checkin_interval(appeal: Appeal) -> timedelta:
 
 
 def _interval(appeal: Appeal, category: Category | None) -> timedelta:
-    if category is not None and category.checkin_minutes:
-        return timedelta(minutes=category.checkin_minutes)
-    return CHECKIN_BY_URGENCY.get(appeal.urgency, DEFAULT_CHECKIN)
+    return _interval_of(appeal.urgency, category.checkin_minutes if category else None)
+
+
+def _interval_of(urgency: str | None, checkin_minutes: int | None) -> timedelta:
+    if checkin_minutes:
+        return timedelta(minutes=checkin_minutes)
+    return CHECKIN_BY_URGENCY.get(urgency, DEFAULT_CHECKIN)
 
 
 def _new_tracking(appeal: Appeal, start: datetime, interval: timedelta) -> AppealTracking:
@@ -136,4 +142,140 @@ def run_checkin(tracking: AppealTracking) -> bool:
 
 def checkin_job_id(tracking: AppealTracking) -> str:
     """Return the deterministic job id of an appeal's next check-in."""
-    return f"checkin-{tracking.appeal_id}-{stamp(tracking.next_checkin_at)}"
+    return checkin_job_id_of(tracking.appeal_id, tracking.next_checkin_at)
+
+
+def checkin_job_id_of(appeal_id: int, due: datetime) -> str:
+    """Return the job id of the check-in of an appeal due at `due` (one at a time)."""
+    return f"checkin-{appeal_id}-{stamp(due)}"
+
+
+def due_checkins(limit: int, appeal_ids: list[int] | None = None) -> list[tuple[int, datetime]]:
+    """Return (appeal id, due moment) of the check-ins due now, earliest first."""
+    query = select(AppealTracking.appeal_id, AppealTracking.next_checkin_at).where(
+        AppealTracking.next_checkin_at <= now()
+    )
+    if appeal_ids is not None:
+        query = query.where(AppealTracking.appeal_id.in_(appeal_ids))
+    return [
+        tuple(row) for row in db.session.execute(query.order_by("next_checkin_at").limit(limit))
+    ]
+
+
+_UPDATE_TRACKING = (
+    update(AppealTracking.__table__)
+    .where(AppealTracking.__table__.c.appeal_id == bindparam("b_appeal_id"))
+    .values(
+        checkins=bindparam("b_checkins"),
+        last_checkin_at=bindparam("b_last"),
+        next_checkin_at=bindparam("b_next"),
+    )
+)
+
+
+def run_checkins(appeal_ids: list[int]) -> list[int]:
+    """Do the due check-ins of these appeals as `run_checkin` does, in bulk; return those done.
+
+    The tracking rows are claimed (`FOR UPDATE SKIP LOCKED`): one another worker holds is
+    left to it, one no longer due is skipped. Their SMS, events and new schedule are three
+    bulk statements; the SMS leave after the commit, one message at a time.
+    """
+    moment = now()
+    claimed = claim_rows(
+        select(
+            AppealTracking.appeal_id,
+            AppealTracking.checkins,
+            Appeal.number,
+            Appeal.status,
+            Appeal.urgency,
+            Appeal.assignee_id,
+            Appeal.category_id,
+        )
+        .join(Appeal, Appeal.id == AppealTracking.appeal_id)
+        .where(AppealTracking.appeal_id.in_(appeal_ids), AppealTracking.next_checkin_at <= moment)
+        .order_by(AppealTracking.appeal_id),
+        of=AppealTracking,
+    )
+    if not claimed:
+        return []
+    phones = _responsible_phones(claimed)
+    minutes = dict(
+        db.session.execute(
+            select(Category.id, Category.checkin_minutes).where(
+                Category.id.in_({row.category_id for row in claimed if row.category_id})
+            )
+        ).all()
+    )
+    tracked = [row for row in claimed if row.status in TRACKED_STATUSES]
+    sms = [
+        (
+            phones[row.appeal_id],
+            prompt("sms_checkin", number=row.number),
+            f"checkin:{row.appeal_id}:{row.checkins + 1}",
+        )
+        for row in tracked
+        if phones.get(row.appeal_id)
+    ]
+    message_ids = get_gateway().send_sms_many(sms)
+    events, schedule = [], []
+    for row in claimed:
+        if row.status not in TRACKED_STATUSES:
+            schedule.append(
+                {
+                    "b_appeal_id": row.appeal_id,
+                    "b_checkins": row.checkins,
+                    "b_last": None,
+                    "b_next": None,
+                }
+            )
+            continue
+        number, phone = row.checkins + 1, phones.get(row.appeal_id)
+        sent = message_ids.get(f"checkin:{row.appeal_id}:{number}")
+        events.append(
+            {
+                "at": moment,
+                "subject_type": "appeal",
+                "subject_id": str(row.appeal_id),
+                "verb": "appeal.checkin",
+                "data": {"n": number, "to": phone, "sms": [sent] if sent else []},
+                "actor_id": None,
+                "actor_label": "worker",
+            }
+        )
+        schedule.append(
+            {
+                "b_appeal_id": row.appeal_id,
+                "b_checkins": number,
+                "b_last": moment,
+                "b_next": moment + _interval_of(row.urgency, minutes.get(row.category_id)),
+            }
+        )
+    if events:
+        db.session.execute(insert(Event.__table__), events)
+    db.session.execute(_UPDATE_TRACKING, schedule)
+    return [row.appeal_id for row in tracked]
+
+
+def _responsible_phones(rows) -> dict[int, str]:
+    """Return the responsible phone of each claimed appeal, as `responsible_phone` chooses it."""
+    assignees = {row.assignee_id for row in rows if row.assignee_id}
+    official_phones = dict(
+        db.session.execute(select(Official.id, Official.phone).where(Official.id.in_(assignees)))
+    )
+    phones = {
+        row.appeal_id: official_phones[row.assignee_id]
+        for row in rows
+        if row.assignee_id in official_phones
+    }
+    rest = [row.appeal_id for row in rows if row.appeal_id not in phones]
+    if rest:
+        cards = db.session.execute(
+            select(Card.appeal_id, Card.duty).where(Card.appeal_id.in_(rest)).order_by(Card.id)
+        )
+        seen = set()
+        for appeal_id, duty in cards:  # the first card of an appeal answers, as one at a time
+            recipients = [] if appeal_id in seen else recipients_of_duty(duty)
+            seen.add(appeal_id)
+            if recipients:
+                phones[appeal_id] = recipients[0]["phone"]
+    return phones

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Response, current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 #: The job that makes a stored SMS's due attempt (`core.telephony.jobs.deliver_sms`).
 DELIVER_SMS_JOB = "core.telephony.jobs.deliver_sms"
+#: The job that makes the due first attempts of a batch of stored SMS, one message at a time.
+DELIVER_SMS_BATCH_JOB = "core.telephony.jobs.deliver_sms_batch"
 
 
 def sms_job_id(message_id: int, attempt: int) -> str:
@@ -235,6 +237,42 @@ class Gateway:
             return existing
         enqueue_after_commit(DELIVER_SMS_JOB, message.id, job_id=sms_job_id(message.id, 1))
         return message
+
+    def send_sms_many(self, messages: list[tuple[str, str, str]]) -> dict[str, int]:
+        """Store (to, body, purpose) SMS in one INSERT, sent by one batch job after the commit.
+
+        Returns the message id of each purpose. For work that claimed its rows, so none of
+        these purposes is stored yet: one that is raises `IntegrityError`, and the caller's
+        batch rolls back whole. Each message still leaves alone, with its own retries.
+        """
+        if not messages:
+            return {}
+        moment = utcnow()
+        table = OutboundMessage.__table__
+        rows = [
+            {
+                "to_number": to,
+                "body": body,
+                "carrier": self.carrier,
+                "purpose": purpose,
+                "status": SMS_PENDING,
+                "attempts": 0,
+                "next_attempt_at": moment,
+                "created_at": moment,
+            }
+            for to, body, purpose in messages
+        ]
+        stored = db.session.execute(
+            insert(table).returning(table.c.id, table.c.purpose), rows
+        ).all()
+        ids = {purpose: message_id for message_id, purpose in stored}
+        first = min(ids.values())
+        enqueue_after_commit(
+            DELIVER_SMS_BATCH_JOB,
+            sorted(ids.values()),
+            job_id=f"sms-batch-{first}-{len(ids)}",
+        )
+        return ids
 
     def deliver_due_sms(self, message: OutboundMessage) -> bool:
         """Make the due attempt of a stored SMS in transactions of its own; False if none.

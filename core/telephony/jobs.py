@@ -25,6 +25,25 @@ def deliver_sms(message_id: int) -> None:
         get_gateway().deliver_due_sms(message)
 
 
+def deliver_sms_batch(message_ids: list[int]) -> int:
+    """Make the due attempt of each of these SMS, one message at a time; return how many went.
+
+    Each message is claimed and committed on its own before the carrier is asked, as
+    `deliver_sms` does: a worker killed mid-batch sends none twice, and the SMS sweep finds
+    the ones it never reached.
+    """
+    from core.telephony import get_gateway
+
+    gateway = get_gateway()
+    messages = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.id.in_(message_ids))
+        .order_by(OutboundMessage.id)
+    ).all()
+    db.session.commit()
+    return sum(gateway.deliver_due_sms(message) for message in messages)
+
+
 def report_sim_delivery(message_sid: str) -> None:
     """Have the simulated carrier post the delivery receipts of an SMS it took."""
     from core.telephony import get_gateway
