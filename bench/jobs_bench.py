@@ -1,10 +1,14 @@
 """Benchmark of the tracking jobs: 10,000 due check-ins drained by two RQ workers, and the sweep.
 
-Builds its own PostgreSQL database, gives 10,000 appeals in work a check-in due now, lets one
-sweep enqueue them and two `flask --app wsgi worker --burst` processes run them, and prints the
-time to drain and jobs/s. Then it grows the open appeals to 100,000 (none due) and times the
-sweep over them, and once more with 1% of them due. Redis: REDIS_URL (default db 11 on
-127.0.0.1:6379, flushed at the start; never point it at a database others use).
+Builds its own PostgreSQL database. First the single-item path: `--single` (1,000) appeals
+with a check-in due now, each enqueued as its own `run_checkin` job, drained by two
+`flask --app wsgi worker --burst` processes. Then the batched path: 10,000 more appeals due,
+one sweep enqueues them in batches (`run_checkins`), the same two workers drain them. For
+each it prints when every check-in was done (follow-ups/s) and when the queue was empty
+(every SMS handed to the simulated carrier, one at a time). Then it grows the open appeals
+to 100,000 (none due) and times the sweep over them, and once more with 1% of them due.
+Redis: REDIS_URL (default db 11 on 127.0.0.1:6379, flushed at the start; never point it at
+a database others use).
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hotline_bench_jobs \\
         .venv/bin/python bench/jobs_bench.py
@@ -29,12 +33,14 @@ from callbacks.models import AppealTracking  # noqa: E402
 from config import BASE_DIR, normalize_database_url  # noqa: E402
 from core import create_app  # noqa: E402
 from core.extensions import db  # noqa: E402
-from core.queue import get_queue, redis_connection  # noqa: E402
+from core.queue import enqueue_due_all, get_queue, redis_connection  # noqa: E402
 from hotline.models import Appeal  # noqa: E402
 from roster.models import Category, Municipality, Official  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/hotline_bench_jobs"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
+#: Where the simulated SMS receipts go: nothing listens there, so none reaches another app.
+BENCH_BASE_URL = "http://127.0.0.1:5255"
 
 
 def ensure_database(url: str) -> None:
@@ -86,17 +92,25 @@ def add_appeals(count: int, start_id: int, place_id: int, official_id: int, due:
     db.session.commit()
 
 
-def drain_with_workers(env: dict, workers: int) -> float:
-    """Run burst workers until the queue is empty; return the seconds it took."""
+def drain_with_workers(env: dict, workers: int, done_sql: str, wanted: int) -> tuple[float, float]:
+    """Run burst workers until the queue is empty; return (seconds until `done_sql` counts
+    `wanted`, seconds until the queue was empty)."""
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"]
     started = time.perf_counter()
     procs = [
-        subprocess.Popen(flask, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            flask, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(workers)
     ]
-    for proc in procs:
-        proc.wait()
-    return time.perf_counter() - started
+    done_at = None
+    while any(proc.poll() is None for proc in procs):
+        if done_at is None and db.session.scalar(text(done_sql)) >= wanted:
+            done_at = time.perf_counter() - started
+        db.session.rollback()
+        time.sleep(0.05)
+    drained = time.perf_counter() - started
+    return done_at or drained, drained
 
 
 def time_sweep(runs: int = 5) -> float:
@@ -114,6 +128,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--single", type=int, default=1000, help="check-ins on the single path")
     options = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS)
@@ -125,6 +140,7 @@ def main() -> None:
         "REDIS_URL": redis_url,
         "HOTLINE_INSTANCE_DIR": instance,
         "SECRET_KEY": "bench",
+        "PUBLIC_BASE_URL": BENCH_BASE_URL,
     }
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
@@ -139,6 +155,7 @@ def main() -> None:
             "REDIS_URL": redis_url,
             "INSTANCE_DIR": instance,
             "SECRET_KEY": "bench",
+            "PUBLIC_BASE_URL": BENCH_BASE_URL,
         }
     )
     with app.app_context():
@@ -160,21 +177,61 @@ def main() -> None:
         db.session.add(official)
         db.session.commit()
         now = datetime.now(UTC)
-        add_appeals(options.due, 1, place.id, official.id, now - timedelta(minutes=1))
+        single = options.single
+        add_appeals(single, 1, place.id, official.id, now - timedelta(minutes=1))
+        enqueue_due_all(
+            jobs.run_checkin,
+            [((i,), f"checkin-{i}-single") for i in range(1, single + 1)],
+        )
+        single_done, single_drained = drain_with_workers(
+            env, options.workers, "SELECT count(*) FROM appeal_tracking WHERE checkins = 1", single
+        )
+        print(
+            f"single-item path: {single} check-ins, one job each: all done in {single_done:.2f} s "
+            f"({single / single_done:.0f} follow-ups/s), queue empty (every SMS handed over) "
+            f"in {single_drained:.2f} s ({single / single_drained:.0f}/s)"
+        )
+        add_appeals(options.due, single + 1, place.id, official.id, now - timedelta(minutes=1))
         jobs.SWEEP_BATCH = options.open
         started = time.perf_counter()
         found = jobs.sweep()
         enqueue_seconds = time.perf_counter() - started
         queued = get_queue().count
-        seconds = drain_with_workers(env, options.workers)
+        done_seconds, seconds = drain_with_workers(
+            env,
+            options.workers,
+            "SELECT count(*) FROM appeal_tracking WHERE checkins = 1",
+            single + options.due,
+        )
         db.session.rollback()
         done = db.session.scalar(text("SELECT count(*) FROM appeal_tracking WHERE checkins = 1"))
         messages = db.session.scalar(text("SELECT count(*) FROM outbound_messages"))
-        print(f"sweep found {found['checkin']} due check-ins, enqueued in {enqueue_seconds:.2f} s")
-        print(
-            f"{options.workers} workers drained {queued} jobs in {seconds:.2f} s: "
-            f"{queued / seconds:.0f} jobs/s; check-ins done {done}, SMS recorded {messages}"
+        twice = db.session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT subject_id FROM events WHERE verb = 'appeal.checkin'"
+                " GROUP BY subject_id HAVING count(*) > 1) AS doubled"
+            )
         )
+        unsent = db.session.scalar(
+            text("SELECT count(*) FROM outbound_messages WHERE status <> 'sent'")
+        )
+        print(
+            f"sweep found {found['checkin']} due check-ins, enqueued {queued} batch jobs "
+            f"in {enqueue_seconds:.2f} s"
+        )
+        print(
+            f"batched path, {options.workers} workers: {options.due} check-ins all done in "
+            f"{done_seconds:.2f} s: {options.due / done_seconds:.0f} follow-ups/s "
+            f"(single-item path: {single / single_done:.0f}/s, "
+            f"x{(options.due / done_seconds) / (single / single_done):.1f}); queue empty, every "
+            f"SMS handed over, in {seconds:.2f} s ({options.due / seconds:.0f}/s, single-item "
+            f"path {single / single_drained:.0f}/s)"
+        )
+        print(
+            f"check-ins done {done} of {single + options.due}, SMS recorded {messages}, "
+            f"not sent {unsent}, appeals checked in twice {twice}"
+        )
+        options.due += single
         later = now + timedelta(days=1)
         add_appeals(options.open - options.due, options.due + 1, place.id, official.id, later)
         db.session.execute(text("ANALYZE"))

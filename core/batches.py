@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 
 
-def chunks(items: Sequence, size: int = BATCH_SIZE) -> list[list]:
+def chunks(items: Sequence, size: int) -> list[list]:
     """Split `items` into lists of at most `size`, in order."""
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
@@ -33,13 +33,17 @@ def batch_job_id(prefix: str, keys: Iterable) -> str:
     return f"{prefix}-batch-{digest}"
 
 
-def enqueue_batches(func, due: Sequence[tuple[int, object]], prefix: str, size=BATCH_SIZE) -> int:
+def enqueue_batches(
+    func, due: Sequence[tuple[int, object]], prefix: str, size: int | None = None
+) -> int:
     """Enqueue `func(ids)` for each batch of due (id, version) pairs; return items enqueued.
 
     `version` (e.g. the due moment) goes into the job id, so a sweep that finds the same items
     due again leaves a batch that waits or runs alone. Two Redis round trips for all batches.
     """
-    batches = {batch_job_id(prefix, batch): batch for batch in chunks(list(due), size)}
+    batches = {
+        batch_job_id(prefix, batch): batch for batch in chunks(list(due), size or BATCH_SIZE)
+    }
     jobs = [(([item_id for item_id, _ in batch],), job_id) for job_id, batch in batches.items()]
     return sum(len(batches[job_id]) for job_id in enqueue_due_jobs(func, jobs))
 

@@ -260,7 +260,9 @@ def _responsible_phones(rows) -> dict[int, str]:
     """Return the responsible phone of each claimed appeal, as `responsible_phone` chooses it."""
     assignees = {row.assignee_id for row in rows if row.assignee_id}
     official_phones = dict(
-        db.session.execute(select(Official.id, Official.phone).where(Official.id.in_(assignees)))
+        db.session.execute(
+            select(Official.id, Official.phone).where(Official.id.in_(assignees))
+        ).all()
     )
     phones = {
         row.appeal_id: official_phones[row.assignee_id]
