@@ -11,6 +11,7 @@ from core.events import record_event
 from core.extensions import db
 from core.models import Event, User
 from hotline.caller_id import is_hidden
+from hotline.console import floor
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -46,8 +47,11 @@ def current_shift(user: User) -> OperatorShift | None:
     )
 
 
-def start_shift(user: User, endpoint: str) -> OperatorShift:
-    """Open the operator's shift with the endpoint their calls ring (one open shift at a time)."""
+def start_shift(user: User, endpoint: str, ready: bool = False) -> OperatorShift:
+    """Open the operator's shift with the endpoint their calls ring (one open shift at a time).
+
+    A `ready` operator is offered waiting calls at once; otherwise she starts on a break.
+    """
     shift = current_shift(user)
     if shift is not None:
         shift.endpoint = endpoint
@@ -56,6 +60,7 @@ def start_shift(user: User, endpoint: str) -> OperatorShift:
         db.session.add(shift)
     db.session.flush()
     record_event("user", user.id, "operator.shift-started", {"endpoint": endpoint}, actor=user)
+    floor.go_on_shift(user, ready)
     log.info("operator %s on shift at %s", user.username, endpoint)
     return shift
 
@@ -67,6 +72,7 @@ def end_shift(user: User) -> bool:
         return False
     shift.ended_at = utcnow()
     record_event("user", user.id, "operator.shift-ended", {"shift": shift.id}, actor=user)
+    floor.go_offline(user)
     db.session.flush()
     log.info("operator %s off shift", user.username)
     return True
@@ -169,6 +175,7 @@ def take_call(call: Call, user: User) -> bool:
     ).rowcount
     if taken:
         record_event("call", call.id, "call.taken", {"operator": user.username}, actor=user)
+        floor.note_taken(call, user)
         log.info("call %s taken by %s", call.call_sid, user.username)
     return bool(taken)
 
@@ -207,6 +214,7 @@ def mark_operator_answered(call: Call) -> None:
     if call.operator_answered_at is None:
         call.operator_answered_at = utcnow()
         record_event("call", call.id, "call.operator-answered", actor_label="carrier")
+        floor.note_answered(call)
 
 
 def return_to_queue(call: Call, dial_status: str) -> None:
@@ -220,6 +228,7 @@ def return_to_queue(call: Call, dial_status: str) -> None:
         {"operator_id": call.operator_id, "status": dial_status},
         actor_label="carrier",
     )
+    floor.note_missed(call, call.operator_id)
     call.operator_id = None
 
 
@@ -258,6 +267,6 @@ def call_left(call: Call, user: User) -> CallLeft | None:
 
 def release_call(call: Call) -> None:
     """Give back a taken call its operator was never put through to: it waits in the queue again."""
-    if call.operator_answered_at is None:
-        call.operator_id = None
+    if call.operator_answered_at is None and call.operator_id is not None:
+        floor.withdraw_offer(call, call.operator_id)
         db.session.flush()

@@ -10,6 +10,7 @@ from hotline.console.carrier import (
     connect_caller,
     move_caller,
     note_carrier_error,
+    offer_waiting_calls,
     ring_operator,
 )
 from hotline.console.control import (
@@ -21,6 +22,7 @@ from hotline.console.control import (
     next_checkins,
     search_appeals,
 )
+from hotline.console.floor import offer_seconds
 from hotline.console.handling import (
     DUTY_ROLES,
     EMERGENCY_CALLBACK,
@@ -70,6 +72,8 @@ __all__ = [
     "move_caller",
     "note_carrier_error",
     "ring_operator",
+    "offer_waiting_calls",
+    "offer_seconds",
     "all_categories",
     "all_municipalities",
     "OPEN_STATUSES",

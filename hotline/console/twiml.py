@@ -4,8 +4,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.prompts import LANGUAGE, VOICE
 
-#: Seconds the operator's endpoint rings before the caller goes back to the queue.
-OPERATOR_RING_SECONDS = 20
+#: Seconds the operator's endpoint rings before the caller goes back to the queue (default).
+OPERATOR_RING_SECONDS = 15
 #: The queue a caller waits in after talking to the operator, until connected or let go.
 HOLD_QUEUE = "operator-hold"
 
@@ -22,14 +22,20 @@ def _say(target, text: str) -> None:
     target.say(text, voice=VOICE, language=LANGUAGE)
 
 
-def dial_operator(endpoint: str, caller_id: str, answered_url: str, action_url: str) -> str:
+def dial_operator(
+    endpoint: str,
+    caller_id: str,
+    answered_url: str,
+    action_url: str,
+    ring_seconds: int = OPERATOR_RING_SECONDS,
+) -> str:
     """Ring the operator's endpoint (a phone or `client:<identity>`) and bridge the caller."""
     response = VoiceResponse()
     _say(response, CONNECTING_OPERATOR)
     dial = response.dial(
         action=action_url,
         method="POST",
-        timeout=OPERATOR_RING_SECONDS,
+        timeout=ring_seconds,
         answer_on_bridge=True,
         caller_id=caller_id,
     )

@@ -22,12 +22,15 @@ from core.logs import polled
 from core.parsing import parse_id
 from core.telephony.retries import CALL_MAX_TRIES
 from hotline.caller_id import callback_number
-from hotline.console import services
+from hotline.console import floor, services
 from hotline.console.forms import (
+    BREAK_LABELS,
+    STATE_LABELS,
     URGENCY_LABELS,
     WRAPUP_LABELS,
     AppealForm,
     ShiftForm,
+    StateForm,
     WrapUpForm,
 )
 from hotline.labels import (
@@ -134,6 +137,8 @@ def index():
         shift_form=form,
         active=services.active_call(current_user),
         entries=services.waiting_calls(),
+        presence=floor.presence_of(current_user.id),
+        state_form=StateForm(),
     )
 
 
@@ -147,6 +152,7 @@ def queue():
         entries=services.waiting_calls(),
         shift=services.current_shift(current_user),
         active=services.active_call(current_user),
+        presence=floor.presence_of(current_user.id),
     )
 
 
@@ -162,10 +168,35 @@ def start_shift():
             shift_form=form,
             active=services.active_call(current_user),
             entries=services.waiting_calls(),
+            presence=floor.presence_of(current_user.id),
+            state_form=StateForm(),
         ), 400
-    services.start_shift(current_user, form.endpoint.data)
+    services.start_shift(current_user, form.endpoint.data, ready=form.ready.data)
     db.session.commit()
     flash(_("You are on shift; calls ring %(endpoint)s.", endpoint=form.endpoint.data), "info")
+    services.offer_waiting_calls()
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/state")
+@roles_required(*CONSOLE_ROLES)
+def change_state():
+    """Make yourself ready, take a break with its reason, or extend your wrap-up."""
+    form = StateForm()
+    if not form.validate_on_submit() or services.current_shift(current_user) is None:
+        abort(400)
+    if form.action.data == "ready":
+        changed = floor.set_ready(current_user)
+    elif form.action.data == "break":
+        reason = form.reason.data if form.reason.data in BREAK_LABELS else "not-ready"
+        changed = floor.take_break(current_user, reason)
+    else:
+        changed = floor.extend_wrap_up(current_user)
+    db.session.commit()
+    if not changed:
+        flash(_("Finish the call you are on first."), "error")
+    elif form.action.data == "ready":
+        services.offer_waiting_calls()
     return redirect(url_for("console.index"))
 
 
@@ -441,4 +472,6 @@ def console_labels() -> dict:
         "attempt_results": attempt_outcome_labels(),
         "call_outcomes": call_outcome_labels(),
         "console_events": call_and_appeal_event_labels(),
+        "state_labels": STATE_LABELS,
+        "break_labels": BREAK_LABELS,
     }

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, request
 
 from core.extensions import db
 from core.telephony import protect_webhooks
-from core.telephony.webhooks import twiml_response
+from core.telephony.webhooks import form_int, twiml_response
 from core.urls import absolute_url
 from hotline import twiml as voice_twiml
 from hotline.caller_id import callback_number
@@ -25,7 +25,21 @@ def _load_call(call_id: int) -> Call:
 
 def _back_to_queue() -> str:
     return voice_twiml.enqueue_for_operators(
-        prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+        prompt("greeting"),
+        absolute_url("console_voice.queue_wait"),
+        absolute_url("voice.queue_done"),
+    )
+
+
+@bp.post("/queue/wait")
+def queue_wait():
+    """Offer the waiting callers to ready operators, then tell this caller their place."""
+    services.offer_waiting_calls()
+    position = form_int("QueuePosition") or 1
+    return twiml_response(
+        voice_twiml.queue_wait(
+            prompt("queue_wait", position=position), absolute_url("voice.queue_skip")
+        )
     )
 
 
@@ -45,6 +59,7 @@ def dial_operator(call_id: int):
             callback_number(call.from_number) or current_app.config["TWILIO_NUMBER"],
             absolute_url("console_voice.operator_answered", call_id=call.id),
             absolute_url("console_voice.operator_result", call_id=call.id),
+            services.offer_seconds(),
         )
     )
 

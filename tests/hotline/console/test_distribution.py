@@ -1,0 +1,139 @@
+"""Automatic call distribution: two operators on shift, the simulated carrier, signed webhooks."""
+
+import pytest
+
+from core.events import timeline
+from core.extensions import db
+from core.telephony.sim import answers_and_presses, no_answer
+from hotline.console import floor, jobs
+from hotline.models import OperatorStateChange
+from tests.conftest import login
+from tests.factories import make_user
+from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, post, stored
+
+SECOND_PHONE = "+79000009998"
+
+
+@pytest.fixture
+def second(app):
+    user = make_user("petra", "operator")
+    db.session.commit()
+    return user
+
+
+def on_shift(app, username: str, phone: str, ready: bool = True):
+    """A fresh browser-like client signed in as `username` and on shift at `phone`."""
+    client = app.test_client()
+    login(client, username)
+    data = {"endpoint": phone, **({"ready": "y"} if ready else {})}
+    assert post(client, "/console/shift", data).status_code == 302
+    return client
+
+
+def state_of(user) -> tuple[str, str | None]:
+    db.session.expire_all()
+    presence = floor.presence_of(user.id)
+    return presence.state, presence.reason
+
+
+def test_the_caller_rings_the_operator_ready_longest_without_take(
+    app, carrier, operator, second, clock
+):
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    on_shift(app, "olga", OPERATOR_PHONE)
+    clock.advance(seconds=5)
+    on_shift(app, "petra", SECOND_PHONE)
+    clock.advance(seconds=5)
+
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE]
+    assert call.operator_id == operator.id and call.operator_answered_at is not None
+    assert state_of(operator) == ("on_call", None)
+    assert state_of(second) == ("ready", None)
+
+    other = call_in(carrier, "+79160000002")  # the next caller goes to the other operator
+    assert [leg.number for leg in other.transcript.dialled] == [SECOND_PHONE]
+    assert state_of(second) == ("on_call", None)
+
+
+def test_a_missed_offer_goes_to_the_next_operator_and_marks_the_first_not_ready(
+    app, carrier, operator, second, clock
+):
+    carrier.phone(OPERATOR_PHONE, no_answer())
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    on_shift(app, "olga", OPERATOR_PHONE)
+    clock.advance(seconds=5)
+    on_shift(app, "petra", SECOND_PHONE)
+
+    sim_call = call_in(carrier)
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE, SECOND_PHONE]
+    assert sim_call.legs[0].elapsed == 15  # the offer rang 15 s (OFFER_SECONDS)
+    call = stored(sim_call)
+    assert call.operator_id == second.id
+    assert state_of(operator) == ("break", "missed-offer")
+    assert state_of(second) == ("on_call", None)
+    offered = [e.data["operator_id"] for e in timeline("call", call.id) if e.verb == "call.offered"]
+    assert offered == [operator.id, second.id]
+    history = db.session.scalars(
+        db.select(OperatorStateChange.state)
+        .where(OperatorStateChange.user_id == operator.id)
+        .order_by(OperatorStateChange.id)
+    ).all()
+    assert history == ["ready", "offered", "break"]
+
+
+def test_nobody_ready_keeps_the_caller_waiting_until_an_operator_is_ready(
+    app, carrier, operator, second
+):
+    olga = on_shift(app, "olga", OPERATOR_PHONE, ready=False)
+    sim_call = call_in(carrier)
+    assert carrier.queued("operators") == [sim_call] and stored(sim_call).operator_id is None
+    assert state_of(operator) == ("break", "not-ready")
+
+    post(olga, "/console/state", {"action": "ready"})
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE]
+    assert stored(sim_call).operator_id == operator.id
+
+
+def test_wrap_up_then_ready_again_takes_the_next_caller(app, carrier, operator, clock):
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    first = call_in(carrier)
+    call = stored(first)
+    second_caller = call_in(carrier, "+79160000002")
+    assert stored(second_caller).operator_id is None  # she is on the first call
+
+    page = f"/console/calls/{call.id}"
+    post(olga, f"{page}/wrap-up", {"code": "info"}, page=page)
+    carrier.run_pending()
+    assert state_of(operator) == ("wrap_up", None)
+    post(olga, "/console/state", {"action": "extend"})
+    clock.advance(seconds=35)
+    jobs.end_wrap_ups()
+    carrier.run_pending()
+    assert stored(second_caller).operator_id is None  # 30 s + 30 s more: still wrapping up
+    clock.advance(seconds=30)
+    jobs.end_wrap_ups()
+    carrier.run_pending()
+    assert stored(second_caller).operator_id == operator.id
+    assert [leg.number for leg in second_caller.transcript.dialled] == [OPERATOR_PHONE]
+
+
+def test_a_break_keeps_offers_away_and_a_supervisor_still_takes_by_hand(
+    app, carrier, operator, second
+):
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    post(olga, "/console/state", {"action": "break", "reason": "lunch"})
+    assert state_of(operator) == ("break", "lunch")
+    sim_call = call_in(carrier)
+    assert stored(sim_call).operator_id is None
+
+    make_user("sveta", "admin")
+    db.session.commit()
+    supervisor = on_shift(app, "sveta", "+79000009997", ready=False)
+    carrier.phone("+79000009997", answers_and_presses(None, talk_seconds=30))
+    post(supervisor, f"/console/calls/{stored(sim_call).id}/take")
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled] == ["+79000009997"]
+    assert stored(sim_call).operator_answered_at is not None
