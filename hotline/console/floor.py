@@ -188,41 +188,43 @@ class Offer:
     user_id: int
 
 
-def _waiting_calls(limit: int):
-    return db.session.scalars(
-        select(Call)
-        .where(
-            Call.queued_at.is_not(None),
-            Call.operator_id.is_(None),
-            Call.left_queue_at.is_(None),
-            Call.ended_at.is_(None),
-            Call.outcome.is_(None),
-        )
+def _waiting():
+    return select(Call.id).where(
+        Call.queued_at.is_not(None),
+        Call.operator_id.is_(None),
+        Call.left_queue_at.is_(None),
+        Call.ended_at.is_(None),
+        Call.outcome.is_(None),
+    )
+
+
+def _lock_next_waiting_call() -> int | None:
+    """Lock the caller waiting longest that no other process is offering now (PostgreSQL)."""
+    return db.session.scalar(
+        _waiting()
         .order_by(Call.queued_at, Call.id)
-        .limit(limit)
-    ).all()
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Call)
+    )
 
 
-def _ready_operators(limit: int) -> list[int]:
-    return db.session.scalars(
+def _lock_longest_ready() -> int | None:
+    """Lock the operator ready longest that no other process is offering a call now."""
+    return db.session.scalar(
         select(OperatorPresence.user_id)
         .where(OperatorPresence.state == str(READY))
         .order_by(OperatorPresence.since, OperatorPresence.user_id)
-        .limit(limit)
-    ).all()
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def _claim_call(call_id: int, user_id: int) -> bool:
     return (
         db.session.execute(
             update(Call)
-            .where(
-                Call.id == call_id,
-                Call.operator_id.is_(None),
-                Call.left_queue_at.is_(None),
-                Call.ended_at.is_(None),
-                Call.outcome.is_(None),
-            )
+            .where(Call.id == call_id)
+            .where(Call.id.in_(_waiting().scalar_subquery()))
             .values(operator_id=user_id)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -230,34 +232,42 @@ def _claim_call(call_id: int, user_id: int) -> bool:
     )
 
 
-def _offer_call(call: Call) -> Offer | None:
-    """Offer one waiting call to the operator ready longest; None when nobody could take it."""
-    for user_id in _ready_operators(5):
-        step = db.session.begin_nested()
-        if not change_state(user_id, OFFERED, call_id=call.id, until=_offer_end(), expect=(READY,)):
-            step.rollback()
-            continue
-        if not _claim_call(call.id, user_id):
-            step.rollback()  # another process offered this caller meanwhile
-            return None
-        step.commit()
-        record_event("call", call.id, "call.offered", {"operator_id": user_id}, actor_label="floor")
-        log.info("call %s offered to operator %s", call.call_sid, user_id)
-        return Offer(call.id, user_id)
-    return None
+def offer_next() -> Offer | None:
+    """Offer the caller waiting longest to the operator ready longest, as one atomic step.
+
+    Both rows are locked (skipping those another process holds), then changed by conditional
+    UPDATEs; the caller commits. None when nobody waits or nobody is ready.
+    """
+    call_id = _lock_next_waiting_call()
+    if call_id is None:
+        return None
+    user_id = _lock_longest_ready()
+    if user_id is None:
+        return None
+    step = db.session.begin_nested()
+    if not change_state(user_id, OFFERED, call_id=call_id, until=_offer_end(), expect=(READY,)):
+        step.rollback()
+        return None
+    if not _claim_call(call_id, user_id):
+        step.rollback()
+        return None
+    step.commit()
+    record_event("call", call_id, "call.offered", {"operator_id": user_id}, actor_label="floor")
+    log.info("call %s offered to operator %s", call_id, user_id)
+    return Offer(call_id, user_id)
 
 
 def claim_offers(limit: int = 10) -> list[Offer]:
-    """Offer the waiting calls, oldest first, each to the operator who has been ready longest."""
+    """Offer waiting callers, oldest first, each to the operator ready longest; commit each."""
     end_finished_wrap_ups()
+    db.session.commit()
     offers = []
-    for call in _waiting_calls(limit):
-        if not _ready_operators(1):
+    for _ in range(limit):
+        offer = offer_next()
+        db.session.commit()  # one offer, one transaction: its locks are held only that long
+        if offer is None:
             break
-        offer = _offer_call(call)
-        if offer is not None:
-            offers.append(offer)
-    db.session.expire_all()
+        offers.append(offer)
     return offers
 
 
