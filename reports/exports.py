@@ -296,6 +296,30 @@ def operators_table(figures: dict) -> Table:
     return Table(_("Operators"), headers, body)
 
 
+def staffing_table(plan: list) -> Table:
+    """Return the staffing plan as a table, one row per hour."""
+    headers = [
+        _("Hour"),
+        _("Calls expected"),
+        _("Average handling time, s"),
+        _("Operators needed"),
+        _("Operators on shift"),
+        _("Short"),
+    ]
+    body = [
+        [
+            local_time(hour.starts_at),
+            hour.calls_per_hour,
+            hour.handle_seconds,
+            hour.needed,
+            hour.on_shift,
+            hour.short,
+        ]
+        for hour in plan
+    ]
+    return Table(_("Staffing"), headers, body)
+
+
 def to_csv(table: Table) -> str:
     """Return a table as CSV text, an empty cell for a missing value."""
     out = io.StringIO()
