@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -22,7 +23,7 @@ from core.logs import polled
 from core.parsing import parse_id
 from core.telephony.retries import CALL_MAX_TRIES
 from hotline.caller_id import callback_number
-from hotline.console import floor, services
+from hotline.console import floor, services, softphone
 from hotline.console.forms import (
     BREAK_LABELS,
     STATE_LABELS,
@@ -176,6 +177,23 @@ def start_shift():
     flash(_("You are on shift; calls ring %(endpoint)s.", endpoint=form.endpoint.data), "info")
     services.offer_waiting_calls()
     return redirect(url_for("console.index"))
+
+
+@bp.post("/token")
+@roles_required(*CONSOLE_ROLES)
+def token():
+    """Return a short-lived access token for the signed-in operator's softphone."""
+    identity = softphone.softphone_identity(current_user)
+    asked = request.form.get("identity") or (request.get_json(silent=True) or {}).get("identity")
+    if asked and asked != identity:
+        message = _("A softphone token is given only for your own identity.")
+        return jsonify({"error": {"code": "forbidden", "message": message}}), 403
+    try:
+        jwt, seconds = softphone.access_token(current_user)
+    except softphone.SoftphoneUnavailable:
+        message = _("The softphone is not configured on this Twilio account.")
+        return jsonify({"error": {"code": "softphone-unavailable", "message": message}}), 409
+    return jsonify({"token": jwt, "identity": identity, "expires_in": seconds})
 
 
 @bp.post("/state")
