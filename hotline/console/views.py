@@ -5,6 +5,7 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -18,6 +19,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from core.auth import EmptyForm, roles_required
+from core.events import record_event
 from core.extensions import db
 from core.logs import polled
 from core.parsing import parse_id
@@ -42,6 +44,7 @@ from hotline.labels import (
     duty_role_labels,
 )
 from hotline.models import Appeal, Call
+from hotline.phone import phone_roles
 from roster.models import Category, Municipality
 
 log = logging.getLogger(__name__)
@@ -140,7 +143,56 @@ def index():
         entries=services.waiting_calls(),
         presence=floor.presence_of(current_user.id),
         state_form=StateForm(),
+        softphone=_softphone(shift),
     )
+
+
+def _softphone(shift) -> dict | None:
+    """Return how the page's softphone rings the shift's endpoint, with its labels."""
+    if shift is None:
+        return None
+    telephony = current_app.config["TELEPHONY"]
+    if telephony == "twilio" and shift.endpoint.startswith("client:"):
+        mode = "twilio"
+    elif telephony == "sim" and current_user.role in phone_roles(current_app.config):
+        mode = "sim"
+    else:
+        return None
+    labels = {
+        "idle": _("Waiting for a call"),
+        "ringing": _("A call is offered: answer it"),
+        "on-call": _("On the call"),
+        "error": _("The softphone cannot reach the telephone network"),
+        "unavailable": _("The softphone is not configured on this Twilio account."),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+        "hold": _("Hold"),
+        "resume": _("Resume"),
+    }
+    return {"mode": mode, "labels": labels}
+
+
+@bp.post("/calls/<int:call_id>/hold")
+@roles_required(*CONSOLE_ROLES)
+def hold(call_id: int):
+    """Put the caller on hold (they hear the hold message), or ring you again to resume."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit() or call.operator_answered_at is None:
+        abort(400)
+    resume = bool(request.form.get("resume"))
+    verb = "call.resumed" if resume else "call.held"
+    record_event("call", call.id, verb, {}, actor=current_user)
+    endpoint = "console_voice.dial_operator" if resume else "console_voice.hold_caller"
+    if not services.move_caller(call, endpoint, "hold", current_user):
+        return jsonify(
+            {
+                "error": {
+                    "code": "carrier",
+                    "message": _("The telephone network did not move the caller: try again."),
+                }
+            }
+        ), 502
+    return jsonify({"held": not resume})
 
 
 @bp.get("/queue")

@@ -97,6 +97,15 @@ def operator_result(call_id: int):
     return twiml_response(_back_to_queue())
 
 
+@bp.post("/calls/<int:call_id>/hold")
+def hold_caller(call_id: int):
+    """The operator put the caller on hold: they wait in the hold queue until resumed."""
+    _load_call(call_id)
+    return twiml_response(
+        twiml.hold(absolute_url("console_voice.hold_wait"), absolute_url("console_voice.hold_done"))
+    )
+
+
 @bp.post("/hold/wait")
 def hold_wait():
     """What a caller on hold hears."""

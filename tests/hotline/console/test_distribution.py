@@ -137,3 +137,19 @@ def test_a_break_keeps_offers_away_and_a_supervisor_still_takes_by_hand(
     carrier.run_pending()
     assert [leg.number for leg in sim_call.transcript.dialled] == ["+79000009997"]
     assert stored(sim_call).operator_answered_at is not None
+
+
+def test_hold_and_resume_move_the_caller_and_are_on_the_timeline(app, carrier, operator):
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    page = "/console/"
+    held = post(olga, f"/console/calls/{call.id}/hold", page=page)
+    carrier.run_pending()
+    assert held.json == {"held": True}
+    assert carrier.queued("operator-hold") == [sim_call]
+    post(olga, f"/console/calls/{call.id}/hold", {"resume": "1"}, page=page)
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE] * 2
+    verbs = [e.verb for e in timeline("call", call.id)]
+    assert "call.held" in verbs and "call.resumed" in verbs
