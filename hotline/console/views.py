@@ -25,7 +25,7 @@ from core.logs import polled
 from core.parsing import parse_id
 from core.telephony.retries import CALL_MAX_TRIES
 from hotline.caller_id import callback_number
-from hotline.console import floor, services, softphone
+from hotline.console import floor, services, softphone, wallboard
 from hotline.console.forms import (
     BREAK_LABELS,
     STATE_LABELS,
@@ -170,6 +170,24 @@ def _softphone(shift) -> dict | None:
         "resume": _("Resume"),
     }
     return {"mode": mode, "labels": labels}
+
+
+WALLBOARD_ROLES = ("manager", "admin")
+
+
+@bp.get("/wallboard")
+@roles_required(*WALLBOARD_ROLES)
+def wallboard_page():
+    """Show the wallboard in large type; it refreshes itself from the JSON below."""
+    return render_template("hotline/console/wallboard.html", board=wallboard.wallboard())
+
+
+@bp.get("/wallboard.json")
+@polled
+@roles_required(*WALLBOARD_ROLES)
+def wallboard_data():
+    """Return the wallboard's figures and chart (polled every few seconds)."""
+    return jsonify(wallboard.wallboard())
 
 
 @bp.post("/calls/<int:call_id>/hold")
