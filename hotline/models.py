@@ -100,6 +100,8 @@ class Call(db.Model):
     wrapup_code: Mapped[str | None] = mapped_column(String(16))
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Times the carrier was asked to send the caller into the duty chain from the console.
+    #: The caller pressed 1 while waiting: rung back when their turn comes (their place is kept).
+    callback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connect_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     #: When the next try is due, while the connection waits for one after a passing failure.
     connect_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

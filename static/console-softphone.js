@@ -38,7 +38,7 @@
 
   function activeCall() {
     var pinned = document.getElementById('active-call');
-    return pinned ? pinned.dataset.call : null;
+    return pinned ? pinned.dataset.activeCall : null;
   }
 
   function toggleHold() {

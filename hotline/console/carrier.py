@@ -10,7 +10,7 @@ from core.telephony import CarrierError, get_gateway
 from core.urls import absolute_url
 from hotline.console import floor
 from hotline.console.handling import connect_url, connection_not_made, request_connection
-from hotline.console.queue import release_call
+from hotline.console.queue import operator_endpoint, release_call
 from hotline.models import Appeal, Call
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,12 @@ def offer_waiting_calls() -> int:
     for offer in offers:
         call = db.session.get(Call, offer.call_id)
         try:
-            get_gateway().redirect_call(
-                call.call_sid, absolute_url("console_voice.dial_operator", call_id=call.id)
-            )
+            if call.ended_at is not None:  # asked to be rung back: ring the operator first
+                ring_operator_for_callback(call)
+            else:
+                get_gateway().redirect_call(
+                    call.call_sid, absolute_url("console_voice.dial_operator", call_id=call.id)
+                )
         except CarrierError as error:
             log.info("call %s: the carrier did not ring the operator: %s", call.call_sid, error)
             floor.withdraw_offer(call, offer.user_id)
@@ -94,3 +97,13 @@ def offer_waiting_calls() -> int:
             continue
         rung += 1
     return rung
+
+
+def ring_operator_for_callback(call: Call) -> None:
+    """Ring the offered operator; once she answers, the citizen who kept their place is dialled."""
+    get_gateway().place_call(
+        operator_endpoint(call),
+        absolute_url("console_voice.callback_operator", call_id=call.id),
+        status_callback=absolute_url("console_voice.callback_status", call_id=call.id),
+        timeout=floor.offer_seconds(),
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from core.clock import utcnow
 from core.events import record_event
@@ -189,12 +189,13 @@ class Offer:
 
 
 def _waiting():
+    """Callers waiting for an operator: on the line, or rung back in their place (pressed 1)."""
+    on_the_line = and_(Call.ended_at.is_(None), Call.left_queue_at.is_(None))
     return select(Call.id).where(
         Call.queued_at.is_not(None),
         Call.operator_id.is_(None),
-        Call.left_queue_at.is_(None),
-        Call.ended_at.is_(None),
         Call.outcome.is_(None),
+        or_(on_the_line, Call.callback_requested_at.is_not(None)),
     )
 
 

@@ -2,9 +2,9 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.clock import utcnow
 from core.events import record_event
@@ -270,3 +270,73 @@ def release_call(call: Call) -> None:
     if call.operator_answered_at is None and call.operator_id is not None:
         floor.withdraw_offer(call, call.operator_id)
         db.session.flush()
+
+
+#: The handle time assumed when no call was handled in the last hour.
+DEFAULT_HANDLE_SECONDS = 180
+
+
+def estimated_wait_seconds(position: int, now: datetime | None = None) -> int:
+    """Estimate a caller's wait from their place, the last hour's handle times and the staff."""
+    now = now or utcnow()
+    handled = db.session.execute(
+        select(Call.operator_answered_at, Call.wrapped_up_at).where(
+            Call.wrapped_up_at >= now - timedelta(hours=1), Call.operator_answered_at.is_not(None)
+        )
+    ).all()
+    times = [(wrapped - answered).total_seconds() for answered, wrapped in handled]
+    handle = sum(times) / len(times) if times else DEFAULT_HANDLE_SECONDS
+    staffed = sum(count for state, count in floor.floor_counts().items() if state != floor.BREAK)
+    return int(position * handle / max(staffed, 1))
+
+
+def request_callback(call: Call) -> bool:
+    """Note that the waiting caller asked to be rung back in their place; False if not waiting."""
+    if call.operator_id is not None or call.outcome is not None or call.ended_at is not None:
+        return False
+    call.callback_requested_at = utcnow()
+    record_event("call", call.id, "call.callback-requested", {}, actor_label="caller")
+    db.session.flush()
+    log.info("call %s: the caller keeps their place for a callback", call.call_sid)
+    return True
+
+
+#: A caller who hung up after waiting longer than this is on the "call back" list.
+ABANDONED_AFTER_SECONDS = 10
+
+
+@dataclass
+class AbandonedCall:
+    call: Call
+    waited_seconds: int
+
+
+def abandoned_to_call_back(now: datetime | None = None, hours: int = 24) -> list[AbandonedCall]:
+    """Return the callers who hung up after waiting over 10 s and were not answered since."""
+    now = now or utcnow()
+    calls = db.session.scalars(
+        select(Call)
+        .where(
+            Call.queued_at >= now - timedelta(hours=hours),
+            Call.outcome == "abandoned",
+            Call.operator_answered_at.is_(None),
+            Call.ended_at.is_not(None),
+        )
+        .order_by(Call.queued_at.desc())
+        .limit(300)
+    ).all()
+    numbers = {call.from_number for call in calls if not is_hidden(call.from_number)}
+    answered_later = dict(
+        db.session.execute(
+            select(Call.from_number, func.max(Call.queued_at))
+            .where(Call.from_number.in_(numbers), Call.operator_answered_at.is_not(None))
+            .group_by(Call.from_number)
+        ).all()
+    )
+    listed = []
+    for call in calls:
+        waited = int((call.ended_at - call.queued_at).total_seconds())
+        reached = answered_later.get(call.from_number)
+        if waited > ABANDONED_AFTER_SECONDS and (reached is None or reached < call.queued_at):
+            listed.append(AbandonedCall(call, waited))
+    return listed

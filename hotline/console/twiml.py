@@ -80,3 +80,36 @@ def goodbye() -> str:
     _say(response, GOODBYE)
     response.hangup()
     return str(response)
+
+
+def queue_wait(
+    announcement: str, key_url: str, callback_offer: str | None, cycle_seconds: int = 45
+) -> str:
+    """Announce the place and the estimated wait (and the callback offer), then wait a cycle.
+
+    The carrier asks for this document again when it ends: the caller hears it every cycle.
+    `*` leaves for the voice menu; 1 (when offered) asks for a callback that keeps the place.
+    """
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=key_url, method="POST", timeout=5)
+    _say(gather, announcement)
+    if callback_offer:
+        _say(gather, callback_offer)
+    response.pause(length=max(1, cycle_seconds - 15))
+    return str(response)
+
+
+def callback_kept(text: str) -> str:
+    """Thank the caller who asked to be rung back in their place, and hang up."""
+    response = VoiceResponse()
+    _say(response, text)
+    response.hangup()
+    return str(response)
+
+
+def dial_citizen(whisper: str, number: str, caller_id: str, action_url: str) -> str:
+    """On the operator's leg: tell her whom she calls back, then dial the citizen."""
+    response = VoiceResponse()
+    _say(response, whisper)
+    response.dial(number, caller_id=caller_id, action=action_url, method="POST", timeout=30)
+    return str(response)

@@ -172,6 +172,15 @@ def _softphone(shift) -> dict | None:
     return {"mode": mode, "labels": labels}
 
 
+@bp.get("/abandoned")
+@roles_required(*CONSOLE_ROLES)
+def abandoned():
+    """List the callers who hung up after waiting over 10 s, to call back."""
+    return render_template(
+        "hotline/console/abandoned.html", entries=services.abandoned_to_call_back()
+    )
+
+
 WALLBOARD_ROLES = ("manager", "admin")
 
 

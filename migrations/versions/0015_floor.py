@@ -20,6 +20,12 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "callback_requested_at", core.dbtypes.UTCDateTime(timezone=True), nullable=True
+            )
+        )
     op.create_table(
         "operator_presence",
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), primary_key=True),
@@ -50,3 +56,5 @@ def downgrade():
     op.drop_table("operator_state_changes")
     op.drop_index("ix_operator_presence_state", table_name="operator_presence")
     op.drop_table("operator_presence")
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_column("callback_requested_at")

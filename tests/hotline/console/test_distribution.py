@@ -4,11 +4,12 @@ import pytest
 
 from core.events import timeline
 from core.extensions import db
-from core.telephony.sim import answers_and_presses, no_answer
+from core.telephony.sim import CallerScript, answers_and_presses, no_answer
 from hotline.console import floor, jobs
 from hotline.models import OperatorStateChange
 from tests.conftest import login
 from tests.factories import make_user
+from tests.hotline.conftest import CITIZEN, GOVERNOR_LINE
 from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, post, stored
 
 SECOND_PHONE = "+79000009998"
@@ -90,6 +91,8 @@ def test_nobody_ready_keeps_the_caller_waiting_until_an_operator_is_ready(
     sim_call = call_in(carrier)
     assert carrier.queued("operators") == [sim_call] and stored(sim_call).operator_id is None
     assert state_of(operator) == ("break", "not-ready")
+    # nobody handled a call in the last hour: 180 s each, one place ahead → about 3 minutes
+    assert "Вы 1-й в очереди. Примерное время ожидания — 3 мин." in sim_call.transcript.said
 
     post(olga, "/console/state", {"action": "ready"})
     carrier.run_pending()
@@ -153,3 +156,40 @@ def test_hold_and_resume_move_the_caller_and_are_on_the_timeline(app, carrier, o
     assert [leg.number for leg in sim_call.transcript.dialled] == [OPERATOR_PHONE] * 2
     verbs = [e.verb for e in timeline("call", call.id)]
     assert "call.held" in verbs and "call.resumed" in verbs
+
+
+def test_a_caller_who_presses_1_keeps_their_place_and_is_rung_back_after_the_operator(
+    app, carrier, operator
+):
+    app.config["CALLBACK_OFFER_AFTER_SECONDS"] = 0  # the offer comes at once (3 min by default)
+    carrier.phone(CITIZEN, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE, ready=False)
+    first = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(digits=["1"]))
+    assert any("сохранена" in said for said in first.transcript.said)
+    assert any("нажмите 1" in said for said in first.transcript.said)
+    assert first.status == "completed"  # the caller hung up, their place kept
+    kept = stored(first)
+    assert kept.callback_requested_at is not None and kept.outcome is None
+    later = call_in(carrier, "+79160000002")  # a caller who came after waits on the line
+
+    post(olga, "/console/state", {"action": "ready"})
+    carrier.run_pending()
+    kept, later_call = stored(first), stored(later)
+    assert kept.operator_id == operator.id and kept.operator_answered_at is not None
+    assert later_call.operator_id is None  # the kept place came first
+    (callback,) = carrier.calls_to(OPERATOR_PHONE)
+    assert [leg.number for leg in callback.transcript.dialled] == [CITIZEN]
+    assert callback.transcript.dialled[0].bridged
+    assert state_of(operator) == ("on_call", None)
+
+
+def test_callers_who_hung_up_after_10_s_are_on_the_call_back_list(app, carrier, operator, clock):
+    olga = on_shift(app, "olga", OPERATOR_PHONE, ready=False)
+    quick = call_in(carrier, "+79160000001")
+    carrier.caller_hangs_up(quick.sid)  # after 0 s: not listed
+    patient = call_in(carrier, "+79160000002")
+    clock.advance(seconds=11)
+    carrier.caller_hangs_up(patient.sid)
+    page = olga.get("/console/abandoned").text
+    assert f'data-call="{stored(patient).id}"' in page
+    assert f'data-call="{stored(quick).id}"' not in page
