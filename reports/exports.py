@@ -280,6 +280,12 @@ def operators_table(figures: dict) -> Table:
         _("Average speed of answer, s"),
         _("Answered within 20 s, %"),
         _("Average handling time, s"),
+        _("Offers missed"),
+        _("Ready, s"),
+        _("On call, s"),
+        _("Wrap-up, s"),
+        _("Break, s"),
+        _("Occupancy, %"),
     ]
     body = [
         [
@@ -290,6 +296,12 @@ def operators_table(figures: dict) -> Table:
             row["speed_of_answer"],
             _pct(row["service_level"]),
             row["handling_time"],
+            row.get("missed_offers"),
+            *[
+                (row["state_seconds"][state] if "state_seconds" in row else None)
+                for state in ("ready", "on_call", "wrap_up", "break")
+            ],
+            _pct(row.get("occupancy")),
         ]
         for row in [figures["total"], *figures["operators"]]
     ]
