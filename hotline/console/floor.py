@@ -288,3 +288,13 @@ def floor_counts() -> dict[str, int]:
     ):
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def ready_operators(exclude: int | None = None) -> list[User]:
+    """Return the operators ready now, longest ready first (to transfer a call to)."""
+    return db.session.scalars(
+        select(User)
+        .join(OperatorPresence, OperatorPresence.user_id == User.id)
+        .where(OperatorPresence.state == str(READY), User.id != (exclude or 0))
+        .order_by(OperatorPresence.since)
+    ).all()

@@ -214,7 +214,7 @@ def mark_operator_answered(call: Call) -> None:
     if call.operator_answered_at is None:
         call.operator_answered_at = utcnow()
         record_event("call", call.id, "call.operator-answered", actor_label="carrier")
-        floor.note_answered(call)
+    floor.note_answered(call)  # also the operator a call was transferred to
 
 
 def return_to_queue(call: Call, dial_status: str) -> None:
@@ -340,3 +340,36 @@ def abandoned_to_call_back(now: datetime | None = None, hours: int = 24) -> list
         if waited > ABANDONED_AFTER_SECONDS and (reached is None or reached < call.queued_at):
             listed.append(AbandonedCall(call, waited))
     return listed
+
+
+def transfer_to_operator(call: Call, user: User, target: User) -> bool:
+    """Hand the call over to a ready operator (one atomic step); False when she is not ready."""
+    if target.id == user.id or not floor.change_state(
+        target.id, floor.OFFERED, call_id=call.id, expect=(floor.READY,), actor=user
+    ):
+        return False
+    floor.note_wrapping_up(call, user.id)
+    call.operator_id = target.id
+    record_event(
+        "call",
+        call.id,
+        "call.transferred",
+        {"kind": "operator", "to": target.username, "mode": "cold"},
+        actor=user,
+    )
+    db.session.flush()
+    return True
+
+
+def transfer_to_number(call: Call, user: User, number: str) -> None:
+    """Note that the operator sends the caller to another number; her work on the call ends."""
+    record_event(
+        "call",
+        call.id,
+        "call.transferred",
+        {"kind": "number", "to": number, "mode": "cold"},
+        actor=user,
+    )
+    floor.note_wrapping_up(call, user.id)
+    call.wrapped_up_at = call.wrapped_up_at or utcnow()
+    db.session.flush()

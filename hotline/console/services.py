@@ -67,6 +67,8 @@ from hotline.console.queue import (
     start_shift,
     take_call,
     take_next_call,
+    transfer_to_number,
+    transfer_to_operator,
     waiting_calls,
 )
 
@@ -94,6 +96,8 @@ __all__ = [
     "open_appeals_of",
     "take_call",
     "take_next_call",
+    "transfer_to_number",
+    "transfer_to_operator",
     "active_call",
     "operator_endpoint",
     "mark_operator_answered",

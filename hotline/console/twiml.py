@@ -113,3 +113,11 @@ def dial_citizen(whisper: str, number: str, caller_id: str, action_url: str) -> 
     _say(response, whisper)
     response.dial(number, caller_id=caller_id, action=action_url, method="POST", timeout=30)
     return str(response)
+
+
+def transfer_to_number(text: str, number: str, caller_id: str, action_url: str) -> str:
+    """Tell the caller they are being put through, then dial the number they are transferred to."""
+    response = VoiceResponse()
+    _say(response, text)
+    response.dial(number, caller_id=caller_id, action=action_url, method="POST", timeout=30)
+    return str(response)

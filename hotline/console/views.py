@@ -22,8 +22,11 @@ from core.auth import EmptyForm, roles_required
 from core.events import record_event
 from core.extensions import db
 from core.logs import polled
+from core.models import User
 from core.parsing import parse_id
+from core.telephony import CarrierError, get_gateway
 from core.telephony.retries import CALL_MAX_TRIES
+from core.urls import absolute_url
 from hotline.caller_id import callback_number
 from hotline.console import floor, services, softphone, wallboard
 from hotline.console.forms import (
@@ -46,6 +49,7 @@ from hotline.labels import (
 from hotline.models import Appeal, Call
 from hotline.phone import phone_roles
 from roster.models import Category, Municipality
+from roster.rules import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +183,56 @@ def abandoned():
     return render_template(
         "hotline/console/abandoned.html", entries=services.abandoned_to_call_back()
     )
+
+
+@bp.post("/calls/<int:call_id>/transfer")
+@roles_required(*CONSOLE_ROLES)
+def transfer(call_id: int):
+    """Transfer the call cold to a ready operator, the appeal's duty chain, or any number."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    kind = request.form.get("target")
+    back = redirect(url_for("console.call", call_id=call.id))
+    if call.ended_at is not None:
+        flash(_("The caller has hung up."), "error")
+        return back
+    if kind == "chain":
+        if call.appeal is None:
+            flash(_("Register the appeal first: the duty chain is the appeal's."), "error")
+            return back
+        record_event("call", call.id, "call.transferred", {"kind": "chain"}, actor=current_user)
+        return _connect(call, call.appeal)
+    if kind == "operator":
+        target = db.session.get(User, parse_id(request.form.get("operator")) or 0)
+        if target is None or not services.transfer_to_operator(call, current_user, target):
+            db.session.rollback()
+            flash(_("That operator is not ready for a call."), "error")
+            return back
+        services.move_caller(call, "console_voice.dial_operator", "transfer", current_user)
+        flash(_("The call is transferred."), "info")
+        return redirect(url_for("console.index"))
+    if kind == "number":
+        try:
+            number = normalise_phone(request.form.get("number", ""))
+        except ValueError:
+            flash(_("Enter a valid phone number, e.g. +7 916 123-45-67."), "error")
+            return back
+        services.transfer_to_number(call, current_user, number)
+        db.session.commit()
+        try:
+            get_gateway().redirect_call(
+                call.call_sid,
+                absolute_url("console_voice.transfer_number", call_id=call.id, to=number),
+            )
+        except CarrierError as error:
+            services.note_carrier_error(call, "transfer", str(error), current_user)
+            db.session.commit()
+            flash(_("The telephone network did not transfer the caller. Try again."), "error")
+            return back
+        flash(_("The call is transferred."), "info")
+        return redirect(url_for("console.index"))
+    abort(400)
 
 
 WALLBOARD_ROLES = ("manager", "admin")
@@ -399,6 +453,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         retry_connection=services.may_retry_connection(call),
         connect_tries=CALL_MAX_TRIES,
         hung_up=_hung_up_notice(call),
+        ready_operators=floor.ready_operators(exclude=current_user.id),
     ), status
 
 

@@ -1,5 +1,7 @@
 """Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
 
+import re
+
 from flask import Blueprint, abort, current_app, request
 
 from core.clock import utcnow
@@ -164,6 +166,23 @@ def hold_caller(call_id: int):
     _load_call(call_id)
     return twiml_response(
         twiml.hold(absolute_url("console_voice.hold_wait"), absolute_url("console_voice.hold_done"))
+    )
+
+
+@bp.post("/calls/<int:call_id>/transfer")
+def transfer_number(call_id: int):
+    """Put the caller through to the number the operator transferred them to."""
+    call = _load_call(call_id)
+    number = request.args.get("to", "")
+    if not re.fullmatch(r"\+\d{10,15}", number):
+        abort(400)
+    return twiml_response(
+        twiml.transfer_to_number(
+            prompt("transfer_connecting"),
+            number,
+            current_app.config["TWILIO_NUMBER"],
+            absolute_url("console_voice.callback_done", call_id=call.id),
+        )
     )
 
 

@@ -193,3 +193,36 @@ def test_callers_who_hung_up_after_10_s_are_on_the_call_back_list(app, carrier, 
     page = olga.get("/console/abandoned").text
     assert f'data-call="{stored(patient).id}"' in page
     assert f'data-call="{stored(quick).id}"' not in page
+
+
+def test_transfers_to_an_operator_and_to_a_number_are_on_the_timeline(
+    app, carrier, operator, second
+):
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    assert call.operator_id == operator.id
+    page = f"/console/calls/{call.id}"
+    refused = post(olga, f"{page}/transfer", {"target": "operator", "operator": second.id}, page)
+    assert refused.status_code == 302 and stored(sim_call).operator_id == operator.id  # not ready
+
+    on_shift(app, "petra", SECOND_PHONE, ready=True)
+    assert "petra" in olga.get(page).text or "Petra" in olga.get(page).text
+    post(olga, f"{page}/transfer", {"target": "operator", "operator": second.id}, page)
+    carrier.run_pending()
+    call = stored(sim_call)
+    assert call.operator_id == second.id
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == SECOND_PHONE
+    assert state_of(second) == ("on_call", None) and state_of(operator)[0] == "wrap_up"
+
+    petra = app.test_client()
+    login(petra, "petra")
+    post(petra, f"{page}/transfer", {"target": "number", "number": "+74951234567"}, page)
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == "+74951234567"
+    moves = [e.data for e in timeline("call", call.id) if e.verb == "call.transferred"]
+    assert [(m["kind"], m["to"]) for m in moves] == [
+        ("operator", "petra"),
+        ("number", "+74951234567"),
+    ]
