@@ -283,7 +283,7 @@ def operators_table(figures: dict) -> Table:
         _("Offers missed"),
         _("Ready, s"),
         _("On call, s"),
-        _("Wrap-up, s"),
+        _("After-call work, s"),
         _("Break, s"),
         _("Occupancy, %"),
     ]

@@ -67,7 +67,7 @@ STATE_LABELS = {
     "ready": _l("Ready"),
     "offered": _l("Call offered"),
     "on_call": _l("On call"),
-    "wrap_up": _l("Wrap-up"),
+    "wrap_up": _l("After-call work"),
     "break": _l("Break"),
     "offline": _l("Offline"),
 }
