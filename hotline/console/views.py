@@ -156,7 +156,9 @@ def _softphone(shift) -> dict | None:
     if shift is None:
         return None
     telephony = current_app.config["TELEPHONY"]
-    if telephony == "twilio" and shift.endpoint.startswith("client:"):
+    if not shift.endpoint.startswith("client:"):
+        return None  # her calls ring a phone, not this page
+    if telephony == "twilio":
         mode = "twilio"
     elif telephony == "sim" and current_user.role in phone_roles(current_app.config):
         mode = "sim"
