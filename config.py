@@ -63,6 +63,18 @@ VARIABLES = {
     "PROXY_HOPS": "reverse proxies in front of the app whose `X-Forwarded-For` and "
     "`X-Forwarded-Proto` are trusted (1 behind the shipped deploy/nginx.conf); default 0",
     "PORT": "port of the web app started by `flask --app wsgi start`; default 5000",
+    "TWILIO_API_KEY": "TELEPHONY=twilio: an API key SID (`SK...`) that signs the console "
+    "softphone's access tokens; with TWILIO_API_SECRET",
+    "TWILIO_API_SECRET": "the secret of TWILIO_API_KEY",
+    "TWILIO_TWIML_APP_SID": "the TwiML app (`AP...`) the softphone's voice grant names",
+    "SOFTPHONE_TOKEN_SECONDS": "lifetime of a softphone access token (refreshed before it "
+    "expires); default 600",
+    "OFFER_SECONDS": "seconds an offered call rings an operator before it goes to the next "
+    "ready one and she is marked not ready (missed offer); default 15",
+    "WRAP_UP_SECONDS": "seconds of wrap-up after a call before an operator is ready again; "
+    "default 30",
+    "CALLBACK_OFFER_AFTER_SECONDS": "seconds a caller waits for an operator before being "
+    "offered a callback that keeps their place (press 1); default 180",
 }
 
 
@@ -263,6 +275,10 @@ def load_config(environ: dict | None = None) -> dict:
             "/"
         ),
         "TWILIO_HTTP_TIMEOUT": _seconds(env, "TWILIO_HTTP_TIMEOUT", 10.0),
+        "TWILIO_API_KEY": env.get("TWILIO_API_KEY") or None,
+        "TWILIO_API_SECRET": env.get("TWILIO_API_SECRET") or None,
+        "TWILIO_TWIML_APP_SID": env.get("TWILIO_TWIML_APP_SID") or None,
+        "SOFTPHONE_TOKEN_SECONDS": _whole_number(env, "SOFTPHONE_TOKEN_SECONDS", 600, minimum=60),
         #: Seconds before the second, third, ... try of an SMS the carrier did not take.
         "SMS_RETRY_DELAYS": _seconds_list(env, "SMS_RETRY_DELAYS", (60, 300, 900, 3600)),
         "PUBLIC_BASE_URL": _public_base_url(env, production),
@@ -276,6 +292,9 @@ def load_config(environ: dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per 15 minutes"),
         "PROXY_HOPS": _whole_number(env, "PROXY_HOPS", 0),
+        "OFFER_SECONDS": _whole_number(env, "OFFER_SECONDS", 15, minimum=5),
+        "WRAP_UP_SECONDS": _whole_number(env, "WRAP_UP_SECONDS", 30),
+        "CALLBACK_OFFER_AFTER_SECONDS": _whole_number(env, "CALLBACK_OFFER_AFTER_SECONDS", 180),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "RECORDING_RETENTION_DAYS": _whole_number(env, "RECORDING_RETENTION_DAYS", 365, minimum=1),

@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(console_views.bp)
     app.register_blueprint(console_voice.bp)
     add_nav_item(app, "console.index", _l("Console"), {"operator", "admin"}, order=10)
+    add_nav_item(app, "console.wallboard_page", _l("Wallboard"), {"manager", "admin"}, order=11)
     if app.config["TELEPHONY"] == "sim":
         add_nav_item(
             app,

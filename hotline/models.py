@@ -100,6 +100,8 @@ class Call(db.Model):
     wrapup_code: Mapped[str | None] = mapped_column(String(16))
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Times the carrier was asked to send the caller into the duty chain from the console.
+    #: The caller pressed 1 while waiting: rung back when their turn comes (their place is kept).
+    callback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connect_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     #: When the next try is due, while the connection waits for one after a passing failure.
     connect_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -242,3 +244,51 @@ class OperatorShift(db.Model):
 
     def __repr__(self) -> str:
         return f"<OperatorShift user={self.user_id} {self.endpoint}>"
+
+
+class OperatorState(enum.StrEnum):
+    READY = "ready"
+    OFFERED = "offered"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    BREAK = "break"
+    OFFLINE = "offline"
+
+
+class OperatorPresence(db.Model):
+    """An operator's state now: one row per operator, changed by conditional UPDATEs."""
+
+    __tablename__ = "operator_presence"
+    __table_args__ = (Index("ix_operator_presence_state", "state", "since"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=OperatorState.OFFLINE)
+    #: Why on break (`missed-offer`, `lunch`, `training`...).
+    reason: Mapped[str | None] = mapped_column(String(32))
+    #: When this state began: the ready operator with the oldest `since` is offered first.
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The call offered, on, or being wrapped up.
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    #: When the offer expires or the wrap-up ends.
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<OperatorPresence user={self.user_id} {self.state}>"
+
+
+class OperatorStateChange(db.Model):
+    """One stretch of an operator in one state (the history the reports add up)."""
+
+    __tablename__ = "operator_state_changes"
+    __table_args__ = (Index("ix_operator_state_changes_user", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<OperatorStateChange user={self.user_id} {self.state} {self.started_at}>"

@@ -168,7 +168,9 @@ def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> 
         return twiml.say_and_hangup(prompt(REFUSAL_PROMPTS[step.reason]))
     if step.action == "queue":
         return twiml.enqueue_for_operators(
-            prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+            prompt("greeting"),
+            absolute_url("console_voice.queue_wait"),  # offers the caller to ready operators
+            absolute_url("voice.queue_done"),
         )
     if step.action == "menu":
         return _municipality_menu(greeting=prompt("greeting"))

@@ -280,6 +280,12 @@ def operators_table(figures: dict) -> Table:
         _("Average speed of answer, s"),
         _("Answered within 20 s, %"),
         _("Average handling time, s"),
+        _("Offers missed"),
+        _("Ready, s"),
+        _("On call, s"),
+        _("After-call work, s"),
+        _("Break, s"),
+        _("Occupancy, %"),
     ]
     body = [
         [
@@ -290,10 +296,40 @@ def operators_table(figures: dict) -> Table:
             row["speed_of_answer"],
             _pct(row["service_level"]),
             row["handling_time"],
+            row.get("missed_offers"),
+            *[
+                (row["state_seconds"][state] if "state_seconds" in row else None)
+                for state in ("ready", "on_call", "wrap_up", "break")
+            ],
+            _pct(row.get("occupancy")),
         ]
         for row in [figures["total"], *figures["operators"]]
     ]
     return Table(_("Operators"), headers, body)
+
+
+def staffing_table(plan: list) -> Table:
+    """Return the staffing plan as a table, one row per hour."""
+    headers = [
+        _("Hour"),
+        _("Calls expected"),
+        _("Average handling time, s"),
+        _("Operators needed"),
+        _("Operators on shift"),
+        _("Short"),
+    ]
+    body = [
+        [
+            local_time(hour.starts_at),
+            hour.calls_per_hour,
+            hour.handle_seconds,
+            hour.needed,
+            hour.on_shift,
+            hour.short,
+        ]
+        for hour in plan
+    ]
+    return Table(_("Staffing"), headers, body)
 
 
 def to_csv(table: Table) -> str:

@@ -1,6 +1,7 @@
 """Report pages: the missed-call report, officials, lists behind figures, ranking, heat map."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -373,6 +374,24 @@ def operators():
         table = exports.operators_table(figures)
         return exports.download([table], _file_name("operators", filters), fmt)
     return _render("reports/operators.html", filters, figures=figures)
+
+
+@bp.get("/staffing")
+@roles_required("manager", "admin")
+def staffing():
+    """Show the operators needed per hour of the coming week (Erlang C) beside those on shift."""
+    week = services.next_week_start()
+    if request.args.get("week"):
+        try:
+            week = date.fromisoformat(request.args["week"])
+        except ValueError:
+            abort(400)
+        week -= timedelta(days=week.weekday())
+    plan = services.staffing_plan(week)
+    if fmt := _format():
+        return exports.download([exports.staffing_table(plan)], f"staffing-{week}", fmt)
+    days = [plan[day * 24 : day * 24 + 24] for day in range(7)]
+    return render_template("reports/staffing.html", week=week, days=days, plan=plan)
 
 
 def export_url(fmt: str) -> str:

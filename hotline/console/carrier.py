@@ -8,8 +8,9 @@ from core.extensions import db
 from core.models import User
 from core.telephony import CarrierError, get_gateway
 from core.urls import absolute_url
+from hotline.console import floor
 from hotline.console.handling import connect_url, connection_not_made, request_connection
-from hotline.console.queue import release_call
+from hotline.console.queue import operator_endpoint, release_call
 from hotline.models import Appeal, Call
 
 log = logging.getLogger(__name__)
@@ -69,3 +70,40 @@ def connect_caller(call: Call, appeal: Appeal, user: User) -> str:
         db.session.commit()
         return "failed" if retry_at is None else "retrying"
     return "connected"
+
+
+def offer_waiting_calls() -> int:
+    """Offer waiting callers to the operators ready longest and ring them; return how many.
+
+    The offers are committed before the carrier is asked, so its webhooks find them; an
+    operator the carrier could not ring is ready again and her caller waits on.
+    """
+    offers = floor.claim_offers()
+    db.session.commit()
+    rung = 0
+    for offer in offers:
+        call = db.session.get(Call, offer.call_id)
+        try:
+            if call.ended_at is not None:  # asked to be rung back: ring the operator first
+                ring_operator_for_callback(call)
+            else:
+                get_gateway().redirect_call(
+                    call.call_sid, absolute_url("console_voice.dial_operator", call_id=call.id)
+                )
+        except CarrierError as error:
+            log.info("call %s: the carrier did not ring the operator: %s", call.call_sid, error)
+            floor.withdraw_offer(call, offer.user_id)
+            db.session.commit()
+            continue
+        rung += 1
+    return rung
+
+
+def ring_operator_for_callback(call: Call) -> None:
+    """Ring the offered operator; once she answers, the citizen who kept their place is dialled."""
+    get_gateway().place_call(
+        operator_endpoint(call),
+        absolute_url("console_voice.callback_operator", call_id=call.id),
+        status_callback=absolute_url("console_voice.callback_status", call_id=call.id),
+        timeout=floor.offer_seconds(),
+    )

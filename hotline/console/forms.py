@@ -2,7 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.parsing import year_in_range
@@ -43,6 +50,43 @@ class ShiftForm(FlaskForm):
     endpoint = StringField(
         _l("Your phone (or client:identity)"),
         validators=[DataRequired(), Length(max=64), _endpoint],
+    )
+    #: Ready: waiting calls are offered to her at once; otherwise she starts on a break.
+    ready = BooleanField(_l("Ready for calls"), default=True)
+
+
+BREAK_LABELS = {
+    "rest": _l("Rest"),
+    "lunch": _l("Lunch"),
+    "training": _l("Training"),
+    "meeting": _l("Meeting"),
+    "not-ready": _l("Not ready"),
+    "missed-offer": _l("Not ready (missed offer)"),
+}
+STATE_LABELS = {
+    "ready": _l("Ready"),
+    "offered": _l("Call offered"),
+    "on_call": _l("On call"),
+    "wrap_up": _l("After-call work"),
+    "break": _l("Break"),
+    "offline": _l("Offline"),
+}
+
+
+class StateForm(FlaskForm):
+    action = SelectField(
+        choices=[SelectChoice(code, code) for code in ("ready", "break", "extend")],
+        validators=[DataRequired()],
+    )
+    reason = SelectField(
+        _l("Reason"),
+        choices=[
+            SelectChoice(code, label)
+            for code, label in BREAK_LABELS.items()
+            if code != "missed-offer"
+        ],
+        validators=[Optional()],
+        validate_choice=False,
     )
 
 

@@ -17,6 +17,7 @@ from core.urls import absolute_url
 from hotline.appeals import queue_registration_sms, register_appeal
 from hotline.caller_id import is_hidden
 from hotline.calls import refusal_reason, set_call_outcome
+from hotline.console import floor
 from hotline.console.queue import HISTORY_LIMIT, ConsoleError, known_caller_name
 from hotline.models import (
     Appeal,
@@ -300,6 +301,8 @@ def finish_call(call: Call, user: User, code: str | None = None) -> None:
         raise ConsoleError("code")
     if code is not None and call.appeal is not None:
         raise ConsoleError("has-appeal")
+    if call.wrapped_up_at is None and call.operator_id is not None:
+        floor.note_wrapping_up(call, call.operator_id)
     call.wrapped_up_at = call.wrapped_up_at or utcnow()
     if code is not None:
         call.wrapup_code = code

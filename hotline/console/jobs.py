@@ -1,8 +1,8 @@
-"""Console jobs: the next try of connecting a holding caller the carrier did not connect."""
+"""Console jobs: the next try of connecting a holding caller; the end of operators' wrap-ups."""
 
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
-from hotline.console import services
+from hotline.console import floor, services
 from hotline.models import Call
 
 
@@ -18,3 +18,10 @@ def retry_connection(call_id: int) -> None:
     except CarrierError as error:
         services.connection_not_made(call, error, None)
     db.session.commit()
+
+
+def end_wrap_ups() -> None:
+    """Make ready the operators whose wrap-up is over and offer them the waiting callers."""
+    floor.end_finished_wrap_ups()
+    db.session.commit()
+    services.offer_waiting_calls()

@@ -2,15 +2,16 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
 from core.models import Event, User
 from hotline.caller_id import is_hidden
+from hotline.console import floor
 from hotline.models import (
     Appeal,
     AppealStatus,
@@ -46,8 +47,11 @@ def current_shift(user: User) -> OperatorShift | None:
     )
 
 
-def start_shift(user: User, endpoint: str) -> OperatorShift:
-    """Open the operator's shift with the endpoint their calls ring (one open shift at a time)."""
+def start_shift(user: User, endpoint: str, ready: bool = False) -> OperatorShift:
+    """Open the operator's shift with the endpoint their calls ring (one open shift at a time).
+
+    A `ready` operator is offered waiting calls at once; otherwise she starts on a break.
+    """
     shift = current_shift(user)
     if shift is not None:
         shift.endpoint = endpoint
@@ -56,6 +60,7 @@ def start_shift(user: User, endpoint: str) -> OperatorShift:
         db.session.add(shift)
     db.session.flush()
     record_event("user", user.id, "operator.shift-started", {"endpoint": endpoint}, actor=user)
+    floor.go_on_shift(user, ready)
     log.info("operator %s on shift at %s", user.username, endpoint)
     return shift
 
@@ -67,6 +72,7 @@ def end_shift(user: User) -> bool:
         return False
     shift.ended_at = utcnow()
     record_event("user", user.id, "operator.shift-ended", {"shift": shift.id}, actor=user)
+    floor.go_offline(user)
     db.session.flush()
     log.info("operator %s off shift", user.username)
     return True
@@ -169,6 +175,7 @@ def take_call(call: Call, user: User) -> bool:
     ).rowcount
     if taken:
         record_event("call", call.id, "call.taken", {"operator": user.username}, actor=user)
+        floor.note_taken(call, user)
         log.info("call %s taken by %s", call.call_sid, user.username)
     return bool(taken)
 
@@ -207,6 +214,7 @@ def mark_operator_answered(call: Call) -> None:
     if call.operator_answered_at is None:
         call.operator_answered_at = utcnow()
         record_event("call", call.id, "call.operator-answered", actor_label="carrier")
+    floor.note_answered(call)  # also the operator a call was transferred to
 
 
 def return_to_queue(call: Call, dial_status: str) -> None:
@@ -220,6 +228,7 @@ def return_to_queue(call: Call, dial_status: str) -> None:
         {"operator_id": call.operator_id, "status": dial_status},
         actor_label="carrier",
     )
+    floor.note_missed(call, call.operator_id)
     call.operator_id = None
 
 
@@ -258,6 +267,109 @@ def call_left(call: Call, user: User) -> CallLeft | None:
 
 def release_call(call: Call) -> None:
     """Give back a taken call its operator was never put through to: it waits in the queue again."""
-    if call.operator_answered_at is None:
-        call.operator_id = None
+    if call.operator_answered_at is None and call.operator_id is not None:
+        floor.withdraw_offer(call, call.operator_id)
         db.session.flush()
+
+
+#: The handle time assumed when no call was handled in the last hour.
+DEFAULT_HANDLE_SECONDS = 180
+
+
+def estimated_wait_seconds(position: int, now: datetime | None = None) -> int:
+    """Estimate a caller's wait from their place, the last hour's handle times and the staff."""
+    now = now or utcnow()
+    handled = db.session.execute(
+        select(Call.operator_answered_at, Call.wrapped_up_at).where(
+            Call.wrapped_up_at >= now - timedelta(hours=1), Call.operator_answered_at.is_not(None)
+        )
+    ).all()
+    times = [(wrapped - answered).total_seconds() for answered, wrapped in handled]
+    handle = sum(times) / len(times) if times else DEFAULT_HANDLE_SECONDS
+    staffed = sum(count for state, count in floor.floor_counts().items() if state != floor.BREAK)
+    return int(position * handle / max(staffed, 1))
+
+
+def request_callback(call: Call) -> bool:
+    """Note that the waiting caller asked to be rung back in their place; False if not waiting."""
+    if call.operator_id is not None or call.outcome is not None or call.ended_at is not None:
+        return False
+    call.callback_requested_at = utcnow()
+    record_event("call", call.id, "call.callback-requested", {}, actor_label="caller")
+    db.session.flush()
+    log.info("call %s: the caller keeps their place for a callback", call.call_sid)
+    return True
+
+
+#: A caller who hung up after waiting longer than this is on the "call back" list.
+ABANDONED_AFTER_SECONDS = 10
+
+
+@dataclass
+class AbandonedCall:
+    call: Call
+    waited_seconds: int
+
+
+def abandoned_to_call_back(now: datetime | None = None, hours: int = 24) -> list[AbandonedCall]:
+    """Return the callers who hung up after waiting over 10 s and were not answered since."""
+    now = now or utcnow()
+    calls = db.session.scalars(
+        select(Call)
+        .where(
+            Call.queued_at >= now - timedelta(hours=hours),
+            Call.outcome == "abandoned",
+            Call.operator_answered_at.is_(None),
+            Call.ended_at.is_not(None),
+        )
+        .order_by(Call.queued_at.desc())
+        .limit(300)
+    ).all()
+    numbers = {call.from_number for call in calls if not is_hidden(call.from_number)}
+    answered_later = dict(
+        db.session.execute(
+            select(Call.from_number, func.max(Call.queued_at))
+            .where(Call.from_number.in_(numbers), Call.operator_answered_at.is_not(None))
+            .group_by(Call.from_number)
+        ).all()
+    )
+    listed = []
+    for call in calls:
+        waited = int((call.ended_at - call.queued_at).total_seconds())
+        reached = answered_later.get(call.from_number)
+        if waited > ABANDONED_AFTER_SECONDS and (reached is None or reached < call.queued_at):
+            listed.append(AbandonedCall(call, waited))
+    return listed
+
+
+def transfer_to_operator(call: Call, user: User, target: User) -> bool:
+    """Hand the call over to a ready operator (one atomic step); False when she is not ready."""
+    if target.id == user.id or not floor.change_state(
+        target.id, floor.OFFERED, call_id=call.id, expect=(floor.READY,), actor=user
+    ):
+        return False
+    floor.note_wrapping_up(call, user.id)
+    call.operator_id = target.id
+    record_event(
+        "call",
+        call.id,
+        "call.transferred",
+        {"kind": "operator", "to": target.username, "mode": "cold"},
+        actor=user,
+    )
+    db.session.flush()
+    return True
+
+
+def transfer_to_number(call: Call, user: User, number: str) -> None:
+    """Note that the operator sends the caller to another number; her work on the call ends."""
+    record_event(
+        "call",
+        call.id,
+        "call.transferred",
+        {"kind": "number", "to": number, "mode": "cold"},
+        actor=user,
+    )
+    floor.note_wrapping_up(call, user.id)
+    call.wrapped_up_at = call.wrapped_up_at or utcnow()
+    db.session.flush()

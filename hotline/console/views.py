@@ -5,7 +5,9 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -17,17 +19,24 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from core.auth import EmptyForm, roles_required
+from core.events import record_event
 from core.extensions import db
 from core.logs import polled
+from core.models import User
 from core.parsing import parse_id
+from core.telephony import CarrierError, get_gateway
 from core.telephony.retries import CALL_MAX_TRIES
+from core.urls import absolute_url
 from hotline.caller_id import callback_number
-from hotline.console import services
+from hotline.console import floor, services, softphone, wallboard
 from hotline.console.forms import (
+    BREAK_LABELS,
+    STATE_LABELS,
     URGENCY_LABELS,
     WRAPUP_LABELS,
     AppealForm,
     ShiftForm,
+    StateForm,
     WrapUpForm,
 )
 from hotline.labels import (
@@ -38,7 +47,9 @@ from hotline.labels import (
     duty_role_labels,
 )
 from hotline.models import Appeal, Call
+from hotline.phone import phone_roles
 from roster.models import Category, Municipality
+from roster.rules import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +145,137 @@ def index():
         shift_form=form,
         active=services.active_call(current_user),
         entries=services.waiting_calls(),
+        presence=floor.presence_of(current_user.id),
+        state_form=StateForm(),
+        softphone=_softphone(shift),
     )
+
+
+def _softphone(shift) -> dict | None:
+    """Return how the page's softphone rings the shift's endpoint, with its labels."""
+    if shift is None:
+        return None
+    telephony = current_app.config["TELEPHONY"]
+    if not shift.endpoint.startswith("client:"):
+        return None  # her calls ring a phone, not this page
+    if telephony == "twilio":
+        mode = "twilio"
+    elif telephony == "sim" and current_user.role in phone_roles(current_app.config):
+        mode = "sim"
+    else:
+        return None
+    labels = {
+        "idle": _("Waiting for a call"),
+        "ringing": _("A call is offered: answer it"),
+        "on-call": _("On the call"),
+        "error": _("The softphone cannot reach the telephone network"),
+        "unavailable": _("The softphone is not configured on this Twilio account."),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+        "hold": _("Hold"),
+        "resume": _("Resume"),
+    }
+    return {"mode": mode, "labels": labels}
+
+
+@bp.get("/abandoned")
+@roles_required(*CONSOLE_ROLES)
+def abandoned():
+    """List the callers who hung up after waiting over 10 s, to call back."""
+    return render_template(
+        "hotline/console/abandoned.html", entries=services.abandoned_to_call_back()
+    )
+
+
+@bp.post("/calls/<int:call_id>/transfer")
+@roles_required(*CONSOLE_ROLES)
+def transfer(call_id: int):
+    """Transfer the call cold to a ready operator, the appeal's duty chain, or any number."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    kind = request.form.get("target")
+    back = redirect(url_for("console.call", call_id=call.id))
+    if call.ended_at is not None:
+        flash(_("The caller has hung up."), "error")
+        return back
+    if kind == "chain":
+        if call.appeal is None:
+            flash(_("Register the appeal first: the duty chain is the appeal's."), "error")
+            return back
+        record_event("call", call.id, "call.transferred", {"kind": "chain"}, actor=current_user)
+        return _connect(call, call.appeal)
+    if kind == "operator":
+        target = db.session.get(User, parse_id(request.form.get("operator")) or 0)
+        if target is None or not services.transfer_to_operator(call, current_user, target):
+            db.session.rollback()
+            flash(_("That operator is not ready for a call."), "error")
+            return back
+        services.move_caller(call, "console_voice.dial_operator", "transfer", current_user)
+        flash(_("The call is transferred."), "info")
+        return redirect(url_for("console.index"))
+    if kind == "number":
+        try:
+            number = normalise_phone(request.form.get("number", ""))
+        except ValueError:
+            flash(_("Enter a valid phone number, e.g. +7 916 123-45-67."), "error")
+            return back
+        services.transfer_to_number(call, current_user, number)
+        db.session.commit()
+        try:
+            get_gateway().redirect_call(
+                call.call_sid,
+                absolute_url("console_voice.transfer_number", call_id=call.id, to=number),
+            )
+        except CarrierError as error:
+            services.note_carrier_error(call, "transfer", str(error), current_user)
+            db.session.commit()
+            flash(_("The telephone network did not transfer the caller. Try again."), "error")
+            return back
+        flash(_("The call is transferred."), "info")
+        return redirect(url_for("console.index"))
+    abort(400)
+
+
+WALLBOARD_ROLES = ("manager", "admin")
+
+
+@bp.get("/wallboard")
+@roles_required(*WALLBOARD_ROLES)
+def wallboard_page():
+    """Show the wallboard in large type; it refreshes itself from the JSON below."""
+    return render_template("hotline/console/wallboard.html", board=wallboard.wallboard())
+
+
+@bp.get("/wallboard.json")
+@polled
+@roles_required(*WALLBOARD_ROLES)
+def wallboard_data():
+    """Return the wallboard's figures and chart (polled every few seconds)."""
+    return jsonify(wallboard.wallboard())
+
+
+@bp.post("/calls/<int:call_id>/hold")
+@roles_required(*CONSOLE_ROLES)
+def hold(call_id: int):
+    """Put the caller on hold (they hear the hold message), or ring you again to resume."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit() or call.operator_answered_at is None:
+        abort(400)
+    resume = bool(request.form.get("resume"))
+    verb = "call.resumed" if resume else "call.held"
+    record_event("call", call.id, verb, {}, actor=current_user)
+    endpoint = "console_voice.dial_operator" if resume else "console_voice.hold_caller"
+    if not services.move_caller(call, endpoint, "hold", current_user):
+        return jsonify(
+            {
+                "error": {
+                    "code": "carrier",
+                    "message": _("The telephone network did not move the caller: try again."),
+                }
+            }
+        ), 502
+    return jsonify({"held": not resume})
 
 
 @bp.get("/queue")
@@ -147,6 +288,7 @@ def queue():
         entries=services.waiting_calls(),
         shift=services.current_shift(current_user),
         active=services.active_call(current_user),
+        presence=floor.presence_of(current_user.id),
     )
 
 
@@ -162,10 +304,52 @@ def start_shift():
             shift_form=form,
             active=services.active_call(current_user),
             entries=services.waiting_calls(),
+            presence=floor.presence_of(current_user.id),
+            state_form=StateForm(),
         ), 400
-    services.start_shift(current_user, form.endpoint.data)
+    services.start_shift(current_user, form.endpoint.data, ready=form.ready.data)
     db.session.commit()
     flash(_("You are on shift; calls ring %(endpoint)s.", endpoint=form.endpoint.data), "info")
+    services.offer_waiting_calls()
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/token")
+@roles_required(*CONSOLE_ROLES)
+def token():
+    """Return a short-lived access token for the signed-in operator's softphone."""
+    identity = softphone.softphone_identity(current_user)
+    asked = request.form.get("identity") or (request.get_json(silent=True) or {}).get("identity")
+    if asked and asked != identity:
+        message = _("A softphone token is given only for your own identity.")
+        return jsonify({"error": {"code": "forbidden", "message": message}}), 403
+    try:
+        jwt, seconds = softphone.access_token(current_user)
+    except softphone.SoftphoneUnavailable:
+        message = _("The softphone is not configured on this Twilio account.")
+        return jsonify({"error": {"code": "softphone-unavailable", "message": message}}), 409
+    return jsonify({"token": jwt, "identity": identity, "expires_in": seconds})
+
+
+@bp.post("/state")
+@roles_required(*CONSOLE_ROLES)
+def change_state():
+    """Make yourself ready, take a break with its reason, or extend your wrap-up."""
+    form = StateForm()
+    if not form.validate_on_submit() or services.current_shift(current_user) is None:
+        abort(400)
+    if form.action.data == "ready":
+        changed = floor.set_ready(current_user)
+    elif form.action.data == "break":
+        reason = form.reason.data if form.reason.data in BREAK_LABELS else "not-ready"
+        changed = floor.take_break(current_user, reason)
+    else:
+        changed = floor.extend_wrap_up(current_user)
+    db.session.commit()
+    if not changed:
+        flash(_("Finish the call you are on first."), "error")
+    elif form.action.data == "ready":
+        services.offer_waiting_calls()
     return redirect(url_for("console.index"))
 
 
@@ -271,6 +455,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         retry_connection=services.may_retry_connection(call),
         connect_tries=CALL_MAX_TRIES,
         hung_up=_hung_up_notice(call),
+        ready_operators=floor.ready_operators(exclude=current_user.id),
     ), status
 
 
@@ -441,4 +626,6 @@ def console_labels() -> dict:
         "attempt_results": attempt_outcome_labels(),
         "call_outcomes": call_outcome_labels(),
         "console_events": call_and_appeal_event_labels(),
+        "state_labels": STATE_LABELS,
+        "break_labels": BREAK_LABELS,
     }

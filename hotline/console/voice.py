@@ -1,11 +1,15 @@
 """Webhooks of the operator console: the caller's leg to the operator, hold, goodbye."""
 
+import re
+
 from flask import Blueprint, abort, current_app, request
 
+from core.clock import utcnow
 from core.extensions import db
 from core.telephony import protect_webhooks
-from core.telephony.webhooks import twiml_response
+from core.telephony.webhooks import form_int, twiml_response
 from core.urls import absolute_url
+from hotline import calls
 from hotline import twiml as voice_twiml
 from hotline.caller_id import callback_number
 from hotline.calls import FINAL_STATUSES
@@ -25,8 +29,81 @@ def _load_call(call_id: int) -> Call:
 
 def _back_to_queue() -> str:
     return voice_twiml.enqueue_for_operators(
-        prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
+        prompt("greeting"),
+        absolute_url("console_voice.queue_wait"),
+        absolute_url("voice.queue_done"),
     )
+
+
+@bp.post("/queue/wait")
+def queue_wait():
+    """Offer the waiting callers to ready operators, then tell this caller their place and wait."""
+    services.offer_waiting_calls()
+    return twiml_response(_queue_announcement())
+
+
+def _queue_announcement() -> str:
+    position = form_int("QueuePosition") or 1
+    minutes = max(1, round(services.estimated_wait_seconds(position) / 60))
+    call = calls.find_call(request.form.get("CallSid", ""))
+    waited = (utcnow() - call.queued_at).total_seconds() if call and call.queued_at else 0
+    offer = waited >= current_app.config["CALLBACK_OFFER_AFTER_SECONDS"]
+    return twiml.queue_wait(
+        prompt("queue_estimate", position=position, minutes=minutes),
+        absolute_url("console_voice.queue_key"),
+        prompt("queue_callback_offer") if offer else None,
+    )
+
+
+@bp.post("/queue/key")
+def queue_key():
+    """A key while waiting: `*` leaves for the voice menu, 1 asks for a callback in place."""
+    digits = request.form.get("Digits")
+    if digits == "*":
+        return twiml_response(voice_twiml.leave_queue())
+    call = calls.find_call(request.form.get("CallSid", ""))
+    if digits == "1" and call is not None and call.queued_at is not None:
+        waited = (utcnow() - call.queued_at).total_seconds()
+        allowed = waited >= current_app.config["CALLBACK_OFFER_AFTER_SECONDS"]
+        if allowed and services.request_callback(call):
+            db.session.commit()
+            return twiml_response(twiml.callback_kept(prompt("queue_callback_kept")))
+    return twiml_response(_queue_announcement())
+
+
+@bp.post("/calls/<int:call_id>/callback/operator")
+def callback_operator(call_id: int):
+    """The operator answered the callback of a caller who kept their place: dial the citizen."""
+    call = _load_call(call_id)
+    services.mark_operator_answered(call)
+    db.session.commit()
+    return twiml_response(
+        twiml.dial_citizen(
+            prompt("queue_callback_whisper"),
+            callback_number(call.from_number) or call.from_number,
+            current_app.config["TWILIO_NUMBER"],
+            absolute_url("console_voice.callback_done", call_id=call.id),
+        )
+    )
+
+
+@bp.post("/calls/<int:call_id>/callback/status")
+def callback_status(call_id: int):
+    """The operator's callback leg ended: unanswered, the caller is offered to the next one."""
+    call = _load_call(call_id)
+    status = request.form.get("CallStatus", "")
+    if status in FINAL_STATUSES and call.operator_answered_at is None:
+        services.return_to_queue(call, status)
+        db.session.commit()
+        services.offer_waiting_calls()
+    return "", 204
+
+
+@bp.post("/calls/<int:call_id>/callback/done")
+def callback_done(call_id: int):
+    """The citizen's leg of a kept-place callback ended."""
+    _load_call(call_id)
+    return twiml_response(voice_twiml.hangup())
 
 
 @bp.post("/calls/<int:call_id>/operator")
@@ -45,6 +122,7 @@ def dial_operator(call_id: int):
             callback_number(call.from_number) or current_app.config["TWILIO_NUMBER"],
             absolute_url("console_voice.operator_answered", call_id=call.id),
             absolute_url("console_voice.operator_result", call_id=call.id),
+            services.offer_seconds(),
         )
     )
 
@@ -80,6 +158,32 @@ def operator_result(call_id: int):
     services.return_to_queue(call, request.form.get("DialCallStatus", "failed"))
     db.session.commit()
     return twiml_response(_back_to_queue())
+
+
+@bp.post("/calls/<int:call_id>/hold")
+def hold_caller(call_id: int):
+    """The operator put the caller on hold: they wait in the hold queue until resumed."""
+    _load_call(call_id)
+    return twiml_response(
+        twiml.hold(absolute_url("console_voice.hold_wait"), absolute_url("console_voice.hold_done"))
+    )
+
+
+@bp.post("/calls/<int:call_id>/transfer")
+def transfer_number(call_id: int):
+    """Put the caller through to the number the operator transferred them to."""
+    call = _load_call(call_id)
+    number = request.args.get("to", "")
+    if not re.fullmatch(r"\+\d{10,15}", number):
+        abort(400)
+    return twiml_response(
+        twiml.transfer_to_number(
+            prompt("transfer_connecting"),
+            number,
+            current_app.config["TWILIO_NUMBER"],
+            absolute_url("console_voice.callback_done", call_id=call.id),
+        )
+    )
 
 
 @bp.post("/hold/wait")

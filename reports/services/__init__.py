@@ -9,6 +9,7 @@ What lives where:
 - `heat`: the heat map territory × category, its appeal lists and repeated addresses.
 - `trends`: the daily trend.
 - `operators`: the operators' figures.
+- `erlang`: Erlang C (pure functions); `staffing`: operators needed per hour of next week.
 """
 
 from reports.services.common import (
@@ -35,9 +36,13 @@ from reports.services.missed import (
 )
 from reports.services.operators import SERVICE_LEVEL_SECONDS, operator_figures
 from reports.services.ranking import CALLBACK_NORM_SECONDS, SCORE_WEIGHTS, ranking, score
+from reports.services.staffing import StaffingHour, next_week_start, staffing_plan
 from reports.services.trends import daily_trend
 
 __all__ = [
+    "StaffingHour",
+    "next_week_start",
+    "staffing_plan",
     "CALLBACK_NORM_SECONDS",
     "CALL_FIGURES",
     "CARD_FIGURES",

@@ -2,9 +2,10 @@
 
 from sqlalchemy import and_, case, func, select
 
+from core.clock import utcnow
 from core.extensions import db
 from core.models import User
-from hotline.models import Call
+from hotline.models import Call, OperatorStateChange
 from reports.queries import Period, seconds_between
 from reports.services.common import ratio, region_tz, round_tenth
 
@@ -51,7 +52,61 @@ def operator_figures(period: Period) -> dict:
             "handling_time": round_tenth(row.handling_time),
         }
 
-    return {
-        "total": figures(total, "", True),
-        "operators": [figures(row, row.full_name or row.username, False) for row in people],
-    }
+    floor = floor_figures(start, end)
+    operators = [figures(row, row.full_name or row.username, False) for row in people]
+    known = {row["operator_id"] for row in operators}
+    names = dict(
+        db.session.execute(
+            select(User.id, func.coalesce(User.full_name, User.username)).where(
+                User.id.in_(set(floor) - known)
+            )
+        ).all()
+    )
+    for user_id in sorted(set(floor) - known):
+        empty = dict.fromkeys(
+            ("offered", "abandoned", "speed_of_answer", "service_level", "handling_time")
+        )
+        operators.append({**empty, "name": names[user_id], "operator_id": user_id, "answered": 0})
+    for row in operators:
+        row.update(floor.get(row["operator_id"], _no_floor()))
+    return {"total": figures(total, "", True), "operators": operators}
+
+
+#: Operator states counted as working time (occupancy's denominator) and busy time (numerator).
+WORKING_STATES = ("ready", "offered", "on_call", "wrap_up")
+BUSY_STATES = ("on_call", "wrap_up")
+STATES = ("ready", "offered", "on_call", "wrap_up", "break", "offline")
+
+
+def _no_floor() -> dict:
+    return {"missed_offers": 0, "state_seconds": dict.fromkeys(STATES, 0), "occupancy": None}
+
+
+def floor_figures(start, end) -> dict[int, dict]:
+    """Return per operator: offers missed, seconds in each state and occupancy in the period."""
+    rows = db.session.execute(
+        select(
+            OperatorStateChange.user_id,
+            OperatorStateChange.state,
+            OperatorStateChange.reason,
+            OperatorStateChange.started_at,
+            OperatorStateChange.ended_at,
+        ).where(
+            OperatorStateChange.started_at < end,
+            (OperatorStateChange.ended_at.is_(None)) | (OperatorStateChange.ended_at > start),
+        )
+    ).all()
+    now = utcnow()
+    found: dict[int, dict] = {}
+    for user_id, state, reason, started, ended in rows:
+        entry = found.setdefault(user_id, _no_floor())
+        seconds = (min(ended or now, end) - max(started, start)).total_seconds()
+        entry["state_seconds"][state] = entry["state_seconds"].get(state, 0) + max(0, int(seconds))
+        if state == "break" and reason == "missed-offer" and started >= start:
+            entry["missed_offers"] += 1
+    for entry in found.values():
+        spent = entry["state_seconds"]
+        working = sum(spent[state] for state in WORKING_STATES)
+        busy = sum(spent[state] for state in BUSY_STATES)
+        entry["occupancy"] = ratio(busy, working)
+    return found

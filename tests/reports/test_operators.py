@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 from core.extensions import db
-from hotline.models import Call
+from core.models import User
+from hotline.models import Call, OperatorStateChange
 from reports import services
 from tests.conftest import login
 from tests.factories import make_user
@@ -73,3 +74,43 @@ def test_operators_page_for_managers_only(app, client, monkeypatch):
     assert page.status_code == 200 and "Оператор Один" in page.text
     csv = client.get("/reports/operators", query_string={"format": "csv"}).data.decode("utf-8-sig")
     assert csv.splitlines()[1].split(",")[1:4] == ["5", "4", "1"]
+
+
+def test_offers_missed_time_in_each_state_and_occupancy(app, client, monkeypatch):
+    _queue(monkeypatch)
+    one = db.session.scalar(db.select(User).where(User.username == "op1"))
+    start = local(Moscow, "2026-03-03T09:00:00")
+
+    def stretch(state, begin, minutes, reason=None):
+        db.session.add(
+            OperatorStateChange(
+                user_id=one.id,
+                state=state,
+                reason=reason,
+                started_at=start + timedelta(minutes=begin),
+                ended_at=start + timedelta(minutes=begin + minutes),
+            )
+        )
+
+    stretch("ready", 0, 30)
+    stretch("offered", 30, 1)
+    stretch("break", 31, 9, "missed-offer")
+    stretch("ready", 40, 20)
+    stretch("on_call", 60, 45)
+    stretch("wrap_up", 105, 15)
+    db.session.commit()
+    row = next(
+        r for r in services.operator_figures(WEEK)["operators"] if r["operator_id"] == one.id
+    )
+    assert row["missed_offers"] == 1
+    assert row["state_seconds"]["on_call"] == 45 * 60 and row["state_seconds"]["break"] == 9 * 60
+    assert row["occupancy"] == (45 + 15) / (30 + 1 + 20 + 45 + 15)
+    make_user("boss", "manager")
+    login(client, "boss")
+    page = client.get("/reports/operators", query_string={"from": "2026-03-02", "to": "2026-03-08"})
+    assert '<td class="missed-offers">1</td>' in page.text
+    csv = client.get(
+        "/reports/operators",
+        query_string={"from": "2026-03-02", "to": "2026-03-08", "format": "csv"},
+    ).data.decode("utf-8-sig")
+    assert "54.1" in csv  # occupancy, %

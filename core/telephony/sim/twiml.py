@@ -116,6 +116,7 @@ ATTRIBUTES = {
         "machineDetectionSpeechEndThreshold",
         "machineDetectionSilenceTimeout",
     },
+    "Client": _METHOD | {"url", "statusCallbackEvent", "statusCallback", "statusCallbackMethod"},
     "Queue": _METHOD | {"url", "reservationSid", "postWorkActivitySid"},
     "Enqueue": _METHOD | {"action", "waitUrl", "waitUrlMethod", "workflowSid", "maxQueueSize"},
     "Redirect": _METHOD,
@@ -242,11 +243,11 @@ def _check_dial_nouns(verb: Verb, at: str) -> None:
     if not verb.text and not nouns:
         raise TwiMLRejected(f"<Dial> has nothing to dial{at}")
     for name in nouns:
-        if name not in ("Number", "Queue"):
+        if name not in ("Number", "Client", "Queue"):
             raise TwiMLRejected(f"<Dial><{name}> is not simulated (or not a Dial noun){at}")
     if "Queue" in nouns and len(nouns) > 1:
         raise TwiMLRejected(f"<Dial><Queue> must be the only noun{at}")
-    if nouns.count("Number") > 10:
+    if nouns.count("Number") + nouns.count("Client") > 10:
         raise TwiMLRejected(f"<Dial> rings at most 10 <Number>s{at}")
     for child in verb.children:
         if not child.text:

@@ -192,6 +192,8 @@ def _dial_numbers(carrier, call: Call, verb: Verb, url: str, timeout: int) -> di
     caller_id = verb.get("callerId") or call.from_
     legs = []
     for noun in nouns:
+        if noun.name == "Client":  # a browser softphone: Twilio names the leg `client:<identity>`
+            noun = Verb("Number", noun.attrs, f"client:{noun.text}", noun.children)
         behaviour = carrier.behaviour_of(noun.text)
         callback = noun.get("statusCallback")
         events = tuple((noun.get("statusCallbackEvent") or "completed").split())

@@ -49,10 +49,10 @@ def rings_and_answers(page, whisper_words: str) -> None:
     page.click("#keypad .key[data-key='1']")
 
 
-def live_call(page, server: str, dial: str) -> None:
+def live_call(page, server: str, dial: str, operator_phone: str = OPERATOR_PHONE) -> None:
     """The citizen calls `dial` from the web phone; the tab becomes her phone."""
     page.goto(f"{server}/phone/")
-    assert page.query_selector(f"#demo-phones a[data-number='{OPERATOR_PHONE}']")
+    assert page.query_selector(f"#demo-phones a[data-number='{operator_phone}']")
     shot(page, f"0-web-phone-{dial}")
     page.fill("#live-caller", CITIZEN)
     page.select_option("#live-dial", dial)
@@ -70,6 +70,7 @@ def test_the_story_played_by_hand_operator_primary_card_and_a_callback_the_citiz
     console = signed_in(browser, served, "olga")
     console.goto(f"{served}/console/")
     console.fill("#endpoint", OPERATOR_PHONE)  # her phone is scripted: answers at once
+    console.uncheck("#ready")  # not ready: she takes the call by hand, as a supervisor does
     console.click("#start-shift")
     primary = phone(console, served, region.primary.phone)
     caller = console.context.new_page()
@@ -141,3 +142,46 @@ def test_the_story_played_by_hand_operator_primary_card_and_a_callback_the_citiz
 
 def _last_call() -> Call:
     return db.session.scalar(db.select(Call).order_by(Call.id.desc()))
+
+
+def test_an_offered_call_rings_in_the_console_is_answered_registered_and_sent_to_the_chain(
+    app, operator, region, service, served, browser
+):
+    make_user("boss", "manager")
+    db.session.commit()
+    console = signed_in(browser, served, "olga")
+    console.goto(f"{served}/console/")
+    console.fill("#endpoint", "client:operator-olga")  # the console's own softphone
+    assert console.is_checked("#ready")
+    console.click("#start-shift")
+    console.wait_for_selector("#softphone[data-state=idle]", timeout=WAIT)
+    shot(console, "6-console-ready")
+    primary = phone(console, served, region.primary.phone)
+    caller = console.context.new_page()
+
+    # the citizen phones the line: the call rings in the console, nobody clicks "take"
+    live_call(caller, served, GOVERNOR_LINE, "client:operator-olga")
+    console.bring_to_front()
+    console.wait_for_selector("#softphone[data-state=ringing]", timeout=WAIT)
+    assert console.query_selector("button.take") is None
+    shot(console, "7-call-rings-in-console")
+    console.click("#sp-answer")
+    console.wait_for_selector("#softphone[data-state=on-call]", timeout=WAIT)
+    answered = wait_for(lambda: (call := _last_call()).operator_answered_at and call, "answered")
+    assert answered.operator_id == operator.id
+    console.click("#active-call a")
+    console.wait_for_selector("#appeal-form", timeout=WAIT)
+    fill_appeal(console, region, region.water)
+    console.click("#connect-now")  # registered and sent into the duty chain
+    console.wait_for_selector("#appeal-number", timeout=WAIT)
+    rings_and_answers(primary, "Нажмите 1")
+    caller.wait_for_selector("#handset[data-bridged=true]", timeout=WAIT)
+    shot(console, "8-sent-to-the-duty-chain")
+    call = wait_for(lambda: (c := _last_call()).chain_started_at and c, "the chain started")
+    assert call.appeal is not None and call.id == answered.id
+
+    board = signed_in(browser, served, "boss")
+    board.goto(f"{served}/console/wallboard")
+    assert board.inner_text("[data-figure='today.offered']") == "1"
+    assert board.inner_text("[data-figure='today.answered']") == "1"
+    shot(board, "9-wallboard")
