@@ -60,6 +60,36 @@ DEFAULTS = {
     "из личного кабинета.",
     "notice_confirmed": "Карточка подтверждена и принята в работу. Спасибо.",
     "notice_not_confirmed": "Карточка не подтверждена. Она ждёт вас в личном кабинете.",
+    # the caller's first minute: speech first, short lists, known callers, incidents
+    "ask_municipality": "Назовите ваш город или район.",
+    "offer_municipality": "Вы звоните по {place}? Нажмите 1 или назовите другой город или район.",
+    "menu_groups": "Выберите группу по алфавиту.",
+    "menu_group_item": "{digit} — от {first} до {last}.",
+    "menu_place_item": "{digit} — {name}.",
+    "menu_operator": "0 — оператор.",
+    "ask_topic": "Назовите тему или нажмите:",
+    "topic_item": "{digit} — {name}.",
+    "topic_other": "0 — другое.",
+    "connecting_short": "Соединяем с дежурным.",
+    "known_appeal": "Ваше обращение {number} {state}, срок до {due}. "
+    "1 — последняя запись, 2 — связаться по нему, 3 — новый вопрос.",
+    "known_appeal_no_note": "По обращению пока нет записей.",
+    "known_appeal_note": "Последняя запись: {note}",
+    "incident": "{municipality}: {text} Ожидаемый срок: {until}. "
+    "Если вы звоните по этому поводу, нажмите 1. Иначе оставайтесь на линии.",
+    "incident_joined": "Спасибо, ваш звонок учтён. Мы пришлём СМС, когда всё исправят.",
+    "sms_incident_closed": "Горячая линия губернатора: {municipality}, «{text}» — устранено. "
+    "Спасибо за обращение.",
+}
+
+#: How an appeal's state is said to a caller who asks about it.
+SPOKEN_STATES = {
+    "routing": "передано дежурным",
+    "in_work": "в работе",
+    "missed": "зарегистрировано, вам перезвонят",
+    "resolved": "решено",
+    "reopened": "снова в работе",
+    "closed": "закрыто",
 }
 
 
