@@ -74,15 +74,10 @@ def choose_municipality(
     elif digits == "1" and offered_id is not None:
         return db.session.get(Municipality, offered_id)
     elif digits and len(digits) == 2:  # the old two-digit codes still work, unread
-        chosen = next((p for key, p in zip_codes(places) if key == digits), None)
+        return next((place for key, place in menu_municipalities() if key == digits), None)
     elif speech:
         chosen = match_place(speech, places)
     return db.session.get(Municipality, chosen.id) if chosen else None
-
-
-def zip_codes(places: list[Place]) -> list[tuple[str, Place]]:
-    """Return the places with their two-digit codes."""
-    return [(f"{index:02d}", place) for index, place in enumerate(places, start=1)]
 
 
 def earlier_municipality(call: Call) -> Municipality | None:

@@ -93,6 +93,20 @@ SPOKEN_STATES = {
 }
 
 
+class PromptTexts(dict):
+    """The prompts' texts by key; `overridden` names those `VOICE_PROMPTS` changed."""
+
+    overridden: set[str]
+
+
+def prompt_texts() -> PromptTexts:
+    """Return every prompt's text as it is spoken now (defaults with the overrides)."""
+    overrides = current_app.config.get("VOICE_PROMPTS") or {}
+    texts = PromptTexts({key: overrides.get(key, text) for key, text in DEFAULTS.items()})
+    texts.overridden = {key for key in overrides if key in DEFAULTS}
+    return texts
+
+
 def prompt(key: str, **values) -> str:
     """Return the prompt text with its placeholders filled in."""
     texts = current_app.config.get("VOICE_PROMPTS") or {}
