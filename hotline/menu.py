@@ -2,11 +2,15 @@
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from core.clock import utcnow
 from core.extensions import db
+from core.models import Event
 from hotline.caller_id import is_hidden
-from hotline.models import Appeal, Call
+from hotline.models import Appeal, AppealStatus, Call
 from hotline.speech import (
     Place,
     groups,
@@ -91,6 +95,63 @@ def earlier_municipality(call: Call) -> Municipality | None:
         .order_by(Appeal.created_at.desc(), Appeal.id.desc())
         .limit(1)
     )
+
+
+#: Appeals a caller may ask about by phone.
+OPEN_STATES = (
+    AppealStatus.ROUTING,
+    AppealStatus.IN_WORK,
+    AppealStatus.MISSED,
+    AppealStatus.REOPENED,
+)
+_MONTHS = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
+_CARDS = sa.table("cards", sa.column("id"), sa.column("appeal_id"))
+
+
+def open_appeal(call: Call) -> Appeal | None:
+    """Return the caller's latest open appeal, matched by their number (never read out)."""
+    if not call.from_number or is_hidden(call.from_number):
+        return None
+    return db.session.scalar(
+        db.select(Appeal)
+        .where(Appeal.caller_number == call.from_number, Appeal.status.in_(OPEN_STATES))
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc())
+        .limit(1)
+    )
+
+
+def spoken_date(moment: datetime, timezone: str) -> str:
+    """Return a date as said: «12 декабря»."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local.day} {_MONTHS[local.month - 1]}"
+
+
+def latest_note(appeal: Appeal) -> str | None:
+    """Return the text of the appeal's latest note a citizen may hear (restricted ones never)."""
+    card_ids = db.select(sa.cast(_CARDS.c.id, sa.String)).where(_CARDS.c.appeal_id == appeal.id)
+    notes = db.session.scalars(
+        db.select(Event)
+        .where(
+            Event.subject_type == "card",
+            Event.subject_id.in_(card_ids),
+            Event.verb == "card.note",
+        )
+        .order_by(Event.at.desc(), Event.id.desc())
+    )
+    return next((n.data["text"] for n in notes if not n.data.get("restricted")), None)
 
 
 def month_start(now: datetime) -> datetime:

@@ -10,8 +10,8 @@ from core.telephony.signature import protect_webhooks
 from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
 from hotline import appeals, calls, chain, endings, menu, speech, twiml
-from hotline.models import Call
-from hotline.prompts import prompt, spoken_number
+from hotline.models import Appeal, Call
+from hotline.prompts import SPOKEN_STATES, prompt, spoken_number
 from roster.models import Category, Municipality
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,50 @@ def _municipality_menu(call: Call, greeting: str | None = None, apology: str | N
         digits=1 if offered is not None else 2,
         hints=speech.hints(menu.voice_places()),
     )
+
+
+def _first_menu(call: Call, greeting: str | None = None) -> str:
+    """A known caller hears their open appeal's state first; others are asked for the place."""
+    appeal = menu.open_appeal(call)
+    if appeal is None:
+        return _municipality_menu(call, greeting=greeting)
+    return _appeal_menu(call, appeal, [greeting])
+
+
+def _appeal_menu(call: Call, appeal: Appeal, before: list[str | None]) -> str:
+    state = prompt(
+        "known_appeal",
+        number=spoken_number(appeal.number),
+        state=SPOKEN_STATES.get(appeal.status, appeal.status),
+        due=menu.spoken_date(appeal.resolution_due_at, appeal.municipality.timezone),
+    )
+    return twiml.ask(
+        [*before, state],
+        absolute_url("voice.known_appeal", appeal_id=appeal.id),
+        digits=1,
+        hints=[],
+        speech=False,
+    )
+
+
+@bp.post("/menu/appeal/<int:appeal_id>")
+def known_appeal(appeal_id: int):
+    """A known caller's key: 1 the latest note, 2 the chain about it, 3 a new matter."""
+    call = calls.find_call(request.form["CallSid"]) or abort(404)
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None or appeal.caller_number != call.from_number:
+        abort(404)
+    digits = request.form.get("Digits")
+    if digits == "1":
+        note = menu.latest_note(appeal)
+        heard = prompt("known_appeal_note", note=note) if note else prompt("known_appeal_no_note")
+        document = _appeal_menu(call, appeal, [heard])
+    elif digits == "2":
+        document = _start_chain(call, appeal.municipality, appeal.category, prompt("connecting"))
+    else:
+        document = _municipality_menu(call)
+    db.session.commit()
+    return twiml_response(document)
 
 
 def _first_letter(place: speech.Place) -> str:
@@ -261,7 +305,7 @@ def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> 
             prompt("greeting"), absolute_url("voice.queue_wait"), absolute_url("voice.queue_done")
         )
     if step.action == "menu":
-        return _municipality_menu(call, greeting=prompt("greeting"))
+        return _first_menu(call, prompt("greeting"))
     if step.action == "ring":
         # the names the official hears travel in the whisper's URL, which Twilio signs
         subject = (call.routing or {}).get("subject", {})

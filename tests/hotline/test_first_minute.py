@@ -4,7 +4,9 @@ import pytest
 
 from core.extensions import db
 from core.telephony.sim import CallerScript, SimCarrier, Speech, answers_and_presses
+from hotline import menu
 from hotline.models import Call
+from hotline.prompts import spoken_number
 from roster.demo import MUNICIPALITIES, demo_phone, seed_demo
 from tests.hotline.conftest import CITIZEN, GOVERNOR_LINE
 
@@ -75,7 +77,9 @@ def test_silence_twice_gives_the_grouped_digit_menu(carrier):
 
 
 def test_earlier_municipality_is_offered_first(carrier):
-    carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(inputs=[Speech("в Туле"), "0"]))
+    first = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript([Speech("в Туле"), "0"]))
+    stored(first).appeal.status = "closed"  # no open appeal: the place is offered, no state
+    db.session.commit()
     again = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(inputs=["1", "0"]))
     heard = " ".join(again.transcript.said)
     assert "Вы звоните по городу Туле? Нажмите 1" in heard
@@ -108,3 +112,21 @@ def test_characters_of_speech_before_the_first_dial(carrier, path, inputs):
     print(f"\n{path} path: {length} characters of speech before the first <Dial>")
     if path == "speech":
         assert length <= SPEECH_PATH_LIMIT, said_before_first_dial(sim_call)
+
+
+def test_known_caller_hears_the_state_of_their_open_appeal(carrier):
+    first = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript([Speech("Узловая"), "0"]))
+    appeal = stored(first).appeal
+    assert appeal.status == "in_work"
+    due = menu.spoken_date(appeal.resolution_due_at, appeal.municipality.timezone)
+
+    again = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(["1", "2"]))
+    heard = " ".join(again.transcript.said)
+    assert f"Ваше обращение {spoken_number(appeal.number)} в работе, срок до {due}." in heard
+    assert "1 — последняя запись, 2 — связаться по нему, 3 — новый вопрос." in heard
+    assert "По обращению пока нет записей." in heard
+    assert again.transcript.dialled[0].number == demo_phone(UZLOVSKY, 1)
+    assert CITIZEN[2:] not in heard.replace(" ", "")
+
+    third = carrier.incoming_call(CITIZEN, GOVERNOR_LINE, CallerScript(["3", Speech("в Туле")]))
+    assert any(text.startswith("Назовите тему") for text in third.transcript.said)
