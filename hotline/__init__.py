@@ -36,6 +36,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(prompt_views.bp)
     add_nav_item(app, "prompts.index", _l("Prompts"), {"manager", "admin"}, order=80)
     open311.init_app(app)
+    from hotline import incidents
+    from hotline.incidents import models as incident_models  # noqa: F401  (join the metadata)
+
+    incidents.init_app(app)
     from hotline.console import appeal_views  # noqa: F401  (adds the appeal pages to the console)
     from hotline.console import views as console_views
     from hotline.console import voice as console_voice

@@ -139,6 +139,12 @@ def spoken_date(moment: datetime, timezone: str) -> str:
     return f"{local.day} {_MONTHS[local.month - 1]}"
 
 
+def spoken_time(moment: datetime, timezone: str) -> str:
+    """Return a moment as said: «12 декабря, 18:00»."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{spoken_date(moment, timezone)}, {local:%H:%M}"
+
+
 def latest_note(appeal: Appeal) -> str | None:
     """Return the text of the appeal's latest note a citizen may hear (restricted ones never)."""
     card_ids = db.select(sa.cast(_CARDS.c.id, sa.String)).where(_CARDS.c.appeal_id == appeal.id)

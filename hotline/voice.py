@@ -10,7 +10,9 @@ from core.telephony.signature import protect_webhooks
 from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
 from hotline import appeals, calls, chain, endings, menu, speech, twiml
-from hotline.models import Appeal, Call
+from hotline.incidents import services as incident_services
+from hotline.incidents.models import Incident
+from hotline.models import Appeal, Call, CallOutcome
 from hotline.prompts import SPOKEN_STATES, prompt, spoken_number
 from roster.models import Category, Municipality
 
@@ -119,9 +121,47 @@ def _municipality_menu(call: Call, greeting: str | None = None, apology: str | N
 def _first_menu(call: Call, greeting: str | None = None) -> str:
     """A known caller hears their open appeal's state first; others are asked for the place."""
     appeal = menu.open_appeal(call)
-    if appeal is None:
-        return _municipality_menu(call, greeting=greeting)
-    return _appeal_menu(call, appeal, [greeting])
+    if appeal is not None:
+        return _appeal_menu(call, appeal, [greeting])
+    earlier = menu.earlier_municipality(call)
+    incident = incident_services.incident_for(earlier.id) if earlier else None
+    if incident is not None:
+        return _incident_menu(incident, [greeting], then="menu")
+    return _municipality_menu(call, greeting=greeting)
+
+
+def _incident_menu(incident: Incident, before: list[str | None], *, then: str) -> str:
+    """Announce the incident; key 1 joins it, anything else goes on (`then`: menu or topics)."""
+    place = incident.municipality
+    texts = [prompt("incident", municipality=place.name, text=incident.text)]
+    if incident.expected_end_at:
+        until = menu.spoken_time(incident.expected_end_at, place.timezone)
+        texts.append(prompt("incident_until", until=until))
+    texts.append(prompt("incident_join"))
+    return twiml.ask(
+        [*before, " ".join(texts)],
+        absolute_url("voice.incident_answer", incident_id=incident.id, then=then),
+        digits=1,
+        hints=[],
+        speech=False,
+    )
+
+
+@bp.post("/menu/incident/<int:incident_id>")
+def incident_answer(incident_id: int):
+    """Key 1 on an incident's announcement counts the caller on it («me too»)."""
+    call = calls.find_call(request.form["CallSid"]) or abort(404)
+    incident = db.session.get(Incident, incident_id) or abort(404)
+    if request.form.get("Digits") == "1" and incident.closed_at is None:
+        incident_services.join_incident(incident, call)
+        calls.set_call_outcome(call, CallOutcome.JOINED_INCIDENT)
+        document = twiml.say_and_hangup(prompt("incident_joined"))
+    elif request.args.get("then") == "topics":
+        document = _category_menu(incident.municipality)
+    else:
+        document = _municipality_menu(call)
+    db.session.commit()
+    return twiml_response(document)
 
 
 def _appeal_menu(call: Call, appeal: Appeal, before: list[str | None]) -> str:
@@ -263,7 +303,11 @@ def choose_municipality():
     elif place is not None:
         call.municipality_id = place.id
         call.menu_retries = 0
-        document = _category_menu(place)
+        incident = incident_services.incident_for(place.id)
+        if incident is not None:
+            document = _incident_menu(incident, [], then="topics")
+        else:
+            document = _category_menu(place)
     db.session.commit()
     return twiml_response(document)
 
