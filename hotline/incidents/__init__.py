@@ -17,4 +17,5 @@ def init_app(app: Flask) -> None:
     from hotline.incidents import views
 
     app.register_blueprint(views.bp)
+    app.add_template_global(views.incident_board)
     add_nav_item(app, "incidents.index", _l("Incidents"), set(INCIDENT_ROLES), order=15)

@@ -1,5 +1,6 @@
 """The incidents page: operators and managers declare, see and close incidents."""
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -11,6 +12,7 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.auth import EmptyForm, roles_required
+from core.clock import utcnow
 from core.extensions import db
 from hotline.incidents import INCIDENT_ROLES
 from hotline.incidents import services as incidents
@@ -19,6 +21,8 @@ from roster.models import Category, Municipality
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 REGION_TZ = ZoneInfo("Europe/Moscow")
+#: How far back the page's figures of incidents go.
+RECENT = timedelta(days=30)
 
 
 class IncidentForm(FlaskForm):
@@ -44,6 +48,15 @@ def _form() -> IncidentForm:
     return form
 
 
+def incident_board() -> list[tuple[Incident, int]]:
+    """Return the open incidents the signed-in user may see, with the calls joined to each."""
+    return [
+        (incident, incidents.joined_count(incident))
+        for incident in incidents.open_incidents()
+        if current_user.can_see_municipality(incident.municipality_id)
+    ]
+
+
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*INCIDENT_ROLES)
 def index():
@@ -66,8 +79,9 @@ def index():
         "hotline/incidents.html",
         form=form,
         close_form=EmptyForm(),
-        open=[(i, incidents.joined_count(i)) for i in incidents.open_incidents()],
+        open=incident_board(),
         suggested=incidents.suggested_incidents(),
+        recent=incidents.incident_figures(utcnow() - RECENT, utcnow()),
     )
 
 

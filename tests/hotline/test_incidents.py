@@ -101,3 +101,20 @@ def test_three_appeals_of_one_place_and_topic_in_30_minutes_suggest_an_incident(
     login(client, "boss")
     page = client.get("/incidents/")
     assert 'id="suggested-incidents"' in page.text and "Узловский район" in page.text
+
+
+def test_the_incident_shows_in_the_console_and_only_its_municipalitys_cabinet(app, client, carrier):
+    incident = declare(client)
+    carrier.incoming_call("+79165550001", GOVERNOR_LINE, CallerScript([Speech("Узловая"), "1"]))
+    console = client.get("/console/")
+    assert 'id="incident-board"' in console.text and TEXT in console.text
+    make_user("uz", "official", get_municipality("uzlovsky"))
+    make_user("tu", "official", get_municipality("tula"))
+    for username, sees in (("uz", True), ("tu", False)):
+        other = app.test_client()
+        login(other, username)
+        cabinet = other.get("/cabinet/")
+        assert cabinet.status_code == 200
+        assert (f'data-incident="{incident.id}"' in cabinet.text) is sees, username
+    page = client.get("/incidents/")
+    assert 'id="incident-figures"' in page.text
