@@ -190,7 +190,7 @@ def place_call(carrier, number: str, duty_numbers: list[str], rng: random.Random
         carrier.incoming_call(number, rng.choice(duty_numbers), CallerScript(message_seconds=10))
     else:
         code = f"{rng.randrange(1, len(duty_numbers) + 1):02d}"
-        script = CallerScript(digits=[code, str(rng.randrange(1, 10))])
+        script = CallerScript(digits=[code, str(rng.randrange(0, 6))])
         carrier.incoming_call(number, GOVERNOR_LINE, script)
 
 

@@ -31,7 +31,15 @@ def init_app(app: Flask) -> None:
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     add_periodic(app, reconcile_calls, interval=60)
     app.register_blueprint(phone.bp)
+    from hotline import prompt_views
+
+    app.register_blueprint(prompt_views.bp)
+    add_nav_item(app, "prompts.index", _l("Prompts"), {"manager", "admin"}, order=80)
     open311.init_app(app)
+    from hotline import incidents
+    from hotline.incidents import models as incident_models  # noqa: F401  (join the metadata)
+
+    incidents.init_app(app)
     from hotline.console import appeal_views  # noqa: F401  (adds the appeal pages to the console)
     from hotline.console import views as console_views
     from hotline.console import voice as console_voice

@@ -18,6 +18,8 @@ class CallOutcome(enum.StrEnum):
     REFUSED = "refused"
     #: Answered by an operator and finished without a duty chain (wrapped up or registered only).
     HANDLED = "handled"
+    #: The caller joined an incident announced to them («me too»): no new appeal.
+    JOINED_INCIDENT = "joined-incident"
 
 
 class AttemptOutcome(enum.StrEnum):

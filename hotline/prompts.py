@@ -67,7 +67,52 @@ DEFAULTS = {
     "transfer_connecting": "Переводим ваш звонок. Пожалуйста, оставайтесь на линии.",
     "queue_callback_whisper": "Обратный звонок из очереди: гражданин ждал и попросил "
     "перезвонить. Соединяем.",
+    # the caller's first minute: speech first, short lists, known callers, incidents
+    "ask_municipality": "Назовите ваш город или район.",
+    "offer_municipality": "Вы звоните по {place}? Нажмите 1 или назовите другой город или район.",
+    "menu_groups": "Выберите группу по алфавиту.",
+    "menu_group_item": "{digit} — от {first} до {last}.",
+    "menu_place_item": "{digit} — {name}.",
+    "menu_operator": "0 — оператор.",
+    "ask_topic": "Назовите тему или нажмите:",
+    "topic_item": "{digit} — {name}.",
+    "topic_other": "0 — другое.",
+    "connecting_short": "Соединяем с дежурным.",
+    "known_appeal": "Ваше обращение {number} {state}, срок до {due}. "
+    "1 — последняя запись, 2 — связаться по нему, 3 — новый вопрос.",
+    "known_appeal_no_note": "По обращению пока нет записей.",
+    "known_appeal_note": "Последняя запись: {note}",
+    "incident": "Внимание: {municipality}, {text}",
+    "incident_until": "Ожидаем устранения до {until}.",
+    "incident_join": "Если вы звоните по этому поводу, нажмите 1.",
+    "incident_joined": "Спасибо, ваш звонок учтён. Мы пришлём СМС, когда всё исправят.",
+    "sms_incident_closed": "Горячая линия губернатора: {municipality}, «{text}» — устранено. "
+    "Спасибо за обращение.",
 }
+
+#: How an appeal's state is said to a caller who asks about it.
+SPOKEN_STATES = {
+    "routing": "передано дежурным",
+    "in_work": "в работе",
+    "missed": "зарегистрировано, вам перезвонят",
+    "resolved": "решено",
+    "reopened": "снова в работе",
+    "closed": "закрыто",
+}
+
+
+class PromptTexts(dict):
+    """The prompts' texts by key; `overridden` names those `VOICE_PROMPTS` changed."""
+
+    overridden: set[str]
+
+
+def prompt_texts() -> PromptTexts:
+    """Return every prompt's text as it is spoken now (defaults with the overrides)."""
+    overrides = current_app.config.get("VOICE_PROMPTS") or {}
+    texts = PromptTexts({key: overrides.get(key, text) for key, text in DEFAULTS.items()})
+    texts.overridden = {key for key in overrides if key in DEFAULTS}
+    return texts
 
 
 def prompt(key: str, **values) -> str:

@@ -88,6 +88,38 @@ def menu(
     return str(response)
 
 
+def ask(
+    texts: list[str],
+    action_url: str,
+    *,
+    digits: int,
+    hints: list[str],
+    speech: bool = True,
+) -> str:
+    """Say the texts (the last ones inside the Gather) and take a spoken or keyed answer.
+
+    `texts[:-1]` come before the Gather, `texts[-1]` is its question; with no answer the
+    action is fetched again without one (the view counts the failed try).
+    """
+    response = VoiceResponse()
+    for text in texts[:-1]:
+        if text:
+            _say(response, text)
+    gather = response.gather(
+        input="speech dtmf" if speech else "dtmf",
+        num_digits=digits,
+        action=action_url,
+        method="POST",
+        timeout=6,
+        language=LANGUAGE,
+        hints=", ".join(hints) or None,
+        speech_timeout="auto" if speech else None,
+    )
+    _say(gather, texts[-1])
+    response.redirect(action_url, method="POST")
+    return str(response)
+
+
 def dial_official(
     intro: str | None, phone: str, caller_id: str, whisper_url: str, action_url: str
 ) -> str:

@@ -9,10 +9,11 @@ from core.extensions import db
 from core.telephony.signature import protect_webhooks
 from core.telephony.webhooks import answered_by_machine, form_int, twiml_response
 from core.urls import absolute_url
-from hotline import appeals, calls, chain, endings, menu, twiml
-from hotline.menu import spoken_name_key
-from hotline.models import Call
-from hotline.prompts import prompt, spoken_number
+from hotline import appeals, calls, chain, endings, menu, speech, twiml
+from hotline.incidents import services as incident_services
+from hotline.incidents.models import Incident
+from hotline.models import Appeal, Call, CallOutcome
+from hotline.prompts import SPOKEN_STATES, prompt, spoken_number
 from roster.models import Category, Municipality
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 protect_webhooks(bp)
 
+#: Failed tries by name before the digit menu of municipality groups is read.
+SPEECH_TRIES = 2
 #: Failed menu choices before the caller is put through to the regional dispatcher.
-MENU_ATTEMPTS = 3
+MENU_ATTEMPTS = 4
 REFUSAL_PROMPTS = {"blocked": "blocked", "rate-limited": "rate_limited"}
 
 
@@ -90,59 +93,230 @@ def queue_skip():
 def queue_done():
     """After the queue: a caller who left it chooses in the voice menu."""
     if request.form.get("QueueResult") == "leave":
-        call = calls.find_call(request.form.get("CallSid", ""))
-        if call is not None:
-            calls.leave_operators_queue(call)
-            db.session.commit()
-        return twiml_response(_municipality_menu())
+        call = calls.find_call(request.form.get("CallSid", "")) or abort(404)
+        calls.leave_operators_queue(call)
+        document = _municipality_menu(call)
+        db.session.commit()
+        return twiml_response(document)
     return twiml_response(twiml.hangup())
 
 
-def _municipality_menu(greeting: str | None = None, apology: str | None = None) -> str:
-    entries = menu.menu_municipalities()
-    return twiml.menu(
-        prompt("menu_municipality"),
-        [prompt("menu_municipality_item", code=code, name=place.name) for code, place in entries],
-        absolute_url("voice.choose_municipality"),
-        digits=2,
-        greeting=greeting,
-        apology=apology,
-        hints=[spoken_name_key(place.name).capitalize() for _, place in entries],
+def _municipality_menu(call: Call, greeting: str | None = None, apology: str | None = None) -> str:
+    """Ask for the municipality by name; a caller's earlier one is offered under key 1."""
+    offered = menu.earlier_municipality(call)
+    if offered is not None:
+        question = prompt("offer_municipality", place=speech.dative(offered.name))
+        action = absolute_url("voice.choose_municipality", offer=offered.id)
+    else:
+        question = prompt("ask_municipality")
+        action = absolute_url("voice.choose_municipality")
+    return twiml.ask(
+        [apology, greeting, question],
+        action,
+        digits=1 if offered is not None else 2,
+        hints=speech.hints(menu.voice_places()),
     )
 
 
-def _category_menu(apology: str | None = None) -> str:
-    entries = menu.menu_categories()
-    items = [prompt("menu_category_item", digit=key, name=c.name) for key, c in entries]
-    return twiml.menu(
-        prompt("menu_category"),
-        [*items, prompt("menu_category_other")],
-        absolute_url("voice.choose_category"),
+def _first_menu(call: Call, greeting: str | None = None) -> str:
+    """A known caller hears their open appeal's state first; others are asked for the place."""
+    appeal = menu.open_appeal(call)
+    if appeal is not None:
+        return _appeal_menu(call, appeal, [greeting])
+    earlier = menu.earlier_municipality(call)
+    incident = incident_services.incident_for(earlier.id) if earlier else None
+    if incident is not None:
+        return _incident_menu(incident, [greeting], then="menu")
+    return _municipality_menu(call, greeting=greeting)
+
+
+def _incident_menu(incident: Incident, before: list[str | None], *, then: str) -> str:
+    """Announce the incident; key 1 joins it, anything else goes on (`then`: menu or topics)."""
+    place = incident.municipality
+    texts = [prompt("incident", municipality=place.name, text=incident.text)]
+    if incident.expected_end_at:
+        until = menu.spoken_time(incident.expected_end_at, place.timezone)
+        texts.append(prompt("incident_until", until=until))
+    texts.append(prompt("incident_join"))
+    return twiml.ask(
+        [*before, " ".join(texts)],
+        absolute_url("voice.incident_answer", incident_id=incident.id, then=then),
         digits=1,
         hints=[],
-        apology=apology,
+        speech=False,
     )
 
 
-def _menu_retry(call: Call, menu_builder) -> str:
-    if menu.note_menu_retry(call) >= MENU_ATTEMPTS:
-        return twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
-    return menu_builder(apology=prompt("not_understood"))
+@bp.post("/menu/incident/<int:incident_id>")
+def incident_answer(incident_id: int):
+    """Key 1 on an incident's announcement counts the caller on it («me too»)."""
+    call = calls.find_call(request.form["CallSid"]) or abort(404)
+    incident = db.session.get(Incident, incident_id) or abort(404)
+    if request.form.get("Digits") == "1" and incident.closed_at is None:
+        incident_services.join_incident(incident, call)
+        calls.set_call_outcome(call, CallOutcome.JOINED_INCIDENT)
+        document = twiml.say_and_hangup(prompt("incident_joined"))
+    elif request.args.get("then") == "topics":
+        document = _category_menu(incident.municipality)
+    else:
+        document = _municipality_menu(call)
+    db.session.commit()
+    return twiml_response(document)
+
+
+def _appeal_menu(call: Call, appeal: Appeal, before: list[str | None]) -> str:
+    state = prompt(
+        "known_appeal",
+        number=spoken_number(appeal.number),
+        state=SPOKEN_STATES.get(appeal.status, appeal.status),
+        due=menu.spoken_date(appeal.resolution_due_at, appeal.municipality.timezone),
+    )
+    return twiml.ask(
+        [*before, state],
+        absolute_url("voice.known_appeal", appeal_id=appeal.id),
+        digits=1,
+        hints=[],
+        speech=False,
+    )
+
+
+@bp.post("/menu/appeal/<int:appeal_id>")
+def known_appeal(appeal_id: int):
+    """A known caller's key: 1 the latest note, 2 the chain about it, 3 a new matter."""
+    call = calls.find_call(request.form["CallSid"]) or abort(404)
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None or appeal.caller_number != call.from_number:
+        abort(404)
+    digits = request.form.get("Digits")
+    if digits == "1":
+        note = menu.latest_note(appeal)
+        heard = prompt("known_appeal_note", note=note) if note else prompt("known_appeal_no_note")
+        document = _appeal_menu(call, appeal, [heard])
+    elif digits == "2":
+        document = _start_chain(call, appeal.municipality, appeal.category, prompt("connecting"))
+    else:
+        document = _municipality_menu(call)
+    db.session.commit()
+    return twiml_response(document)
+
+
+def _first_letter(place: speech.Place) -> str:
+    return speech.name_word(place.name)[:1].upper()
+
+
+def _groups_menu(apology: str | None = None) -> str:
+    """The digit fallback: groups of municipalities by first letter, «0 — оператор»."""
+    parts = menu.place_groups(menu.voice_places())
+    if len(parts) == 1:
+        return _group_menu(0, apology)
+    items = [
+        prompt("menu_group_item", digit=i, first=_first_letter(p[0]), last=_first_letter(p[-1]))
+        for i, p in enumerate(parts, start=1)
+    ]
+    return twiml.ask(
+        [apology, " ".join([prompt("menu_groups"), *items, prompt("menu_operator")])],
+        absolute_url("voice.choose_municipality", stage="groups"),
+        digits=1,
+        hints=speech.hints(menu.voice_places()),
+    )
+
+
+def _group_menu(group: int, apology: str | None = None) -> str:
+    """One group of at most eight municipalities by digit, «0 — оператор»."""
+    places = menu.place_groups(menu.voice_places())[group]
+    items = [
+        prompt("menu_place_item", digit=i, name=place.name)
+        for i, place in enumerate(places, start=1)
+    ]
+    return twiml.ask(
+        [apology, " ".join([*items, prompt("menu_operator")])],
+        absolute_url("voice.choose_municipality", stage="group", group=group),
+        digits=1,
+        hints=speech.hints(places),
+    )
+
+
+def _category_menu(place: Municipality, apology: str | None = None) -> str:
+    """The five most frequent topics here this month by digit or name, then «0 — другое»."""
+    topics = menu.top_categories(place)
+    items = [
+        prompt("topic_item", digit=i, name=speech.spoken_topic(category.name))
+        for i, category in enumerate(topics, start=1)
+    ]
+    return twiml.ask(
+        [apology, " ".join([prompt("ask_topic"), *items, prompt("topic_other")])],
+        absolute_url("voice.choose_category", topics=",".join(str(c.id) for c in topics)),
+        digits=1,
+        hints=[speech.spoken_topic(category.name) for category in topics],
+    )
+
+
+def _dispatcher() -> str:
+    return twiml.fallback(prompt("fallback"), current_app.config["REGIONAL_DISPATCHER_NUMBER"])
+
+
+def _to_operator(call: Call) -> str:
+    """«0 — оператор»: the operators' queue when someone is on shift, else the dispatcher."""
+    if calls.operators_on_shift():
+        calls.enter_operators_queue(call)
+        return twiml.enqueue_for_operators(
+            prompt("connecting_short"),
+            absolute_url("voice.queue_wait"),
+            absolute_url("voice.queue_done"),
+        )
+    return _dispatcher()
+
+
+def _municipality_retry(call: Call) -> str:
+    """A failed try: by name again, then the digit groups, at last the dispatcher."""
+    tries = menu.note_menu_retry(call)
+    apology = prompt("not_understood")
+    if tries >= MENU_ATTEMPTS:
+        return _dispatcher()
+    if tries >= SPEECH_TRIES:
+        return _groups_menu(apology)
+    return _municipality_menu(call, apology=apology)
 
 
 @bp.post("/menu/municipality")
 def choose_municipality():
-    """Take the caller's municipality (keypad code or spoken name)."""
+    """Take the caller's municipality: a name, key 1 for the offered one, or the digit groups."""
     call = calls.find_call(request.form["CallSid"]) or abort(404)
-    place = menu.choose_municipality(request.form.get("Digits"), request.form.get("SpeechResult"))
-    if place is None:
-        document = _menu_retry(call, _municipality_menu)
+    stage = request.args.get("stage", "speech")
+    digits, said = request.form.get("Digits"), request.form.get("SpeechResult")
+    group_count = len(menu.place_groups(menu.voice_places()))
+    place = None
+    document = None
+    if digits == "0" and stage != "speech":
+        document = _to_operator(call)
+    elif stage == "groups" and digits and digits.isdigit() and 1 <= int(digits) <= group_count:
+        document = _group_menu(int(digits) - 1)
     else:
+        place = menu.choose_municipality(
+            digits,
+            said,
+            offered_id=request.args.get("offer", type=int),
+            group=request.args.get("group", type=int) if stage == "group" else None,
+        )
+    if document is None and place is None:
+        document = _municipality_retry(call)
+    elif place is not None:
         call.municipality_id = place.id
         call.menu_retries = 0
-        document = _category_menu()
+        incident = incident_services.incident_for(place.id)
+        if incident is not None:
+            document = _incident_menu(incident, [], then="topics")
+        else:
+            document = _category_menu(place)
     db.session.commit()
     return twiml_response(document)
+
+
+def _topic_ids() -> list[int] | None:
+    text = request.args.get("topics")
+    if text is None:
+        return None
+    return [int(part) for part in text.split(",") if part.isdigit()]
 
 
 @bp.post("/menu/category")
@@ -150,14 +324,18 @@ def choose_category():
     """Take the caller's topic and start the duty chain."""
     call = calls.find_call(request.form["CallSid"], with_chain=True) or abort(404)
     if call.municipality_id is None:
-        document = _municipality_menu()
+        document = _municipality_menu(call)
     else:
-        understood, category = menu.choose_category(request.form.get("Digits"))
+        place = db.session.get(Municipality, call.municipality_id)
+        understood, category = menu.choose_category(
+            request.form.get("Digits"), _topic_ids(), request.form.get("SpeechResult")
+        )
         if understood:
-            place = db.session.get(Municipality, call.municipality_id)
-            document = _start_chain(call, place, category)
+            document = _start_chain(call, place, category, prompt("connecting_short"))
+        elif menu.note_menu_retry(call) >= MENU_ATTEMPTS:
+            document = _dispatcher()
         else:
-            document = _menu_retry(call, _category_menu)
+            document = _category_menu(place, apology=prompt("not_understood"))
     db.session.commit()
     return twiml_response(document)
 
@@ -173,7 +351,7 @@ def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> 
             absolute_url("voice.queue_done"),
         )
     if step.action == "menu":
-        return _municipality_menu(greeting=prompt("greeting"))
+        return _first_menu(call, prompt("greeting"))
     if step.action == "ring":
         # the names the official hears travel in the whisper's URL, which Twilio signs
         subject = (call.routing or {}).get("subject", {})
@@ -196,8 +374,11 @@ def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> 
     return twiml.hangup()
 
 
-def _start_chain(call: Call, place: Municipality, category: Category | None) -> str:
-    return _render_step(call, chain.begin_chain(call, place, category), intro=prompt("connecting"))
+def _start_chain(
+    call: Call, place: Municipality, category: Category | None, intro: str | None = None
+) -> str:
+    step = chain.begin_chain(call, place, category)
+    return _render_step(call, step, intro=intro or prompt("connecting"))
 
 
 @bp.post("/calls/<int:call_id>/connect")

@@ -103,7 +103,7 @@ def place_calls(carrier, people, calls: int, concurrency: int, seed: int) -> int
             carrier.phone(number, answers_and_presses(None, talk_seconds=30))  # for callbacks
             roll = rng.random()
             code = f"{rng.randrange(1, len(people['duty_numbers']) + 1):02d}"
-            topic = str(rng.randrange(1, 10))
+            topic = str(rng.randrange(0, 6))  # the five topics read, or «другое»
             message = 10 if rng.random() < 0.5 else 0
             if roll < 0.15:  # waits for an operator, then presses * for the menu
                 script = CallerScript(digits=["*", code, topic], message_seconds=message)

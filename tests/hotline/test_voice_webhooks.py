@@ -47,8 +47,9 @@ def test_governor_line_without_operators_offers_the_municipality_menu(client, re
     assert "горячую линию губернатора" in root.find("Say").text
     gather = root.find("Gather")
     assert gather.get("action").endswith("/voice/menu/municipality")
-    assert "01 — Альфинский район." in gather.find("Say").text
-    assert "Альфинский" in gather.get("hints")
+    assert gather.get("input") == "speech dtmf" and gather.get("language") == "ru-RU"
+    assert gather.find("Say").text == "Назовите ваш город или район."
+    assert "Альфинский район" in gather.get("hints")
 
 
 def test_duplicate_incoming_webhook_registers_one_call(client, region):
@@ -91,8 +92,11 @@ def test_unrecognised_choice_is_asked_again_then_goes_to_the_dispatcher(client, 
     twilio_post(client, "/voice/incoming", CallSid="CA1", From=CITIZEN, To=GOVERNOR_LINE)
     again = xml(twilio_post(client, "/voice/menu/municipality", CallSid="CA1", Digits="77"))
     assert again.find("Say").text.startswith("Извините, не удалось")
-    twilio_post(client, "/voice/menu/municipality", CallSid="CA1")
-    last = xml(twilio_post(client, "/voice/menu/municipality", CallSid="CA1", Digits="99"))
+    digits = xml(twilio_post(client, "/voice/menu/municipality", CallSid="CA1"))
+    assert digits.find("Gather/Say").text == "1 — Альфинский район. 0 — оператор."
+    url = "/voice/menu/municipality?stage=group&group=0"
+    twilio_post(client, url, CallSid="CA1", Digits="7")
+    last = xml(twilio_post(client, url, CallSid="CA1", Digits="9"))
     assert last.find("Dial").text == "+74872700000"
 
 
