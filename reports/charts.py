@@ -54,3 +54,35 @@ def daily_chart(trend: list[dict], labels: dict) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+#: Okabe–Ito blue: distinct for colour-blind readers and dark enough in grey print.
+BAR_COLOUR = "#0072B2"
+
+
+def ranking_bars(rows: list[dict], link, title: str) -> Markup:
+    """Return the ranking as horizontal SVG bars of the score, each a link to its report."""
+    bar_h, gap, label_w, width = 16, 4, 230, 720
+    plot_w = width - label_w - 50
+    height = len(rows) * (bar_h + gap) + gap
+    parts = [
+        f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}">'
+    ]
+    for index, row in enumerate(rows):
+        top = gap + index * (bar_h + gap)
+        length = round(row["score"] / 100 * plot_w, 1)
+        name = escape(row["municipality"]["name"])
+        parts.append(
+            f'<a href="{escape(link(row))}" class="bar" data-municipality="'
+            f'{escape(row["municipality"]["code"])}"><title>{row["rank"]}. {name}: '
+            f"{row['score']}</title>"
+            f'<text x="{label_w - 6}" y="{top + bar_h - 4}" text-anchor="end" font-size="12">'
+            f"{name}</text>"
+            f'<rect x="{label_w}" y="{top}" width="{length}" height="{bar_h}" '
+            f'fill="{BAR_COLOUR}"/>'
+            f'<text x="{label_w + length + 4}" y="{top + bar_h - 4}" font-size="12">'
+            f"{row['score']}</text></a>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -12,7 +12,7 @@ from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
 from core.parsing import parse_id
 from reports import REPORT_ROLES, exports, services
-from reports.charts import daily_chart
+from reports.charts import daily_chart, ranking_bars
 from reports.queries import Period, Scope
 from roster.models import Municipality
 from roster.services import get_municipality, list_municipalities
@@ -315,7 +315,16 @@ def ranking():
     rows = services.ranking(everyone, filters.scope, shown)
     if fmt := _format():
         return exports.download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
-    return _render("reports/ranking.html", filters, rows=rows, previous=filters.period.previous())
+    bars = ranking_bars(
+        rows,
+        lambda row: url_for(
+            "reports.municipality", code=row["municipality"]["code"], **filters.args
+        ),
+        _("Ranking of municipalities"),
+    )
+    return _render(
+        "reports/ranking.html", filters, rows=rows, previous=filters.period.previous(), bars=bars
+    )
 
 
 @bp.get("/heatmap")

@@ -81,3 +81,13 @@ def test_ranking_heat_map_and_trend_are_not_empty(demo, client):
     points = re.findall(r"<title>[^<]*: [^<]* ([1-9]\d*)</title>", report.text)
     assert points, "the daily trend shows calls"
     assert scores and max(scores) > 0
+
+
+def test_ranking_bars_link_to_each_municipalitys_report(demo, client):
+    login(client, "manager", "hotline-demo")
+    ranking = client.get("/reports/ranking").text
+    bars = re.findall(r'<a href="([^"]+)" class="bar" data-municipality="([a-z-]+)">', ranking)
+    assert len(bars) == 26
+    href, code = bars[0]
+    assert f"/reports/municipalities/{code}" in unescape(href)
+    assert client.get(unescape(href)).status_code == 200
