@@ -11,8 +11,9 @@ from flask_login import current_user
 from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
 from core.parsing import parse_id
+from hotline.intake import centres
 from reports import REPORT_ROLES, exports, services
-from reports.charts import daily_chart, ranking_bars
+from reports.charts import daily_chart, ranking_bars, tile_map, tile_positions
 from reports.queries import Period, Scope
 from roster.models import Municipality
 from roster.services import get_municipality, list_municipalities
@@ -322,9 +323,54 @@ def ranking():
         ),
         _("Ranking of municipalities"),
     )
+    figure = request.args.get("figure", "missed")
+    if figure not in MAP_FIGURES:
+        figure = "missed"
     return _render(
-        "reports/ranking.html", filters, rows=rows, previous=filters.period.previous(), bars=bars
+        "reports/ranking.html",
+        filters,
+        rows=rows,
+        previous=filters.period.previous(),
+        bars=bars,
+        region_map=_region_map(rows, filters, figure),
+        figure=figure,
+        map_figures=MAP_FIGURES,
     )
+
+
+#: The figures the map can be coloured by.
+MAP_FIGURES = {"missed": _l("Missed (cards)"), "overdue_now": _l("Overdue cards")}
+
+
+def _region_map(rows: list[dict], filters: Filters, figure: str):
+    """Return the tile-grid map of the ranked municipalities, shaded by one figure."""
+    known = centres()
+    positions = tile_positions(
+        {
+            row["municipality"]["code"]: (
+                known[row["municipality"]["code"]].lat,
+                known[row["municipality"]["code"]].long,
+            )
+            for row in rows
+            if row["municipality"]["code"] in known
+        }
+    )
+    tiles = [
+        {
+            "code": row["municipality"]["code"],
+            "name": row["municipality"]["name"],
+            "short": known[row["municipality"]["code"]].name[:4],
+            "value": row[figure],
+            "cell": positions[row["municipality"]["code"]],
+            "link": url_for(
+                "reports.municipality", code=row["municipality"]["code"], **filters.args
+            ),
+        }
+        for row in rows
+        if row["municipality"]["code"] in positions
+    ]
+    labels = {"title": _("Map of the region"), "figure": str(MAP_FIGURES[figure])}
+    return tile_map(tiles, labels)
 
 
 @bp.get("/heatmap")

@@ -91,3 +91,21 @@ def test_ranking_bars_link_to_each_municipalitys_report(demo, client):
     href, code = bars[0]
     assert f"/reports/municipalities/{code}" in unescape(href)
     assert client.get(unescape(href)).status_code == 200
+
+
+def test_map_places_every_municipality_shaded_with_a_legend_and_links(demo, client):
+    login(client, "manager", "hotline-demo")
+    page = client.get("/reports/ranking", query_string={"figure": "overdue_now"}).text
+    tiles = re.findall(
+        r'<a href="([^"]+)" class="tile" data-municipality="([a-z-]+)" data-value="(\d+)">'
+        r"<title>([^<]+)</title><rect [^>]*fill=\"(#[0-9a-f]{6})\"",
+        page,
+    )
+    assert len(tiles) == 26
+    values = [int(value) for _, _, value, _, _ in tiles]
+    assert max(values) > 0
+    darkest = next(tile for tile in tiles if int(tile[2]) == max(values))
+    assert darkest[4] == "#440154"  # the legend's last class
+    assert darkest[3].endswith(f" {max(values)}")
+    assert f"/reports/municipalities/{darkest[1]}" in unescape(darkest[0])
+    assert page.count('class="tile-map"') == 1 and "≥" in page
