@@ -1,8 +1,9 @@
 """Report pages: the missed-call report, officials, lists behind figures, ranking, heat map."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
@@ -10,7 +11,7 @@ from flask_login import current_user
 
 from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
-from core.parsing import parse_id
+from core.parsing import parse_day, parse_id
 from hotline.intake import centres
 from reports import REPORT_ROLES, exports, services
 from reports.charts import daily_chart, ranking_bars, tile_map, tile_positions
@@ -482,3 +483,45 @@ def report_labels() -> dict:
             "reopened": _("reopened by citizens"),
         },
     }
+
+
+@bp.get("/brief")
+@roles_required(*REPORT_ROLES)
+def brief():
+    """Show the weekly brief for the meeting: HTML, or PDF with `format=pdf`."""
+    try:
+        day = parse_day(request.args.get("week", "").strip()) if request.args.get("week") else None
+    except ValueError:
+        abort(400)
+    first = day - timedelta(days=day.weekday()) if day else services.default_period().first
+    period = Period(first, first + timedelta(days=6))
+    everyone = list_municipalities()
+    places = services.visible_municipalities(current_user)
+    scope = services.make_scope(places, period)
+    report = services.missed_call_report(places, scope)
+    before = services.missed_call_report(places, scope.with_period(period.previous()))
+    rows = services.ranking(everyone, scope, {place.id for place in places})
+    filters = Filters(period, None, places, scope, None, None)
+    html = render_template(
+        "reports/brief.html",
+        f=filters,
+        report=report,
+        before=before,
+        rows=rows,
+        top_missed=sorted(report["rows"], key=lambda r: -r["missed"])[:5],
+        top_overdue=sorted(report["rows"], key=lambda r: -r["overdue_now"])[:5],
+        addresses=services.list_appeals(scope, "all")["addresses"][:5],
+        region_map=_region_map(rows, filters, "missed"),
+        definitions=definitions(),
+    )
+    if request.args.get("format") != "pdf":
+        return html
+    from weasyprint import HTML
+
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf()
+    name = f"brief-{period.first.isoformat()}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

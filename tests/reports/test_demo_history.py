@@ -109,3 +109,23 @@ def test_map_places_every_municipality_shaded_with_a_legend_and_links(demo, clie
     assert darkest[3].endswith(f" {max(values)}")
     assert f"/reports/municipalities/{darkest[1]}" in unescape(darkest[0])
     assert page.count('class="tile-map"') == 1 and "≥" in page
+
+
+def test_weekly_brief_prints_as_a_russian_pdf(demo, client, tmp_path):
+    import subprocess
+
+    login(client, "manager", "hotline-demo")
+    html = client.get("/reports/brief", query_string={"week": "2026-03-04"})
+    assert html.status_code == 200
+    assert "02.03.2026 – 08.03.2026" in html.text and 'class="tile-map"' in html.text
+    pdf = client.get("/reports/brief", query_string={"week": "2026-03-04", "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "brief.pdf"
+    path.write_bytes(pdf.data)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page*.png"))
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "Еженедельная справка" in text
+    assert "Город Тула" in text
