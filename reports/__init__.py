@@ -10,7 +10,8 @@ REPORT_ROLES = ("manager", "admin", "head")
 
 
 def init_app(app: Flask) -> None:
-    from reports import api, views  # noqa: F401  (api adds routes to the API)
+    from reports import api, cli, views  # noqa: F401  (api adds routes to the API)
 
     app.register_blueprint(views.bp)
+    cli.init_app(app)
     add_nav_item(app, "reports.index", _l("Reports"), set(REPORT_ROLES), order=30)

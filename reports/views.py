@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
@@ -11,9 +11,10 @@ from flask_login import current_user
 
 from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
-from core.parsing import parse_id
+from core.parsing import parse_day, parse_id
+from hotline.intake import centres
 from reports import REPORT_ROLES, exports, services
-from reports.charts import daily_chart
+from reports.charts import daily_chart, ranking_bars, tile_map, tile_positions
 from reports.queries import Period, Scope
 from roster.models import Municipality
 from roster.services import get_municipality, list_municipalities
@@ -316,7 +317,61 @@ def ranking():
     rows = services.ranking(everyone, filters.scope, shown)
     if fmt := _format():
         return exports.download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
-    return _render("reports/ranking.html", filters, rows=rows, previous=filters.period.previous())
+    bars = ranking_bars(
+        rows,
+        lambda row: url_for(
+            "reports.municipality", code=row["municipality"]["code"], **filters.args
+        ),
+        _("Ranking of municipalities"),
+    )
+    figure = request.args.get("figure", "missed")
+    if figure not in MAP_FIGURES:
+        figure = "missed"
+    return _render(
+        "reports/ranking.html",
+        filters,
+        rows=rows,
+        previous=filters.period.previous(),
+        bars=bars,
+        region_map=_region_map(rows, filters, figure),
+        figure=figure,
+        map_figures=MAP_FIGURES,
+    )
+
+
+#: The figures the map can be coloured by.
+MAP_FIGURES = {"missed": _l("Missed (cards)"), "overdue_now": _l("Overdue cards")}
+
+
+def _region_map(rows: list[dict], filters: Filters, figure: str):
+    """Return the tile-grid map of the ranked municipalities, shaded by one figure."""
+    known = centres()
+    positions = tile_positions(
+        {
+            row["municipality"]["code"]: (
+                known[row["municipality"]["code"]].lat,
+                known[row["municipality"]["code"]].long,
+            )
+            for row in rows
+            if row["municipality"]["code"] in known
+        }
+    )
+    tiles = [
+        {
+            "code": row["municipality"]["code"],
+            "name": row["municipality"]["name"],
+            "short": known[row["municipality"]["code"]].name[:4],
+            "value": row[figure],
+            "cell": positions[row["municipality"]["code"]],
+            "link": url_for(
+                "reports.municipality", code=row["municipality"]["code"], **filters.args
+            ),
+        }
+        for row in rows
+        if row["municipality"]["code"] in positions
+    ]
+    labels = {"title": _("Map of the region"), "figure": str(MAP_FIGURES[figure])}
+    return tile_map(tiles, labels)
 
 
 @bp.get("/heatmap")
@@ -446,3 +501,45 @@ def report_labels() -> dict:
             "reopened": _("reopened by citizens"),
         },
     }
+
+
+@bp.get("/brief")
+@roles_required(*REPORT_ROLES)
+def brief():
+    """Show the weekly brief for the meeting: HTML, or PDF with `format=pdf`."""
+    try:
+        day = parse_day(request.args.get("week", "").strip()) if request.args.get("week") else None
+    except ValueError:
+        abort(400)
+    first = day - timedelta(days=day.weekday()) if day else services.default_period().first
+    period = Period(first, first + timedelta(days=6))
+    everyone = list_municipalities()
+    places = services.visible_municipalities(current_user)
+    scope = services.make_scope(places, period)
+    report = services.missed_call_report(places, scope)
+    before = services.missed_call_report(places, scope.with_period(period.previous()))
+    rows = services.ranking(everyone, scope, {place.id for place in places})
+    filters = Filters(period, None, places, scope, None, None)
+    html = render_template(
+        "reports/brief.html",
+        f=filters,
+        report=report,
+        before=before,
+        rows=rows,
+        top_missed=sorted(report["rows"], key=lambda r: -r["missed"])[:5],
+        top_overdue=sorted(report["rows"], key=lambda r: -r["overdue_now"])[:5],
+        addresses=services.list_appeals(scope, "all")["addresses"][:5],
+        region_map=_region_map(rows, filters, "missed"),
+        definitions=definitions(),
+    )
+    if request.args.get("format") != "pdf":
+        return html
+    from weasyprint import HTML
+
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf()
+    name = f"brief-{period.first.isoformat()}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -24,10 +24,9 @@ def duty_numbers() -> list[tuple[str, str]]:
 def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
     from core.telephony.cli import add_app_numbers
-    from roster import api, cli, jobs, views  # noqa: F401  (api adds routes to core's blueprint)
+    from roster import api, jobs, views  # noqa: F401  (api adds routes to core's blueprint)
 
     app.register_blueprint(views.bp)
-    cli.init_app(app)
     add_app_numbers(app, duty_numbers)
     add_periodic(app, jobs.refresh_all_rosters, cron="20 2 * * *")
     add_periodic(app, jobs.send_shift_reminders, cron="5 * * * *")

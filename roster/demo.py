@@ -10,7 +10,8 @@ from core.events import record_event
 from core.extensions import db
 from core.models import User
 from core.users import create_user
-from roster.models import Category, DutyShift, Municipality, Official, Roster
+from roster.models import Category, DutyShift, Municipality, Official, Roster, Rotation, ShiftKind
+from roster.rules import slot_start
 from roster.services import extend_rotation, rotation_for, save_rotation
 
 log = logging.getLogger(__name__)
@@ -249,4 +250,48 @@ def seed_demo(now: datetime | None = None) -> int:
         record_event("system", "demo", "demo.seeded", {"rows": created}, actor_label="cli")
     db.session.flush()
     log.info("demo region: %d rows created", created)
+    return created
+
+
+def backfill_demo_shifts(since: datetime) -> int:
+    """Give every demo rotation its turns from `since` on, as if it had run then; return rows made.
+
+    The demo's past calls (`seed-demo --history`) are rung on these shifts: the same order of
+    officials carried back before the day the rotation was saved.
+    """
+    created = 0
+    for rotation in db.session.scalars(db.select(Rotation).order_by(Rotation.id)):
+        zone = ZoneInfo(rotation.roster.municipality.timezone)
+        have = set(
+            db.session.scalars(
+                db.select(DutyShift.starts_at).where(
+                    DutyShift.roster_id == rotation.roster_id,
+                    DutyShift.role == rotation.role,
+                    DutyShift.starts_at < rotation.effective_from,
+                )
+            )
+        )
+        ids, length = rotation.official_ids, rotation.length_days
+        index = (since.astimezone(zone).date() - rotation.starts_on).days // length - 1
+        start = slot_start(rotation.starts_on, rotation.handoff, length, index, zone)
+        while start < rotation.effective_from and ids:
+            end = min(
+                slot_start(rotation.starts_on, rotation.handoff, length, index + 1, zone),
+                rotation.effective_from,
+            )
+            if start not in have:
+                db.session.add(
+                    DutyShift(
+                        roster_id=rotation.roster_id,
+                        role=rotation.role,
+                        official_id=ids[index % len(ids)],
+                        starts_at=start,
+                        ends_at=end,
+                        kind=ShiftKind.ROTATION,
+                    )
+                )
+                created += 1
+            index, start = index + 1, end
+    db.session.flush()
+    log.info("demo region: %d past shifts added", created)
     return created

@@ -156,7 +156,11 @@ class Stack:
             [*flask, "db", "upgrade"], env=self.env, cwd=ROOT, check=True, capture_output=True
         )
         subprocess.run(
-            [*flask, "seed-demo"], env=self.env, cwd=ROOT, check=True, capture_output=True
+            [*flask, "seed-demo", "--history", "0"],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
         self.logs = open(self.workdir / "stack.log", "w")  # noqa: SIM115
         self.procs["web"] = subprocess.Popen(
