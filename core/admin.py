@@ -221,3 +221,4 @@ def _user_page(target: User, password_form=None, token_form=None, issued=None):
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav_item(app, "admin.users", _l("Users"), {"admin"}, order=60)
+    add_nav_item(app, "mail.outbox", _l("E-mail"), {"admin"}, order=65)
