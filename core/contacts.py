@@ -104,6 +104,11 @@ def set_contacts(
     db.session.flush()
 
 
+def chosen_channels(user: User, kind: str) -> list[str]:
+    """Return the channels the user chose for a kind of notice (every one unless they chose)."""
+    return list((user.notice_channels or {}).get(kind, CHANNELS))
+
+
 def channels_for(user: User, kind: str) -> list[str]:
     """Return the channels a notice of this kind reaches the user by: chosen and with an address."""
     chosen = (user.notice_channels or {}).get(kind, list(CHANNELS))
