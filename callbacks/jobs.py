@@ -206,3 +206,10 @@ def _enqueue_checkins(moment) -> int:
     return sum(
         enqueue_due(run_checkin, row.appeal_id, job_id=services.checkin_job_id(row)) for row in rows
     )
+
+
+def send_morning_digests() -> int:
+    """E-mail the heads whose municipality's clock shows 08:00 hours their morning digest."""
+    sent = services.send_head_digests()
+    db.session.commit()
+    return sent

@@ -10,7 +10,9 @@ REPORT_ROLES = ("manager", "admin", "head")
 
 
 def init_app(app: Flask) -> None:
-    from reports import api, views  # noqa: F401  (api adds routes to the API)
+    from core.schedule import add_periodic
+    from reports import api, views, weekly  # noqa: F401  (api adds routes to the API)
 
     app.register_blueprint(views.bp)
+    add_periodic(app, weekly.send_weekly_reports, cron="0 * * * *")
     add_nav_item(app, "reports.index", _l("Reports"), set(REPORT_ROLES), order=30)

@@ -1,7 +1,7 @@
 """Storing e-mails once per purpose and making their attempts: claim, send, retry or give up."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -49,8 +49,9 @@ def queue_email(
     purpose: str,
     about: tuple[str, int] | None = None,
     attachment: tuple[str, str, bytes] | None = None,
+    at: datetime | None = None,
 ) -> OutboundEmail:
-    """Store an e-mail once per `purpose`, sent by a job after the caller commits; flush."""
+    """Store an e-mail once per `purpose`, sent by a job after the caller commits (or `at`)."""
     existing = _email_for(purpose)
     if existing is not None:
         return existing
@@ -64,7 +65,7 @@ def queue_email(
         subject_id=about[1] if about else None,
         status=EMAIL_PENDING,
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=at or utcnow(),
     )
     if attachment is not None:
         email.attachment_name, email.attachment_type, email.attachment_data = attachment
@@ -77,7 +78,7 @@ def queue_email(
         if existing is None:
             raise
         return existing
-    enqueue_after_commit(DELIVER_EMAIL_JOB, email.id, job_id=email_job_id(email.id, 1))
+    enqueue_after_commit(DELIVER_EMAIL_JOB, email.id, job_id=email_job_id(email.id, 1), at=at)
     return email
 
 

@@ -61,8 +61,7 @@ class SmtpServer:
         return self.mailbox.messages
 
 
-@pytest.fixture
-def smtp(app):
+def running_smtp(app):
     """The app's MAIL_SERVER: a running SMTP server on 127.0.0.1."""
     server = SmtpServer()
     server.start()
@@ -70,3 +69,6 @@ def smtp(app):
     yield server
     server.mailbox.hold.set()
     server.stop()
+
+
+smtp = pytest.fixture(running_smtp, name="smtp")
