@@ -16,7 +16,7 @@ from core.models import OutboundMessage
 from core.telephony.jobs import sweep_due_sms
 from reports.weekly import send_weekly_reports
 from tests.callbacks.conftest import BETA_LINE, miss_call
-from tests.conftest import work
+from tests.conftest import login, work
 from tests.core.mail.conftest import running_smtp
 
 smtp = pytest.fixture(running_smtp, name="smtp")
@@ -119,6 +119,14 @@ def test_each_notice_reaches_the_right_people_once_and_waits_out_the_night(
     count = len(smtp.messages)
     _step(app, clock, morning + timedelta(hours=1))
     assert len(smtp.messages) == count
+
+    # every e-mail is on the card's timeline, as the head sees it
+    contacts.head_a.locale = "ru"
+    db.session.commit()
+    login(client, "head_a")
+    page = client.get(f"/cabinet/cards/{card.id}").text
+    assert page.count("письмо отправлено") == len(smtp.messages)
+    assert "manager@region.test · «Просрочена карточка" in page
 
 
 def test_heads_get_their_own_morning_digest_once(app, client, contacts, smtp, clock):

@@ -22,6 +22,8 @@ class Mailbox:
         self.hold = threading.Event()
         self.hold.set()
         self.data_started = threading.Event()
+        #: DATA commands received: every attempt to hand a message over that got that far.
+        self.data_commands = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() == UNKNOWN_MAILBOX:
@@ -30,6 +32,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
         self.data_started.set()
         import asyncio
 

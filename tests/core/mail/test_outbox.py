@@ -1,15 +1,18 @@
 """E-mail through a real SMTP server: content, retries while it is down, wrong addresses."""
 
-from datetime import timedelta
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
 
 from core.events import timeline
 from core.extensions import db
 from core.mail.jobs import sweep_due_email
 from core.mail.models import OutboundEmail
 from core.mail.outbox import queue_email
-from core.queue import get_queue
-from tests.conftest import login, work
-from tests.core.mail.conftest import UNKNOWN_MAILBOX
+from core.queue import get_queue, requeue_abandoned
+from tests.conftest import login, start_worker, work
+from tests.core.mail.conftest import SMTP_PORT, UNKNOWN_MAILBOX
 from tests.factories import make_user
 
 XLSX = b"PK\x03\x04 not really a workbook"
@@ -113,3 +116,27 @@ def test_without_a_server_the_email_is_kept_and_readable_in_the_app(app, client)
     login(client, "root")
     page = client.get(f"/admin/mail/{email_id}").text
     assert "Перезвоните до 18:00." in page and "head@tula.test" in page
+
+
+def test_a_worker_killed_while_sending_never_sends_the_email_twice(app, smtp, clock):
+    smtp.mailbox.hold.clear()  # the server takes the message and keeps the client waiting
+    email_id = _queue()
+    worker = start_worker(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(SMTP_PORT))
+    try:
+        assert smtp.mailbox.data_started.wait(30), "the worker never reached the SMTP server"
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    smtp.mailbox.hold.set()
+    assert _stored(email_id).status == "sending"
+
+    get_queue().started_job_registry.cleanup(timestamp=time.time() + 3600)
+    clock.now = datetime.now(UTC) + timedelta(minutes=11)  # the worker claimed it on its clock
+    requeue_abandoned()
+    sweep_due_email()
+    work(app)
+    email = _stored(email_id)
+    assert (email.status, email.attempts) == ("unknown", 1)
+    time.sleep(0.5)
+    assert smtp.mailbox.data_commands == 1  # the dead worker's attempt only, never a second
+    assert sweep_due_email() == 0
