@@ -183,3 +183,18 @@ def test_managers_get_the_weekly_report_with_its_workbook_on_monday_morning(
     assert rows[0][0] == "Муниципалитет"
     alpha = next(row for row in rows if row[0] == "Альфинский район")
     assert 1 in alpha[1:]
+
+
+def test_an_emergency_is_never_held_by_quiet_hours(app, client, contacts, smtp, clock):
+    evening = clock.now = _evening()
+    card = miss_call(client)
+    card.appeal.category_id = contacts.water.id  # a burst main: an emergency
+    db.session.commit()
+    work(app)
+    due = db.session.get(Card, card.id).callback_due_at
+    _step(app, clock, due + timedelta(seconds=1))  # 05:00 in Moscow, inside quiet hours
+    assert (due + MSK).hour == 5 and due < evening + timedelta(hours=10)
+    [head_sms] = _sms_to("+79160000901")
+    assert head_sms.status not in ("pending", "retrying")
+    overdue = sorted(to for to, subject in _mails(smtp) if subject.startswith("Просрочена"))
+    assert overdue == ["head@alpha.test", "manager@region.test"]
