@@ -26,6 +26,20 @@ def _fits(page, name: str) -> None:
     assert page.evaluate(SMALL_TARGETS) == [], name
 
 
+#: The most bytes one asset of an official's page may weigh (a slow phone loads them all).
+ASSET_LIMIT = 20_000
+TIMINGS = """() => [performance.getEntriesByType('navigation')[0],
+  ...performance.getEntriesByType('resource')].map(e => [e.name, e.responseEnd - e.requestStart,
+  e.decodedBodySize])"""
+
+
+def _light(page) -> None:
+    """The page and each asset are small; print how long each took (one run, not asserted)."""
+    entries = page.evaluate(TIMINGS)
+    print("\n".join(f"{ms:7.1f} ms {size:7d} B {name}" for name, ms, size in entries))
+    assert [name for name, _ms, size in entries if size > ASSET_LIMIT] == []
+
+
 def _above_the_fold(page, selector: str, least_height: int = 44) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None and box["height"] >= least_height
@@ -62,6 +76,7 @@ def test_the_cabinet_card_and_roster_fit_a_phone(
 
     phone.goto(f"{server}/cabinet/cards/{card.id}")
     _fits(phone, f"card-new-{username}")
+    _light(phone)
     # a new card: calling the citizen back is the main button, with the countdown, on screen
     _above_the_fold(phone, "#call-back")
     _above_the_fold(phone, "#next-step .countdown", least_height=1)
