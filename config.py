@@ -281,6 +281,15 @@ def load_config(environ: dict | None = None) -> dict:
         "SOFTPHONE_TOKEN_SECONDS": _whole_number(env, "SOFTPHONE_TOKEN_SECONDS", 600, minimum=60),
         #: Seconds before the second, third, ... try of an SMS the carrier did not take.
         "SMS_RETRY_DELAYS": _seconds_list(env, "SMS_RETRY_DELAYS", (60, 300, 900, 3600)),
+        #: SMTP server e-mail notices go through; empty keeps them in the app (development).
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _whole_number(env, "MAIL_PORT", 25, minimum=1),
+        "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "hotline@localhost"),
+        #: Seconds before the second, third, ... try of an e-mail the SMTP server did not take.
+        "MAIL_RETRY_DELAYS": _seconds_list(env, "MAIL_RETRY_DELAYS", (60, 300, 900, 3600)),
         "PUBLIC_BASE_URL": _public_base_url(env, production),
         "TWILIO_CONNECTION_OVERRIDES": (env.get("TWILIO_CONNECTION_OVERRIDES") or "").lstrip("#")
         or None,

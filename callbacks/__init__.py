@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(voice.bp)
     add_periodic(app, jobs.sweep, interval=60)
     add_periodic(app, jobs.reconcile_callbacks, interval=60)
+    add_periodic(app, jobs.send_morning_digests, cron="0 * * * *")
     add_metrics(app, card_metrics)
     add_purger(app, "card photos", purge_photos, "PHOTO_RETENTION_DAYS")
     add_nav_item(app, "callbacks.cabinet", _l("Cabinet"), set(CABINET_ROLES), order=20)

@@ -231,3 +231,10 @@ def _enqueue_checkins() -> int:
     return enqueue_batches(
         run_checkins, [(appeal_id, services.stamp(at)) for appeal_id, at in due], "checkins"
     )
+
+
+def send_morning_digests() -> int:
+    """E-mail the heads whose municipality's clock shows 08:00 hours their morning digest."""
+    sent = services.send_head_digests()
+    db.session.commit()
+    return sent

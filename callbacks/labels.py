@@ -77,5 +77,8 @@ def cabinet_labels() -> dict:
             "card.photo-deleted": _("photo deleted: retention period over"),
             "card.closed": _("card closed"),
             "card.reopened": _("card reopened"),
+            "card.overdue-told": _("heads and managers told of the overdue card"),
+            "email.sent": _("e-mail sent"),
+            "email.failed": _("e-mail not delivered"),
         },
     }

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("callbacks", __name__, url_prefix="/cabinet")
 
+#: Seconds between the open cabinet's checks for new and escalated cards.
+CABINET_POLL_SECONDS = 15
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
 
 
@@ -162,6 +164,7 @@ def cabinet():
         "callbacks/cabinet.html",
         cards=cards,
         now=services.now(),
+        poll_seconds=current_app.config.get("CABINET_POLL_SECONDS", CABINET_POLL_SECONDS),
         states=list(CardState),
         categories=db.session.scalars(db.select(Category).order_by(Category.position)).all(),
         municipalities=list_municipalities()

@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         health,
         i18n,
         logs,
+        mail,
         metrics,
         retention,
         security,
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     retention.init_app(app)
     telephony.init_app(app)
+    mail.init_app(app)
 
     from core.api import api, purge_idempotency_keys
 

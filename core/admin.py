@@ -1,6 +1,6 @@
 """The administrator's pages: users, their access, passwords and API tokens."""
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -9,6 +9,7 @@ from wtforms import IntegerField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, StopValidation
 
 from core.auth import EmptyForm, roles_required, user_role_label
+from core.contacts import NOTICE_KINDS, chosen_channels, parse_quiet_time, set_contacts
 from core.extensions import db
 from core.models import ApiToken, User
 from core.nav import add_nav_item
@@ -48,6 +49,25 @@ class PasswordForm(FlaskForm):
         _l("The password again"),
         validators=[EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+
+class ContactsForm(FlaskForm):
+    phone = StringField(_l("Mobile phone"), validators=[Length(max=40)])
+    email = StringField(_l("E-mail"), validators=[Length(max=254)])
+    quiet_from = StringField(_l("Quiet hours from"), validators=[InputRequired()])
+    quiet_until = StringField(_l("until"), validators=[InputRequired()])
+
+
+#: How the admin page names each kind of notice and channel.
+NOTICE_KIND_LABELS = {
+    "new_card": _l("New card"),
+    "reminder": _l("Reminder"),
+    "escalation": _l("Escalation"),
+    "overdue": _l("Overdue card"),
+    "digest": _l("Morning digest"),
+    "weekly_report": _l("Weekly report"),
+}
+CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
 
 
 class DaysField(IntegerField):
@@ -157,6 +177,43 @@ def set_password(user_id: int):
     return _user_page(target, password_form=form)
 
 
+@bp.post("/users/<int:user_id>/contacts")
+@roles_required("admin")
+def set_user_contacts(user_id: int):
+    """Set a user's phone, e-mail, channels per kind of notice and quiet hours."""
+    target = _user(user_id)
+    form = ContactsForm()
+    if form.validate_on_submit():
+        channels = {kind: request.form.getlist(f"notice-{kind}") for kind in NOTICE_KINDS}
+        try:
+            set_contacts(
+                target,
+                phone=form.phone.data or "",
+                email=form.email.data or "",
+                channels=channels,
+                quiet_from=parse_quiet_time(form.quiet_from.data, "quiet_from"),
+                quiet_until=parse_quiet_time(form.quiet_until.data, "quiet_until"),
+                actor=current_user,
+            )
+        except UserError as error:
+            db.session.rollback()
+            getattr(form, error.field, form.phone).errors.append(_contact_error(error))
+        else:
+            db.session.commit()
+            flash(_("The contacts of %(name)s are saved.", name=_name(target)), "info")
+            return redirect(url_for("admin.user", user_id=target.id))
+    return _user_page(target, contacts_form=form), 400
+
+
+def _contact_error(error: UserError) -> str:
+    """Return the Russian message of a refused contact."""
+    return {
+        "invalid_phone": _("Not a phone number; write it as +7 916 123-45-67."),
+        "invalid_email": _("Not an e-mail address."),
+        "invalid_time": _("Write the time as HH:MM."),
+    }.get(error.code, error.message)
+
+
 @bp.post("/users/<int:user_id>/tokens")
 @roles_required("admin")
 def issue(user_id: int):
@@ -203,7 +260,15 @@ def _check_button() -> None:
         abort(400, _("The form has expired. Reload the page and try again."))
 
 
-def _user_page(target: User, password_form=None, token_form=None, issued=None):
+def _user_page(target: User, password_form=None, token_form=None, issued=None, contacts_form=None):
+    if contacts_form is None:
+        contacts_form = ContactsForm(
+            formdata=None,
+            phone=target.phone or "",
+            email=target.email or "",
+            quiet_from=f"{target.quiet_from:%H:%M}",
+            quiet_until=f"{target.quiet_until:%H:%M}",
+        )
     return render_template(
         "core/admin_user.html",
         target=target,
@@ -214,6 +279,10 @@ def _user_page(target: User, password_form=None, token_form=None, issued=None):
         password_form=password_form or PasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
         issued=issued,
+        contacts_form=contacts_form,
+        notice_kinds=NOTICE_KIND_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        chosen={kind: chosen_channels(target, kind) for kind in NOTICE_KINDS},
         form=EmptyForm(),
     )
 
@@ -221,3 +290,4 @@ def _user_page(target: User, password_form=None, token_form=None, issued=None):
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav_item(app, "admin.users", _l("Users"), {"admin"}, order=60)
+    add_nav_item(app, "mail.outbox", _l("E-mail"), {"admin"}, order=65)

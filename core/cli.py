@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from rq import Queue
 
 from config import local_base_url
+from core.contacts import NOTICE_KINDS, parse_quiet_time, set_contacts
 from core.extensions import db
 from core.models import User
 from core.queue import redis_connection, redis_url_of, run_worker, start_embedded_redis
@@ -41,17 +42,66 @@ users_cli = AppGroup("users", help="Manage user accounts and API tokens.")
 @click.option("--municipality", "municipality_code", help="municipality code (official, head)")
 @click.option("--password", help="the password; asked for when absent")
 @click.option("--full-name", default="", help="name shown in the interface")
-def create_user_command(name, role, municipality_code, password, full_name):
+@click.option("--phone", help="mobile number for SMS notices, e.g. +79161234567")
+@click.option("--email", help="address for e-mail notices")
+def create_user_command(name, role, municipality_code, password, full_name, phone, email):
     """Create a user account."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(name, role, password, municipality_code, full_name)
+        user = create_user(name, role, password, municipality_code, full_name)
+        if phone or email:
+            set_contacts(user, phone=phone, email=email)
     except UserError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {role} {name}", err=True)
+
+
+@users_cli.command("contacts")
+@click.argument("name")
+@click.option("--phone", help="mobile number for SMS notices; '' removes it")
+@click.option("--email", help="address for e-mail notices; '' removes it")
+@click.option(
+    "--notice",
+    "notices",
+    multiple=True,
+    metavar="KIND=CHANNELS",
+    help=f"channels of a notice kind, e.g. digest=email or overdue=sms,email or reminder= "
+    f"(kinds: {', '.join(NOTICE_KINDS)})",
+)
+@click.option("--quiet", metavar="HH:MM-HH:MM", help="quiet hours in local time, e.g. 22:00-07:00")
+def contacts_command(name, phone, email, notices, quiet):
+    """Set a user's phone, e-mail, channels per kind of notice and quiet hours."""
+    user = _user_or_fail(name)
+    channels = dict(user.notice_channels or {})
+    for notice in notices:
+        kind, _, chosen = notice.partition("=")
+        channels[kind.strip()] = [c.strip() for c in chosen.split(",") if c.strip()]
+    quiet_from = quiet_until = None
+    try:
+        if quiet:
+            start, _, end = quiet.partition("-")
+            quiet_from = parse_quiet_time(start, "quiet")
+            quiet_until = parse_quiet_time(end, "quiet")
+        set_contacts(
+            user,
+            phone=phone,
+            email=email,
+            channels=channels if notices else None,
+            quiet_from=quiet_from,
+            quiet_until=quiet_until,
+        )
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"{user.username}: phone {user.phone or '—'}, e-mail {user.email or '—'}, "
+        f"quiet {user.quiet_from:%H:%M}-{user.quiet_until:%H:%M}, "
+        f"channels {user.notice_channels or 'all'}"
+    )
 
 
 @users_cli.command("token")

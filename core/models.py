@@ -4,7 +4,7 @@ import enum
 import functools
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
@@ -58,6 +58,15 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Part of every session's user id: raising it ends all of the user's sessions at once.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Mobile number in E.164 (`+79161234567`) for notices by SMS; empty when none.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    #: Address notices by e-mail go to; empty when none.
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: Notice kind -> channels chosen (`["sms", "email"]`); a kind left out gets every channel.
+    notice_channels: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Local time from which non-urgent notices wait, and the time they go out again.
+    quiet_from: Mapped[time] = mapped_column(default=time(22, 0), server_default="22:00:00")
+    quiet_until: Mapped[time] = mapped_column(default=time(7, 0), server_default="07:00:00")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 

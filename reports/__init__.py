@@ -10,8 +10,10 @@ REPORT_ROLES = ("manager", "admin", "head")
 
 
 def init_app(app: Flask) -> None:
-    from reports import api, cli, views  # noqa: F401  (api adds routes to the API)
+    from core.schedule import add_periodic
+    from reports import api, cli, views, weekly  # noqa: F401  (api adds routes to the API)
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
+    add_periodic(app, weekly.send_weekly_reports, cron="0 * * * *")
     add_nav_item(app, "reports.index", _l("Reports"), set(REPORT_ROLES), order=30)

@@ -94,6 +94,7 @@ from callbacks.services.outcomes import (
 from callbacks.services.photos import photo_path, save_photo
 from callbacks.services.reading import card_messages, card_timeline, cards_query, get_visible_card
 from callbacks.services.replies import take_incoming_sms
+from callbacks.services.telling import send_head_digests
 from callbacks.services.tracking import (
     CHECKIN_BY_URGENCY,
     DEFAULT_CHECKIN,
@@ -111,6 +112,7 @@ from callbacks.services.tracking import (
 )
 
 __all__ = [
+    "send_head_digests",
     "CALLBACK_LOST_AGE",
     "CALLBACK_NEVER_PLACED",
     "CALLBACK_RESULT_LOST",

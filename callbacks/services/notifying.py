@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from callbacks.models import Card
 from callbacks.services.common import appeal_topic, card_link, duty_recipients, now, stamp
+from callbacks.services.telling import duty_users, email_card_notice, tell_overdue
 from callbacks.states import allows
 from core.events import record_event
 from core.extensions import db
@@ -59,6 +60,7 @@ def mark_notified(card: Card, messages: list[OutboundMessage]) -> None:
             {
                 "to": [r["phone"] for r in duty_recipients(card)],
                 "sms": [message.id for message in messages],
+                "email": email_card_notice(card, "new_card", duty_users(card)),
             },
             actor_label="worker",
         )
@@ -78,7 +80,10 @@ def remind_card(card: Card) -> bool:
         "card",
         card.id,
         "card.reminder",
-        {"sms": [message.id for message in messages]},
+        {
+            "sms": [message.id for message in messages],
+            "email": email_card_notice(card, "reminder", duty_users(card)),
+        },
         actor_label="worker",
     )
     db.session.flush()
@@ -110,6 +115,7 @@ def escalate_card(card: Card) -> bool:
             "to": "supervisor",
             "official_id": (supervisor or {}).get("official_id"),
             "sms": [message.id for message in messages],
+            "email": email_card_notice(card, "escalation", duty_users(card, ("supervisor",))),
         },
         actor_label="worker",
     )
@@ -118,10 +124,7 @@ def escalate_card(card: Card) -> bool:
 
 
 def mark_card_overdue(card: Card) -> bool:
-    """Flag a card whose callback deadline passed; its event names the active managers.
-
-    Nobody is sent anything: the managers see overdue cards in the cabinet and the reports.
-    """
+    """Flag a card whose callback deadline passed; tell its heads and the managers (SMS, e-mail)."""
     if (
         not allows("card", "mark-overdue", card.state)
         or card.overdue
@@ -139,5 +142,6 @@ def mark_card_overdue(card: Card) -> bool:
         {"managers": list(managers), "due": card.callback_due_at.isoformat()},
         actor_label="worker",
     )
+    tell_overdue(card)
     db.session.flush()
     return True

@@ -6,6 +6,7 @@ from core.api.blueprint import api, token_required
 from core.api.errors import ApiError
 from core.api.operations import operation
 from core.api.schemas import DATETIME, NULLABLE_DATETIME, obj, text
+from core.contacts import CHANNELS, NOTICE_KINDS, parse_quiet_time, set_contacts
 from core.extensions import db
 from core.models import ApiToken, Role, User
 from core.users import (
@@ -22,6 +23,29 @@ from core.users import (
     tokens_of,
 )
 
+#: Notice kind -> the channels it goes by; a kind left out goes by every channel with an address.
+NOTICE_CHANNELS_SCHEMA = obj(
+    {
+        kind: {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}}
+        for kind in NOTICE_KINDS
+    },
+    required=[],
+)
+QUIET_HOURS_SCHEMA = obj(
+    {
+        "from": {"type": "string", "pattern": r"^\d\d:\d\d$"},
+        "until": {"type": "string", "pattern": r"^\d\d:\d\d$"},
+    }
+)
+CONTACTS_SCHEMA = obj(
+    {
+        "phone": {"type": ["string", "null"], "maxLength": 40},
+        "email": {"type": ["string", "null"], "maxLength": 254},
+        "notice_channels": NOTICE_CHANNELS_SCHEMA,
+        "quiet_hours": QUIET_HOURS_SCHEMA,
+    },
+    required=[],
+)
 USER_SCHEMA = obj(
     {
         "id": {"type": "integer"},
@@ -32,6 +56,10 @@ USER_SCHEMA = obj(
         "active": {"type": "boolean"},
         "last_login_at": NULLABLE_DATETIME,
         "live_tokens": {"type": "integer", "minimum": 0},
+        "phone": {"type": ["string", "null"], "description": "E.164"},
+        "email": {"type": ["string", "null"]},
+        "notice_channels": NOTICE_CHANNELS_SCHEMA,
+        "quiet_hours": QUIET_HOURS_SCHEMA,
     }
 )
 TOKEN_SCHEMA = obj(
@@ -82,6 +110,13 @@ def _user_json(user: User, live_tokens: int) -> dict:
         "active": user.active,
         "last_login_at": _iso(user.last_login_at),
         "live_tokens": live_tokens,
+        "phone": user.phone,
+        "email": user.email,
+        "notice_channels": user.notice_channels or {},
+        "quiet_hours": {
+            "from": f"{user.quiet_from:%H:%M}",
+            "until": f"{user.quiet_until:%H:%M}",
+        },
     }
 
 
@@ -116,6 +151,45 @@ def users():
     """List every user with their role, access and number of valid tokens."""
     counts = live_token_counts()
     return jsonify(users=[_user_json(user, counts.get(user.id, 0)) for user in list_users()])
+
+
+@api.put("/users/<int(max=None):user_id>/contacts")
+@token_required("admin")
+@operation(
+    "Set a user's contacts",
+    tag="accounts",
+    body=CONTACTS_SCHEMA,
+    responses={200: ("The user", USER_SCHEMA)},
+)
+def set_user_contacts(user_id: int):
+    """Set a user's phone, e-mail, channels per notice and quiet hours (what is sent changes)."""
+    user = _user(user_id)
+    body = g.api_body
+    quiet = body.get("quiet_hours") or {}
+    try:
+        set_contacts(
+            user,
+            phone=_given(body, "phone"),
+            email=_given(body, "email"),
+            channels=body.get("notice_channels"),
+            quiet_from=parse_quiet_time(quiet["from"], "quiet_hours") if "from" in quiet else None,
+            quiet_until=parse_quiet_time(quiet["until"], "quiet_hours")
+            if "until" in quiet
+            else None,
+            actor=g.api_user,
+        )
+    except UserError as error:
+        db.session.rollback()
+        raise ApiError(400, error.code, error.message, error.field) from error
+    db.session.commit()
+    return jsonify(_user_json(user, live_token_counts().get(user.id, 0)))
+
+
+def _given(body: dict, name: str) -> str | None:
+    """Return a contact the body sets: its text, "" to clear it (null), None when absent."""
+    if name not in body:
+        return None
+    return body[name] or ""
 
 
 @api.post("/users/<int(max=None):user_id>/deactivate")

@@ -54,6 +54,10 @@ def test_admin_lists_users_with_their_valid_tokens(client, world):
         "active": True,
         "last_login_at": None,
         "live_tokens": 1,
+        "phone": None,
+        "email": None,
+        "notice_channels": {},
+        "quiet_hours": {"from": "22:00", "until": "07:00"},
     }
 
 
