@@ -47,7 +47,10 @@ VARIABLES = {
     "default `5/600`",
     "VOICE_PROMPTS_FILE": "JSON file overriding voice prompts by name (see hotline/prompts.py)",
     "LOG_FORMAT": "`json` (one JSON object per line; default in production) or `text`",
-    "METRICS_TOKEN": "when set, /metrics answers only `Authorization: Bearer <token>`",
+    "METRICS_TOKEN": "when set, /metrics answers only `Authorization: Bearer <token>`; "
+    "production refuses to start without it unless METRICS_PRIVATE_LISTENER is set",
+    "METRICS_PRIVATE_LISTENER": "`ADDRESS:PORT` on a private network where "
+    "`flask metrics-listener` serves /metrics without a token (the public app answers 404)",
     "PROMETHEUS_MULTIPROC_DIR": "a writable folder shared by the gunicorn workers, so /metrics "
     "adds up their request histograms (deploy/gunicorn.conf.py sets it)",
     "RECORDING_RETENTION_DAYS": "voice messages are deleted this many days after the call; "
@@ -58,6 +61,16 @@ VARIABLES = {
     "LOGIN_RATE_LIMIT": "failed login attempts allowed per client address; default `10 per minute`",
     "LOGIN_ACCOUNT_RATE_LIMIT": "failed login attempts allowed per user name, from any "
     "address; default `20 per 15 minutes`",
+    "LOGIN_LOCK_AFTER": "failed sign-ins in a row, from any address, after which an account is "
+    "locked for LOGIN_LOCK_MINUTES (after the third each next try waits longer); default 10",
+    "LOGIN_LOCK_MINUTES": "minutes an account stays locked after LOGIN_LOCK_AFTER failed "
+    "sign-ins; default 15",
+    "SESSION_IDLE_HOURS": "hours without a request after which a sign-in ends (an operator "
+    "on shift at the console excepted); default 8",
+    "REQUIRE_2FA_FOR": "roles, separated by commas, that sign in with a TOTP code as well; "
+    "default `manager,admin` in production, none in development",
+    "ACCESS_JOURNAL_RETENTION_DAYS": "entries of the access journal of personal data are "
+    "deleted this many days after the view; default 1095 (3 years)",
     "SESSION_LIFETIME_HOURS": "hours a sign-in lasts before the user signs in again; "
     "default 12 (a shift)",
     "PROXY_HOPS": "reverse proxies in front of the app whose `X-Forwarded-For` and "
@@ -145,6 +158,21 @@ def _rate(env, name: str, default: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+#: Failed sign-ins in a row before each next one waits (core.logins repeats it).
+FREE_FAILURES = 3
+_ROLES = ("operator", "official", "head", "manager", "admin")
+
+
+def _roles(env, name: str, default: str) -> frozenset[str]:
+    """Read comma-separated role names, naming the setting when one is unknown."""
+    text = env.get(name, default)
+    roles = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = roles - set(_ROLES)
+    if unknown:
+        raise RuntimeError(f"{name} names unknown roles {sorted(unknown)}; choose from {_ROLES}")
+    return frozenset(roles)
+
+
 def _json_file(path: str | None) -> dict:
     if not path:
         return {}
@@ -198,6 +226,17 @@ def check_settings(settings: dict) -> None:
             raise StartupError(f"{name} must not keep the example value {when}")
     if not settings.get("SECRET_KEY"):
         raise StartupError(f"SECRET_KEY must be set {when}")
+    listener = settings.get("METRICS_PRIVATE_LISTENER")
+    if listener and not private_listener(listener):
+        raise StartupError(
+            f"METRICS_PRIVATE_LISTENER must be ADDRESS:PORT on a private network {when}, "
+            f"not {listener!r}"
+        )
+    if not settings.get("METRICS_TOKEN") and not listener:
+        raise StartupError(
+            f"METRICS_TOKEN must be set {when} (or METRICS_PRIVATE_LISTENER, a private "
+            "address where /metrics is served apart): /metrics must not answer anyone"
+        )
     base = settings["PUBLIC_BASE_URL"]
     if not base.startswith("https://") or len(base) <= len("https://"):
         raise StartupError(
@@ -221,6 +260,21 @@ def check_settings(settings: dict) -> None:
             f"TELEPHONY=sim (the simulated carrier) is refused {when}: set TELEPHONY=twilio, "
             "or HOTLINE_DEMO=1 if this deployment is a demo"
         )
+
+
+def private_listener(text: str) -> tuple[str, int] | None:
+    """Return (host, port) of `ADDRESS:PORT` when the address is a private or loopback one."""
+    import ipaddress
+
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not (port.isdigit() and 0 < int(port) < 65536) or address.is_unspecified:
+        return None
+    return (host, int(port)) if address.is_private or address.is_loopback else None
 
 
 def local_base_url(host: str | None, port: int) -> str:
@@ -304,8 +358,16 @@ def load_config(environ: dict | None = None) -> dict:
         "OFFER_SECONDS": _whole_number(env, "OFFER_SECONDS", 15, minimum=5),
         "WRAP_UP_SECONDS": _whole_number(env, "WRAP_UP_SECONDS", 30),
         "CALLBACK_OFFER_AFTER_SECONDS": _whole_number(env, "CALLBACK_OFFER_AFTER_SECONDS", 180),
+        "LOGIN_LOCK_AFTER": _whole_number(env, "LOGIN_LOCK_AFTER", 10, minimum=FREE_FAILURES + 1),
+        "LOGIN_LOCK_MINUTES": _whole_number(env, "LOGIN_LOCK_MINUTES", 15, minimum=1),
+        "SESSION_IDLE_HOURS": _whole_number(env, "SESSION_IDLE_HOURS", 8, minimum=1),
+        "REQUIRE_2FA_FOR": _roles(env, "REQUIRE_2FA_FOR", "manager,admin" if production else ""),
+        "ACCESS_JOURNAL_RETENTION_DAYS": _whole_number(
+            env, "ACCESS_JOURNAL_RETENTION_DAYS", 1095, minimum=1
+        ),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "METRICS_PRIVATE_LISTENER": env.get("METRICS_PRIVATE_LISTENER") or None,
         "RECORDING_RETENTION_DAYS": _whole_number(env, "RECORDING_RETENTION_DAYS", 365, minimum=1),
         "PHOTO_RETENTION_DAYS": _whole_number(env, "PHOTO_RETENTION_DAYS", 730, minimum=1),
         "IDEMPOTENCY_KEY_RETENTION_DAYS": _whole_number(

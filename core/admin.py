@@ -11,8 +11,10 @@ from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Stop
 from core.auth import EmptyForm, roles_required, user_role_label
 from core.contacts import NOTICE_KINDS, chosen_channels, parse_quiet_time, set_contacts
 from core.extensions import db
+from core.logins import unlock_account
 from core.models import ApiToken, User
 from core.nav import add_nav_item
+from core.second_factor import reset_second_factor
 from core.users import (
     PASSWORD_MIN_LENGTH,
     TOKEN_LABEL_LENGTH,
@@ -158,6 +160,25 @@ def reactivate(user_id: int):
     return redirect(url_for("admin.user", user_id=target.id))
 
 
+@bp.post("/users/<int:user_id>/totp-reset")
+@roles_required("admin")
+def reset_totp(user_id: int):
+    """Forget a user's second factor and unlock the account; they set up a new one."""
+    target = _user(user_id)
+    _check_button()
+    reset_second_factor(target, actor=current_user)
+    unlock_account(target)
+    db.session.commit()
+    flash(
+        _(
+            "The second factor of %(name)s is reset: a new one is set up at sign-in.",
+            name=_name(target),
+        ),
+        "info",
+    )
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
 @bp.post("/users/<int:user_id>/password")
 @roles_required("admin")
 def set_password(user_id: int):
@@ -169,7 +190,7 @@ def set_password(user_id: int):
             change_password(target, form.password.data, actor=current_user)
         except UserError as error:
             db.session.rollback()
-            form.password.errors.append(error.message)
+            form.password.errors.append(_password_message(error))
         else:
             db.session.commit()
             flash(_("The password of %(name)s is changed.", name=_name(target)), "info")
@@ -242,6 +263,12 @@ def revoke(token_id: int):
     db.session.commit()
     flash(_("The token %(id)s is revoked.", id=row.id), "info")
     return redirect(url_for("admin.user", user_id=row.user_id))
+
+
+def _password_message(error: UserError) -> str:
+    if error.code == "password_common":
+        return _("This password is too common, or is the user name: choose another.")
+    return error.message
 
 
 def _user(user_id: int) -> User:

@@ -1,5 +1,6 @@
 """Login, logout, language choice and the role checks every page uses."""
 
+import math
 from functools import wraps
 from urllib.parse import unquote, urlsplit
 
@@ -25,9 +26,18 @@ from wtforms.validators import DataRequired, Length
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db, limiter, login_manager
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, local_time
+from core.logins import blocked_until, is_locked, note_failed_login, note_successful_login
 from core.models import User, password_matches
 from core.parsing import parse_id
+from core.second_factor import (
+    code_matches,
+    enable_second_factor,
+    new_totp_secret,
+    second_factor_required,
+    totp_qr_svg,
+)
+from core.sessions import LAST_SEEN
 
 bp = Blueprint("auth", __name__)
 
@@ -35,6 +45,10 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=10)])
 
 
 class EmptyForm(FlaskForm):
@@ -118,25 +132,99 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data))
-        if not password_matches(user, form.password.data):
-            record_event(
-                "login",
-                form.username.data[:64],
-                "login.failed",
-                {"ip": request.remote_addr},
-                actor_label="anonymous",
-            )
-            db.session.commit()
+        if blocked_until(user) is not None:
+            note_failed_login(user)  # a try while the account waits counts as a failure too
+            _record_failure(form.username.data, "login.refused")
+            form.password.errors.append(_wait_message(user))
+        elif not password_matches(user, form.password.data):
+            if user is not None:
+                note_failed_login(user)
+            _record_failure(form.username.data, "login.failed")
             form.password.errors.append(_("Wrong user name or password."))
-        else:
-            login_user(user)
-            user.last_login_at = utcnow()
-            record_event(
-                "user", user.id, "login.succeeded", {"ip": request.remote_addr}, actor=user
-            )
+            if user is not None and is_locked(user):
+                form.password.errors.append(_wait_message(user))
+        elif second_factor_required(user):
+            session[PENDING_LOGIN] = {"user": user.get_id(), "next": request.args.get("next")}
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(url_for("auth.second_factor"))
+        else:
+            return _sign_in(user, request.args.get("next"))
+        db.session.commit()
     return render_template("core/login.html", form=form)
+
+
+#: The session key of a sign-in whose password was right and whose code is still awaited.
+PENDING_LOGIN = "pending_login"
+#: The session key of a second factor's secret shown to the user but not yet confirmed.
+PENDING_SECRET = "pending_totp_secret"
+
+
+def _record_failure(username: str, verb: str) -> None:
+    record_event("login", username[:64], verb, {"ip": request.remote_addr}, actor_label="anonymous")
+
+
+def _wait_message(user: User) -> str:
+    """Say how long the account waits: seconds of a delay, or the end of a lock."""
+    until = blocked_until(user)
+    if until is None:
+        return _("Try again.")
+    if is_locked(user):
+        return _(
+            "Too many failed sign-ins: the account is locked until %(time)s. "
+            "Ask the administrator if you need it sooner.",
+            time=local_time(until, fmt="HH:mm"),
+        )
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    return _("Too many failed sign-ins: wait %(seconds)d s and try again.", seconds=seconds)
+
+
+def _sign_in(user: User, target: str | None):
+    """Open the session of a user who has proved who they are."""
+    session.pop(PENDING_LOGIN, None)
+    session.pop(PENDING_SECRET, None)
+    note_successful_login(user)
+    login_user(user)
+    session[LAST_SEEN] = int(utcnow().timestamp())
+    user.last_login_at = utcnow()
+    record_event("user", user.id, "login.succeeded", {"ip": request.remote_addr}, actor=user)
+    db.session.commit()
+    return redirect(_safe_next(target))
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_LOGIN) or {}
+    return load_user(str(pending.get("user", "")))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_login_failed)
+def second_factor():
+    """Ask for the code of the second factor, setting it up with a QR code the first time."""
+    user = _pending_user()
+    if user is None or not user.active:
+        return redirect(url_for("auth.login"))
+    secret = user.totp_secret
+    setting_up = not secret
+    if setting_up:
+        secret = session.setdefault(PENDING_SECRET, new_totp_secret())
+    form = CodeForm()
+    if form.validate_on_submit():
+        if blocked_until(user) is not None:
+            note_failed_login(user)
+            form.code.errors.append(_wait_message(user))
+        elif code_matches(secret, form.code.data):
+            if setting_up:
+                enable_second_factor(user, secret)
+            return _sign_in(user, (session.get(PENDING_LOGIN) or {}).get("next"))
+        else:
+            note_failed_login(user)
+            _record_failure(user.username, "login.code-failed")
+            form.code.errors.append(_("The code is wrong or has expired."))
+        db.session.commit()
+    qr = totp_qr_svg(user, secret) if setting_up else None
+    return render_template(
+        "core/login_code.html", form=form, qr=qr, secret=secret if setting_up else None
+    )
 
 
 def safe_next(value: str | None) -> str | None:

@@ -167,6 +167,28 @@ def deactivate_command(name):
     click.echo(f"{name} deactivated", err=True)
 
 
+@users_cli.command("reset-2fa")
+@click.argument("name")
+def reset_second_factor_command(name):
+    """Forget a user's second factor (a lost phone); they set up a new one at the next sign-in."""
+    from core.second_factor import reset_second_factor
+
+    reset_second_factor(_user_or_fail(name))
+    db.session.commit()
+    click.echo(f"second factor of {name} reset", err=True)
+
+
+@users_cli.command("unlock")
+@click.argument("name")
+def unlock_command(name):
+    """Let an account locked by failed sign-ins sign in again now."""
+    from core.logins import unlock_account
+
+    unlock_account(_user_or_fail(name))
+    db.session.commit()
+    click.echo(f"{name} unlocked", err=True)
+
+
 @users_cli.command("reactivate")
 @click.argument("name")
 def reactivate_command(name):

@@ -5,10 +5,12 @@ same in every process); request latency is a histogram kept per process, shared 
 gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set (see deploy/gunicorn.conf.py).
 """
 
+import hmac
 import os
 import time
 from collections.abc import Callable, Iterable
 
+import click
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,6 +35,9 @@ REQUEST_SECONDS = Histogram(
 )
 
 Collect = Callable[[], Iterable[Metric]]
+
+#: Set in the WSGI environ of requests that came through the private metrics listener.
+PRIVATE_LISTENER_KEY = "hotline.metrics_listener"
 
 
 def add_metrics(app: Flask, collect: Collect) -> None:
@@ -66,8 +71,13 @@ class _AppCollector:
 @bp.get("/metrics")
 def metrics():
     """Expose the metrics in Prometheus' text format."""
+    on_private_listener = request.environ.get(PRIVATE_LISTENER_KEY, False)
+    if current_app.config.get("METRICS_PRIVATE_LISTENER") and not on_private_listener:
+        abort(404)  # served on the private listener only
     token = current_app.config.get("METRICS_TOKEN")
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    wanted = f"Bearer {token}"
+    given = request.headers.get("Authorization", "")
+    if token and not on_private_listener and not hmac.compare_digest(given, wanted):
         abort(401)
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -96,8 +106,37 @@ def _observe(response):
     return response
 
 
+def private_metrics_app(app: Flask):
+    """Return a WSGI app that serves only /metrics of `app`, for the private listener."""
+
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+        environ[PRIVATE_LISTENER_KEY] = True
+        return app.wsgi_app(environ, start_response)
+
+    return serve
+
+
+@click.command("metrics-listener")
+def metrics_listener_command():
+    """Serve /metrics without a token on METRICS_PRIVATE_LISTENER (a private address)."""
+    from werkzeug.serving import run_simple
+
+    from config import private_listener
+
+    setting = current_app.config.get("METRICS_PRIVATE_LISTENER") or ""
+    address = private_listener(setting)
+    if address is None:
+        raise click.UsageError("set METRICS_PRIVATE_LISTENER to ADDRESS:PORT on a private network")
+    app = current_app._get_current_object()
+    run_simple(address[0], address[1], private_metrics_app(app), threaded=True)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.cli.add_command(metrics_listener_command)
     app.before_request(_start_timer)
     app.after_request(_observe)
     add_metrics(app, queue_metrics)

@@ -67,6 +67,12 @@ class User(UserMixin, db.Model):
     #: Local time from which non-urgent notices wait, and the time they go out again.
     quiet_from: Mapped[time] = mapped_column(default=time(22, 0), server_default="22:00:00")
     quiet_until: Mapped[time] = mapped_column(default=time(7, 0), server_default="07:00:00")
+    #: Failed sign-ins in a row, from any address; a success sets it back to 0.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: No sign-in is tried before this moment (a growing delay, then a temporary lock).
+    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The base32 TOTP secret of the second factor; empty until the user has set it up.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
@@ -175,6 +181,42 @@ class Event(db.Model):
 @event.listens_for(Event, "before_delete")
 def _refuse_event_change(mapper, connection, target):
     raise RuntimeError("events are append-only")
+
+
+class AccessEntry(db.Model):
+    """One view or download of citizens' personal data: who, when, from where, what and why."""
+
+    __tablename__ = "access_journal"
+    __table_args__ = (
+        Index("ix_access_journal_user_at", "user_id", "at"),
+        Index("ix_access_journal_phone_at", "phone", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: Kept without a foreign key: the journal outlives the account it names.
+    user_id: Mapped[int | None]
+    username: Mapped[str] = mapped_column(String(64), default="")
+    #: Why it was allowed: the role and municipality the user had at the time.
+    role: Mapped[str] = mapped_column(String(16), default="")
+    municipality_id: Mapped[int | None]
+    address: Mapped[str] = mapped_column(String(64), default="")
+    #: What was seen: `card`, `appeal`, `caller`, `recording`, `photo`, `export`, `search`.
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64), default="")
+    #: The citizen's phone number the data belongs to, when known (to answer "who saw me").
+    phone: Mapped[str | None] = mapped_column(String(20))
+    #: The page or API endpoint, and an export's filter.
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AccessEntry {self.username} {self.kind}:{self.subject_id}>"
+
+
+@event.listens_for(AccessEntry, "before_update")
+@event.listens_for(AccessEntry, "before_delete")
+def _refuse_access_entry_change(mapper, connection, target):
+    raise RuntimeError("the access journal is append-only")
 
 
 #: `OutboundMessage.status` of an SMS stored with its transaction, waiting for its sending job.

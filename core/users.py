@@ -6,6 +6,7 @@ from datetime import timedelta
 from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db
+from core.logins import PASSWORD_MIN_LENGTH, password_problem
 from core.models import MUNICIPAL_ROLES, ApiToken, Role, User
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,6 @@ TOKEN_LIFETIME_DAYS = 90
 TOKEN_MAX_DAYS = 3650
 #: The longest label a token may carry.
 TOKEN_LABEL_LENGTH = 100
-#: The shortest password accepted.
-PASSWORD_MIN_LENGTH = 8
 
 
 class UserError(ValueError):
@@ -53,7 +52,7 @@ def create_user(
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(Role)}")
     if not username.strip():
         raise UserError("the user name is empty")
-    _check_password(password)
+    _check_password(password, username)
     if db.session.scalar(db.select(User.id).where(User.username == username)):
         raise UserError(f"user {username!r} already exists")
     municipality_id = None
@@ -82,11 +81,18 @@ def find_user(username: str) -> User:
     return user
 
 
-def _check_password(password: str) -> None:
-    if len(password) < PASSWORD_MIN_LENGTH:
+def _check_password(password: str, username: str = "") -> None:
+    problem = password_problem(password, username)
+    if problem == "too_short":
         raise UserError(
             f"the password must have at least {PASSWORD_MIN_LENGTH} characters",
             "password_too_short",
+            "password",
+        )
+    if problem:
+        raise UserError(
+            "the password is one of the most common ones (or the user name): choose another",
+            "password_common",
             "password",
         )
 
@@ -118,7 +124,7 @@ def municipality_names() -> dict[int, str]:
 
 def change_password(user: User, password: str, actor: User | None = None) -> None:
     """Set a new password and end every session the user has."""
-    _check_password(password)
+    _check_password(password, user.username)
     user.set_password(password)
     user.end_sessions()
     record_event("user", user.id, "user.password-changed", **_actor(actor))

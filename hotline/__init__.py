@@ -15,6 +15,14 @@ from flask_babel import lazy_gettext as _l
 from core.metrics import add_metrics
 from core.nav import add_nav_item
 from core.retention import add_purger
+from core.sessions import add_idle_exemption
+
+
+def operator_on_shift(user) -> bool:
+    """Return whether the user is an operator on shift (their console stays signed in)."""
+    from hotline.console.services import current_shift
+
+    return user.role == "operator" and current_shift(user) is not None
 
 
 def init_app(app: Flask) -> None:
@@ -48,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(console_voice.bp)
     add_nav_item(app, "console.index", _l("Console"), {"operator", "admin"}, order=10)
     add_nav_item(app, "console.wallboard_page", _l("Wallboard"), {"manager", "admin"}, order=11)
+    add_idle_exemption(app, operator_on_shift)
     if app.config["TELEPHONY"] == "sim":
         add_nav_item(
             app,

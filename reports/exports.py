@@ -1,16 +1,14 @@
 """Every report table as rows of plain values, and its CSV and XLSX downloads."""
 
-import csv
-import io
 from dataclasses import dataclass
 
 from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from core.downloads import attachment, csv_attachment
 from core.i18n import local_time
 from core.privacy import phone_for_viewer
+from core.spreadsheets import csv_text, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -334,30 +332,12 @@ def staffing_table(plan: list) -> Table:
 
 def to_csv(table: Table) -> str:
     """Return a table as CSV text, an empty cell for a missing value."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table.headers)
-    writer.writerows([["" if value is None else value for value in row] for row in table.rows])
-    return out.getvalue()
+    return csv_text(table.headers, table.rows)
 
 
 def to_xlsx(tables: list[Table]) -> bytes:
     """Return tables as an XLSX workbook, one sheet each."""
-    book = Workbook()
-    book.remove(book.active)
-    used = set()
-    for number, table in enumerate(tables, 1):
-        title = "".join(ch for ch in table.title if ch not in "[]:*?/\\")[:28] or "Sheet"
-        if title in used:
-            title = f"{title[:25]} {number}"
-        used.add(title)
-        sheet = book.create_sheet(title)
-        sheet.append(table.headers)
-        for row in table.rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes((table.title, table.headers, table.rows) for table in tables)
 
 
 def download(tables: list[Table], name: str, fmt: str) -> Response:

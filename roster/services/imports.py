@@ -14,6 +14,7 @@ from core.events import record_event
 from core.extensions import db
 from core.models import User
 from core.parsing import check_year
+from core.spreadsheets import csv_text, unguard_text
 from roster import rules
 from roster.models import DUTY_ROLES, DutyShift, Municipality, Official, Roster, ShiftKind
 from roster.services.changes import add_overrides, check_override
@@ -84,7 +85,7 @@ def _read(text: str, what: str, report: ImportReport) -> list[tuple[int, dict]]:
     reader.fieldnames = header
     rows = []
     for row in reader:
-        values = {key: (value or "").strip() for key, value in row.items() if key}
+        values = {key: unguard_text((value or "").strip()) for key, value in row.items() if key}
         if any(values.values()):
             rows.append((reader.line_num, values))
     if not rows:
@@ -352,35 +353,29 @@ def import_shifts(text: str, dry_run: bool = True, *, actor: User | None = None)
 
 def export_officials(places: list[Municipality]) -> str:
     """Return the officials of these municipalities as CSV, in the import's columns."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(OFFICIAL_COLUMNS)
     codes = {place.id: place.code for place in places}
     officials = db.session.scalars(
         db.select(Official)
         .where(Official.municipality_id.in_(codes))
         .order_by(Official.municipality_id, Official.full_name)
     )
-    for official in officials:
-        writer.writerow(
-            [
-                codes[official.municipality_id],
-                official.full_name,
-                official.position,
-                official.phone,
-                "yes" if official.active else "no",
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            codes[official.municipality_id],
+            official.full_name,
+            official.position,
+            official.phone,
+            "yes" if official.active else "no",
+        ]
+        for official in officials
+    ]
+    return csv_text(OFFICIAL_COLUMNS, rows)
 
 
 def export_shifts(place: Municipality, since: datetime, until: datetime) -> str:
     """Return the municipality's shift rows overlapping [since, until) as CSV (local times)."""
     zone = ZoneInfo(place.timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*SHIFT_COLUMNS, "full_name", "kind"])
-    rows = db.session.execute(
+    found = db.session.execute(
         db.select(DutyShift, Roster.code, Official)
         .join(Roster, Roster.id == DutyShift.roster_id)
         .join(Official, Official.id == DutyShift.official_id)
@@ -391,18 +386,18 @@ def export_shifts(place: Municipality, since: datetime, until: datetime) -> str:
         )
         .order_by(DutyShift.starts_at, Roster.code, DutyShift.role, DutyShift.id)
     ).all()
-    for shift, roster_code, official in rows:
-        writer.writerow(
-            [
-                place.code,
-                roster_code,
-                shift.role,
-                official.phone,
-                shift.starts_at.astimezone(zone).isoformat(timespec="minutes"),
-                shift.ends_at.astimezone(zone).isoformat(timespec="minutes"),
-                shift.note,
-                official.full_name,
-                shift.kind,
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            place.code,
+            roster_code,
+            shift.role,
+            official.phone,
+            shift.starts_at.astimezone(zone).isoformat(timespec="minutes"),
+            shift.ends_at.astimezone(zone).isoformat(timespec="minutes"),
+            shift.note,
+            official.full_name,
+            shift.kind,
+        ]
+        for shift, roster_code, official in found
+    ]
+    return csv_text([*SHIFT_COLUMNS, "full_name", "kind"], rows)

@@ -185,6 +185,7 @@ def test_an_expired_token_fails_and_shows_as_expired(app, client, clock, people)
     assert _me(app, secret) == 200
     clock.advance(days=1, seconds=1)
     assert _me(app, secret) == 401
+    login(client, "root")  # a day without a request ended the session
     assert "истёк" in client.get(f"/admin/users/{operator.id}").text
 
 

@@ -8,6 +8,18 @@ def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
 
 
+def test_probes_say_nothing_about_versions_or_configuration(app, client):
+    from importlib.metadata import version
+
+    for path in ("/healthz", "/readyz"):
+        answer = client.get(path)
+        body = answer.get_data(as_text=True).lower()
+        assert set(answer.json) <= {"status", "problems"}
+        for secret in (version("flask"), version("sqlalchemy"), "sqlite", "redis://", "python"):
+            assert secret not in body
+        assert "Server" not in answer.headers or "/" not in answer.headers["Server"]
+
+
 def test_readyz_is_200_with_database_and_redis(client):
     response = client.get("/readyz")
     assert response.status_code == 200 and response.json["status"] == "ok"
@@ -22,4 +34,4 @@ def test_readyz_is_503_when_redis_stops(app, tmp_path):
     server.shutdown(nosave=True)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json["problems"] == {"redis": "ConnectionError"}
+    assert response.json["problems"] == {"redis": "down"}  # the driver's error is only logged

@@ -127,3 +127,29 @@ def test_phone_numbers_are_masked_but_keep_their_code_and_ending():
 
     assert mask_phone("+79161234567") == "+7916*****67"
     assert mask_phone(None) is None and mask_phone("112") == "112"
+
+
+def test_production_refuses_to_start_without_a_metrics_token_or_private_listener():
+    import pytest
+
+    from config import StartupError
+    from tests.core.test_startup import PRODUCTION
+
+    without = {key: value for key, value in PRODUCTION.items() if key != "METRICS_TOKEN"}
+    with pytest.raises(StartupError, match="METRICS_TOKEN"):
+        load_config(without)
+    with pytest.raises(StartupError, match="METRICS_PRIVATE_LISTENER"):
+        load_config(without | {"METRICS_PRIVATE_LISTENER": "8.8.8.8:9100"})
+    assert load_config(without | {"METRICS_PRIVATE_LISTENER": "10.0.0.5:9100"})
+
+
+def test_with_a_private_listener_metrics_are_served_there_only(app):
+    from werkzeug.test import Client
+
+    from core.metrics import private_metrics_app
+
+    app.config["METRICS_PRIVATE_LISTENER"] = "127.0.0.1:5231"
+    assert app.test_client().get("/metrics").status_code == 404
+    private = Client(private_metrics_app(app))
+    assert "hotline_queue_depth" in private.get("/metrics").get_data(as_text=True)
+    assert private.get("/login").status_code == 404

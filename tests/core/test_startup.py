@@ -30,6 +30,7 @@ PRODUCTION = {
     "TELEPHONY": "twilio",
     "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
     "TWILIO_AUTH_TOKEN": "a4b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6",
+    "METRICS_TOKEN": "9c" * 16,
 }
 
 
