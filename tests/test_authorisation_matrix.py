@@ -32,6 +32,10 @@ STAFF = "operator official head manager admin"
 
 EXPECTED = {
     # -- core: sign-in, home, health, admin --------------------------------------------------------
+    "GET /admin/mail/": "admin",
+    "GET /admin/mail/<int:email_id>": "admin",
+    "POST /admin/users/<int:user_id>/contacts": "admin",
+    "GET /prompts/": "manager admin",
     "GET /": "signed-in",
     "POST /admin/tokens/<int:token_id>/revoke": "admin",
     "GET /admin/users": "admin",
@@ -53,6 +57,7 @@ EXPECTED = {
     "GET /readyz": "public",
     "GET /static/<path:filename>": "public",
     # -- the JSON API ------------------------------------------------------------------------------
+    "PUT /api/v1/users/<int(max=None):user_id>/contacts": "admin",
     "POST /api/v1/appeals": "operator official head manager admin +own",
     "GET /api/v1/appeals": "signed-in",
     "GET /api/v1/appeals/<number>": "operator official head manager admin +own",
@@ -98,6 +103,16 @@ EXPECTED = {
     "GET /cabinet/cards/<int:card_id>/recording": "signed-in",
     "GET /cabinet/photos/<int:photo_id>": "signed-in",
     # -- operators' console ------------------------------------------------------------------------
+    "GET /console/abandoned": "operator admin",
+    "POST /console/calls/<int:call_id>/hold": "admin",  # an operator only on their own call
+    "POST /console/calls/<int:call_id>/transfer": "admin",
+    "POST /console/state": "operator admin",
+    "POST /console/token": "operator admin",
+    "GET /console/wallboard": "manager admin",
+    "GET /console/wallboard.json": "manager admin",
+    "GET /incidents/": "operator manager admin",
+    "POST /incidents/": "operator manager admin",
+    "POST /incidents/<int:incident_id>/close": "operator manager admin",
     "GET /console/": "operator admin",
     "GET /console/appeals/<int:appeal_id>": "operator admin",
     "POST /console/appeals/<int:appeal_id>/control-call": "operator admin",
@@ -125,6 +140,8 @@ EXPECTED = {
     "GET /phone/<number>/state": "signed-in",
     "POST /phone/live": "signed-in",
     # -- reports -----------------------------------------------------------------------------------
+    "GET /reports/brief": "head manager admin",  # a head: their own figures in the region's ranking
+    "GET /reports/staffing": "manager admin",
     "GET /reports/": "head manager admin",
     "GET /reports/appeals": "head manager admin",
     "GET /reports/calls": "head manager admin",
@@ -153,6 +170,15 @@ EXPECTED = {
     "GET /roster/officials.csv": "admin",
     "POST /roster/officials/<int:official_id>/feed": "admin",
     # -- carrier webhooks --------------------------------------------------------------------------
+    "POST /voice/console/calls/<int:call_id>/callback/done": "signed",
+    "POST /voice/console/calls/<int:call_id>/callback/operator": "signed",
+    "POST /voice/console/calls/<int:call_id>/callback/status": "signed",
+    "POST /voice/console/calls/<int:call_id>/hold": "signed",
+    "POST /voice/console/calls/<int:call_id>/transfer": "signed",
+    "POST /voice/console/queue/key": "signed",
+    "POST /voice/console/queue/wait": "signed",
+    "POST /voice/menu/appeal/<int:appeal_id>": "signed",
+    "POST /voice/menu/incident/<int:incident_id>": "signed",
     "POST /sms/incoming": "signed",
     "POST /sms/status": "signed",
     "POST /voice/callbacks/<int:attempt_id>/accept": "signed",
@@ -217,6 +243,8 @@ def _values(card, victim, token_id, shift, absence) -> dict:
         "request_id": card.appeal.number,
         "fmt": "json",
         "token": "no-such-feed",
+        "email_id": 1,
+        "incident_id": 1,
     }
 
 
