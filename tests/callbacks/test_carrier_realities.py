@@ -70,7 +70,8 @@ def test_a_real_number_is_kept_and_can_be_called_back(app, client, region, clock
     assert card.appeal.caller_number == CITIZEN and not card.appeal.caller_hidden
     login(client, "head_a")
     html = client.get(f"/cabinet/cards/{card.id}").text
-    assert f'<td id="caller">{CITIZEN}</td>' in html and 'id="call-back"' in html
+    assert f'<td id="caller"><a href="tel:{CITIZEN}">{CITIZEN}</a></td>' in html
+    assert 'id="call-back"' in html
 
 
 def test_hidden_callers_are_not_one_rate_limited_bucket(app, client, region):
