@@ -312,6 +312,17 @@ def _commit_without_jobs(until: datetime) -> None:
         .where(OutboundMessage.status == SMS_PENDING, OutboundMessage.created_at < until)
         .values(status=SMS_DELIVERED)
     )
+    # its cards were told of and reminded in their own time: the sweep must not do it again today
+    db.session.execute(
+        update(Card)
+        .where(Card.notified_at.is_(None), Card.opened_at < until)
+        .values(notified_at=Card.opened_at)
+    )
+    db.session.execute(
+        update(Card)
+        .where(Card.reminded_at.is_(None), Card.remind_at < until)
+        .values(reminded_at=Card.remind_at)
+    )
     db.session.commit()
 
 
