@@ -68,6 +68,7 @@ DEFAULTS = {
     "queue_callback_kept": "Спасибо. Ваша очередь сохранена: когда она подойдёт, оператор "
     "перезвонит вам на этот номер. До свидания.",
     "transfer_connecting": "Переводим ваш звонок. Пожалуйста, оставайтесь на линии.",
+    "transfer_consult": "Абонент ожидает на удержании. Соединяем для согласования перевода.",
     "queue_callback_whisper": "Обратный звонок из очереди: гражданин ждал и попросил "
     "перезвонить. Соединяем.",
     # the caller's first minute: speech first, short lists, known callers, incidents

@@ -121,3 +121,11 @@ def transfer_to_number(text: str, number: str, caller_id: str, action_url: str) 
     _say(response, text)
     response.dial(number, caller_id=caller_id, action=action_url, method="POST", timeout=30)
     return str(response)
+
+
+def consult(whisper: str, number: str, caller_id: str) -> str:
+    """On the operator's leg: tell her the caller holds, then dial the side she consults."""
+    response = VoiceResponse()
+    _say(response, whisper)
+    response.dial(number, caller_id=caller_id, timeout=30)
+    return str(response)

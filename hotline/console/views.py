@@ -28,7 +28,7 @@ from core.telephony import CarrierError, get_gateway
 from core.telephony.retries import CALL_MAX_TRIES
 from core.urls import absolute_url
 from hotline.caller_id import callback_number
-from hotline.console import floor, services, softphone, wallboard
+from hotline.console import floor, services, softphone, wallboard, warm
 from hotline.console.forms import (
     BREAK_LABELS,
     STATE_LABELS,
@@ -234,6 +234,63 @@ def transfer(call_id: int):
             return back
         flash(_("The call is transferred."), "info")
         return redirect(url_for("console.index"))
+    abort(400)
+
+
+@bp.post("/calls/<int:call_id>/warm")
+@roles_required(*CONSOLE_ROLES)
+def warm_transfer(call_id: int):
+    """Transfer warm: talk to the other side while the caller holds, then complete or cancel."""
+    call = _load_call(call_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    back = redirect(url_for("console.call", call_id=call.id))
+    if call.ended_at is not None:
+        flash(_("The caller has hung up."), "error")
+        return back
+    step = request.form.get("step")
+    try:
+        if step == "complete":
+            done = warm.complete_consultation(call, current_user)
+            if not done:
+                flash(_carrier_failed(), "error")
+                return back
+            flash(_("The call is transferred."), "info")
+            return redirect(url_for("console.index"))
+        if step == "cancel":
+            if not warm.cancel_consultation(call, current_user):
+                flash(_carrier_failed(), "error")
+            return back
+        target = _warm_target(call, request.form.get("target"))
+        if target is None:
+            return back
+        if not warm.start_consultation(call, current_user, *target):
+            flash(_carrier_failed(), "error")
+    except services.ConsoleError:
+        db.session.rollback()
+        flash(_("There is no consultation to complete on this call."), "error")
+    return back
+
+
+def _carrier_failed() -> str:
+    return _("The telephone network did not move the caller: try again.")
+
+
+def _warm_target(call: Call, kind: str | None) -> tuple[str, str, str] | None:
+    """Return the kind, number and label of the side to consult (or flash why not)."""
+    if kind == "chain":
+        official = warm.chain_official_number(call)
+        if official is None:
+            flash(_("Register the appeal first: the duty chain is the appeal's."), "error")
+            return None
+        return "chain", official[0], official[1]
+    if kind == "number":
+        try:
+            number = normalise_phone(request.form.get("number", ""))
+        except ValueError:
+            flash(_("Enter a valid phone number, e.g. +7 916 123-45-67."), "error")
+            return None
+        return "number", number, number
     abort(400)
 
 
@@ -456,6 +513,7 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
         connect_tries=CALL_MAX_TRIES,
         hung_up=_hung_up_notice(call),
         ready_operators=floor.ready_operators(exclude=current_user.id),
+        consultation=warm.consultation(call),
     ), status
 
 

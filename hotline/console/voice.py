@@ -186,6 +186,18 @@ def transfer_number(call_id: int):
     )
 
 
+@bp.post("/calls/<int:call_id>/consult")
+def consult(call_id: int):
+    """The operator's consultation leg: she talks to the other side while the caller holds."""
+    _load_call(call_id)
+    number = request.args.get("to", "")
+    if not re.fullmatch(r"\+\d{10,15}", number):
+        abort(400)
+    return twiml_response(
+        twiml.consult(prompt("transfer_consult"), number, current_app.config["TWILIO_NUMBER"])
+    )
+
+
 @bp.post("/hold/wait")
 def hold_wait():
     """What a caller on hold hears."""

@@ -18,4 +18,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.add_template_global(views.incident_board)
+    app.add_template_global(views.console_suggestions)
     add_nav_item(app, "incidents.index", _l("Incidents"), set(INCIDENT_ROLES), order=15)

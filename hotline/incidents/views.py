@@ -3,7 +3,7 @@
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -48,6 +48,20 @@ def _form() -> IncidentForm:
     return form
 
 
+def _prefill(form: IncidentForm) -> None:
+    """Fill the declare form from a suggestion's link (municipality, category, text)."""
+    form.municipality.data = request.args.get("municipality", type=int)
+    form.category.data = request.args.get("category", type=int)
+    form.text.data = request.args.get("text", "")[:300] or None
+
+
+def console_suggestions() -> list[incidents.Cluster]:
+    """Return the suggested incidents for the console page (for those who may declare one)."""
+    if current_user.role not in INCIDENT_ROLES:
+        return []
+    return incidents.suggested_incidents()
+
+
 def incident_board() -> list[tuple[Incident, int]]:
     """Return the open incidents the signed-in user may see, with the calls joined to each."""
     return [
@@ -75,6 +89,8 @@ def index():
         db.session.commit()
         flash(_("Incident declared: callers from there hear it now."))
         return redirect(url_for("incidents.index"))
+    if request.method == "GET":
+        _prefill(form)
     return render_template(
         "hotline/incidents.html",
         form=form,

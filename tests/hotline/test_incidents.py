@@ -1,5 +1,7 @@
 """Incidents: declared on the page, announced to callers, joined once each, closed with an SMS."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -118,3 +120,23 @@ def test_the_incident_shows_in_the_console_and_only_its_municipalitys_cabinet(ap
         assert (f'data-incident="{incident.id}"' in cabinet.text) is sees, username
     page = client.get("/incidents/")
     assert 'id="incident-figures"' in page.text
+
+
+def test_the_console_suggests_an_incident_and_its_button_opens_the_form_filled_in(client, carrier):
+    for n in range(3):
+        carrier.incoming_call(
+            f"+791655511{n:02d}",
+            GOVERNOR_LINE,
+            CallerScript([Speech("Узловая"), Speech("отопление")]),
+        )
+    make_user("oleg", "operator")
+    login(client, "oleg")
+    console = client.get("/console/").text
+    assert 'id="console-suggested-incidents"' in console and "Узловский район" in console
+    link = re.search(r'href="(/incidents/\?[^"]+)"', console).group(1)
+    form = client.get(html.unescape(link)).text
+    place = get_municipality("uzlovsky")
+    assert re.search(
+        rf'<option[^>]*selected[^>]*value="{place.id}"|value="{place.id}"[^>]*selected', form
+    )
+    assert re.search(r"<textarea[^>]*>\s*\S", form)  # the text is the appeals' topic

@@ -1,0 +1,72 @@
+"""Warm transfer: the operator consults the other side while the caller holds (signed webhooks)."""
+
+from core.events import timeline
+from core.telephony.sim import answers_and_presses
+from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, post, stored
+from tests.hotline.console.test_distribution import on_shift, state_of
+
+DEPUTY = "+74951234567"
+
+
+def verbs(call) -> list[str]:
+    return [e.verb for e in timeline("call", call.id) if e.verb.startswith("call.transfer")]
+
+
+def test_a_warm_transfer_holds_the_caller_rings_the_operator_to_the_number_then_bridges(
+    app, carrier, operator
+):
+    carrier.phone(DEPUTY, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    page = f"/console/calls/{call.id}"
+    assert 'id="warm-number"' in olga.get(page).text
+
+    post(olga, f"{page}/warm", {"target": "number", "number": "+7 495 123-45-67"}, page)
+    carrier.run_pending()
+    assert carrier.queued("operator-hold") == [sim_call]  # the caller holds meanwhile
+    consult = [c for c in carrier.calls_to(OPERATOR_PHONE) if c.direction != "inbound"][-1]
+    assert "согласования перевода" in " ".join(consult.transcript.said)
+    assert [leg.number for leg in consult.transcript.dialled] == [DEPUTY]
+    shown = olga.get(page).text
+    assert 'id="warm-complete"' in shown and DEPUTY in shown
+
+    post(olga, f"{page}/warm", {"step": "complete"}, page)
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == DEPUTY
+    assert carrier.queued("operator-hold") == []
+    assert verbs(stored(sim_call)) == ["call.transfer-consult", "call.transferred"]
+    moved = [e.data for e in timeline("call", call.id) if e.verb == "call.transferred"]
+    assert moved == [{"kind": "number", "to": DEPUTY, "mode": "warm"}]
+    assert state_of(operator)[0] == "wrap_up"
+
+
+def test_a_cancelled_warm_transfer_brings_the_operator_back_to_the_caller(app, carrier, operator):
+    carrier.phone(DEPUTY, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    page = f"/console/calls/{call.id}"
+    post(olga, f"{page}/warm", {"target": "number", "number": DEPUTY}, page)
+    carrier.run_pending()
+    rung_before = len(sim_call.transcript.dialled)
+
+    post(olga, f"{page}/warm", {"step": "cancel"}, page)
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled][rung_before:] == [OPERATOR_PHONE]
+    assert verbs(stored(sim_call)) == ["call.transfer-consult", "call.transfer-cancelled"]
+    assert 'id="warm-number"' in olga.get(page).text  # no consultation pending any more
+    refused = post(olga, f"{page}/warm", {"step": "complete"}, page)
+    assert refused.status_code == 302
+    assert verbs(stored(sim_call)) == ["call.transfer-consult", "call.transfer-cancelled"]
+
+
+def test_a_warm_transfer_to_the_duty_chain_consults_its_first_official(
+    app, carrier, operator, region
+):
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    page = f"/console/calls/{call.id}"
+    post(olga, f"{page}/warm", {"target": "chain"}, page)
+    assert verbs(stored(sim_call)) == []  # no appeal yet: refused
