@@ -34,6 +34,7 @@ EXPECTED = {
     # -- core: sign-in, home, health, admin --------------------------------------------------------
     "GET /": "signed-in",
     "POST /admin/tokens/<int:token_id>/revoke": "admin",
+    "GET /admin/journal": "admin",
     "GET /admin/users": "admin",
     "GET /admin/users/<int:user_id>": "admin",
     "POST /admin/users/<int:user_id>/deactivate": "admin",
@@ -57,6 +58,7 @@ EXPECTED = {
     "GET /api/v1/appeals": "signed-in",
     "GET /api/v1/appeals/<number>": "operator official head manager admin +own",
     "POST /api/v1/appeals/<number>/status": "operator official head manager admin +own",
+    "GET /api/v1/audit": "admin",
     "GET /api/v1/calls/<call_sid>": "operator manager admin",
     "GET /api/v1/cards": "signed-in",
     "GET /api/v1/cards/<int:card_id>": "operator official head manager admin +own",
