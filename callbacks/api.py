@@ -19,6 +19,7 @@ from core.api import (
     token_required,
 )
 from core.extensions import db
+from core.journal import record_access
 from hotline.api_appeals import APPEAL_SCHEMA, appeal_as_dict, visible_appeal
 from hotline.models import Call
 from roster.api import filtered_municipality
@@ -210,6 +211,7 @@ def list_cards():
         .options(selectinload(Card.call).selectinload(Call.attempts), selectinload(Card.callbacks))
         .limit(500)
     ).all()
+    record_access("card", None, None, {"filter": request.args.to_dict(), "count": len(cards)})
     return jsonify(cards=[card_as_dict(card) for card in cards])
 
 
@@ -223,6 +225,7 @@ def get_card(card_id: int):
     card = services.get_visible_card(g.api_user, card_id)
     if card is None:
         raise ApiError(404, "not_found", f"no card {card_id}")
+    record_access("card", card.id, card.appeal.caller_number)
     return jsonify(card_as_dict(card, with_timeline=True))
 
 

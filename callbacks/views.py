@@ -38,6 +38,7 @@ from core.auth import EmptyForm, roles_required
 from core.downloads import recording_audio
 from core.extensions import db
 from core.i18n import local_time
+from core.journal import record_access
 from core.models import User
 from core.parsing import parse_id
 from core.telephony.messages import messages_of
@@ -185,6 +186,7 @@ def cabinet():
 def card(card_id: int):
     """Show a card: caller, duty, attempts, appeal, callbacks, photos and the full timeline."""
     card = _load_card(card_id)
+    record_access("card", card.id, card.appeal.caller_number)
     return _render_card(card)
 
 
@@ -391,7 +393,8 @@ def upload_photo(card_id: int):
 def photo(photo_id: int):
     """Serve a card's photo to users who may see the card."""
     item = db.session.get(CardPhoto, photo_id) or abort(404)
-    _load_card(item.card_id)
+    card = _load_card(item.card_id)
+    record_access("photo", item.id, card.appeal.caller_number, {"card": card.id})
     return send_file(services.photo_path(item), mimetype=item.content_type, max_age=0)
 
 
@@ -400,6 +403,7 @@ def photo(photo_id: int):
 def recording(card_id: int):
     """Play the caller's voice message to users who may see the card, with seeking."""
     card = _load_card(card_id)
+    record_access("recording", card.id, card.appeal.caller_number, {"card": card.id})
     return recording_audio(card.appeal.recording_url)
 
 

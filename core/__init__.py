@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
         database,
         health,
         i18n,
+        journal,
         logs,
         mail,
         metrics,
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     health.init_app(app)
     cli.init_app(app)
     retention.init_app(app)
+    journal.init_app(app)
     telephony.init_app(app)
     mail.init_app(app)
 

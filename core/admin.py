@@ -1,5 +1,7 @@
 """The administrator's pages: users, their access, passwords and API tokens."""
 
+from datetime import UTC, datetime, time, timedelta
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,11 +12,15 @@ from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Stop
 
 from core.auth import EmptyForm, roles_required, user_role_label
 from core.contacts import NOTICE_KINDS, chosen_channels, parse_quiet_time, set_contacts
+from core.downloads import attachment, csv_attachment
 from core.extensions import db
+from core.journal import EXPORT_HEADERS, export_rows, journal_query, parse_person, record_access
 from core.logins import unlock_account
 from core.models import ApiToken, User
 from core.nav import add_nav_item
+from core.parsing import parse_day, parse_id
 from core.second_factor import reset_second_factor
+from core.spreadsheets import csv_text, xlsx_bytes
 from core.users import (
     PASSWORD_MIN_LENGTH,
     TOKEN_LABEL_LENGTH,
@@ -265,6 +271,62 @@ def revoke(token_id: int):
     return redirect(url_for("admin.user", user_id=row.user_id))
 
 
+JOURNAL_PAGE = 100
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _journal_filters() -> tuple[dict, list[str]]:
+    """Return the journal page's filters from the query string, and what was wrong in them."""
+    args, errors = request.args, []
+    filters = {"username": args.get("user", "").strip()[:64], "phone": None}
+    try:
+        filters["phone"] = parse_person(args.get("phone"))
+    except UserError:
+        errors.append(_("The phone number is not one."))
+    for name, shift in (("since", 0), ("until", 1)):
+        filters[name] = None
+        if args.get(name, "").strip():
+            try:
+                day = parse_day(args[name])
+            except ValueError:
+                errors.append(_("Give the date as YYYY-MM-DD."))
+                continue
+            filters[name] = datetime.combine(day + timedelta(days=shift), time.min, tzinfo=UTC)
+    return filters, errors
+
+
+@bp.get("/journal")
+@roles_required("admin")
+def journal():
+    """Show who saw or downloaded citizens' personal data, by user, phone and period; export."""
+    filters, errors = _journal_filters()
+    fmt = request.args.get("format")
+    if fmt in ("csv", "xlsx") and not errors:
+        entries = db.session.scalars(journal_query(**filters)).all()
+        chosen = {key: request.args.get(key, "") for key in ("user", "phone", "since", "until")}
+        record_access("export", "access-journal", None, {"format": fmt, "filter": chosen})
+        rows = export_rows(entries)
+        if fmt == "csv":
+            return csv_attachment(csv_text(EXPORT_HEADERS, rows), "access-journal.csv")
+        body = xlsx_bytes([("access journal", EXPORT_HEADERS, rows)])
+        return attachment(body, "access-journal.xlsx", XLSX)
+    before = parse_id(request.args.get("before"))
+    entries = []
+    if not errors:
+        query = journal_query(**filters, before_id=before).limit(JOURNAL_PAGE + 1)
+        entries = db.session.scalars(query).all()
+    older = entries[JOURNAL_PAGE - 1].id if len(entries) > JOURNAL_PAGE else None
+    return render_template(
+        "core/admin_journal.html",
+        entries=entries[:JOURNAL_PAGE],
+        older=older,
+        errors=errors,
+        args={key: value for key, value in request.args.items() if key not in ("before", "format")},
+        role_label=user_role_label,
+        places=municipality_names(),
+    ), (400 if errors else 200)
+
+
 def _password_message(error: UserError) -> str:
     if error.code == "password_common":
         return _("This password is too common, or is the user name: choose another.")
@@ -318,3 +380,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_nav_item(app, "admin.users", _l("Users"), {"admin"}, order=60)
     add_nav_item(app, "mail.outbox", _l("E-mail"), {"admin"}, order=65)
+    add_nav_item(app, "admin.journal", _l("Access journal"), {"admin"}, order=66)

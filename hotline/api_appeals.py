@@ -1,6 +1,6 @@
 """Appeals in the JSON API: create (idempotent), list with a cursor, read with the timeline."""
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify, request, url_for
 from sqlalchemy.orm import joinedload
 
 from core.api import (
@@ -21,6 +21,7 @@ from core.api import (
 )
 from core.events import timeline
 from core.extensions import db
+from core.journal import record_access
 from hotline.intake import appeals_query, find_appeal, locate_municipality, submit_appeal
 from hotline.models import Appeal, AppealStatus, Channel
 from roster.models import Category
@@ -271,6 +272,7 @@ def list_appeals():
     ).all()
     page = rows[:limit]
     cursor = encode_cursor({"before": page[-1].id}) if len(rows) > limit else None
+    record_access("appeal", None, None, {"filter": request.args.to_dict(), "count": len(page)})
     return jsonify(appeals=[appeal_as_dict(appeal) for appeal in page], next_cursor=cursor)
 
 
@@ -284,4 +286,6 @@ def list_appeals():
 )
 def get_appeal(number: str):
     """Return an appeal with its timeline (404 for another municipality's appeal)."""
-    return jsonify(appeal_as_dict(visible_appeal(number), with_timeline=True))
+    appeal = visible_appeal(number)
+    record_access("appeal", appeal.number, appeal.caller_number)
+    return jsonify(appeal_as_dict(appeal, with_timeline=True))

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from callbacks.views import card_state_labels, duty_role_labels
 from core.auth import require_municipality_access, roles_required
+from core.journal import record_access
 from core.parsing import parse_day, parse_id
 from hotline.intake import centres
 from reports import REPORT_ROLES, exports, services
@@ -85,6 +86,13 @@ def _narrow(filters: Filters, place: Municipality | None) -> Filters:
 def _format() -> str | None:
     fmt = request.args.get("format")
     return fmt if fmt in ("csv", "xlsx") else None
+
+
+def _download(tables, name: str, fmt: str):
+    """Journal the export with its filter, then answer with the file."""
+    fields = {key: value for key, value in request.args.items() if key != "format"}
+    record_access("export", name, None, {"format": fmt, "filter": fields})
+    return exports.download(tables, name, fmt)
 
 
 def _names(places: list[Municipality]) -> dict:
@@ -203,7 +211,7 @@ def index():
     trend = services.daily_trend(filters.scope)
     if fmt := _format():
         tables = [exports.report_table(report), exports.trend_table(trend)]
-        return exports.download(tables, _file_name("missed-calls", filters), fmt)
+        return _download(tables, _file_name("missed-calls", filters), fmt)
     labels = {
         "title": _("Trend by day"),
         "calls": _("Calls routed to the chain"),
@@ -228,7 +236,7 @@ def municipality(code: str):
             exports.report_table(report),
             exports.officials_table(place.name, officials, duty_role_labels()),
         ]
-        return exports.download(tables, _file_name(f"officials-{place.code}", filters), fmt)
+        return _download(tables, _file_name(f"officials-{place.code}", filters), fmt)
     return _render(
         "reports/municipality.html",
         filters,
@@ -253,7 +261,7 @@ def calls():
     names = _names(filters.places)
     if fmt := _format():
         table = exports.calls_table(listing, names, duty_role_labels())
-        return exports.download([table], _file_name("calls", filters), fmt)
+        return _download([table], _file_name("calls", filters), fmt)
     return _render(
         "reports/calls.html",
         filters,
@@ -278,7 +286,7 @@ def cards():
     names = _names(filters.places)
     if fmt := _format():
         table = exports.cards_table(listing, names, card_state_labels())
-        return exports.download([table], _file_name("cards", filters), fmt)
+        return _download([table], _file_name("cards", filters), fmt)
     return _render("reports/cards.html", filters, listing=listing, names=names, metric=metric)
 
 
@@ -301,7 +309,7 @@ def appeals():
             exports.appeals_table(listing, names),
             exports.addresses_table(listing["addresses"]),
         ]
-        return exports.download(tables, _file_name("appeals", filters), fmt)
+        return _download(tables, _file_name("appeals", filters), fmt)
     return _render(
         "reports/appeals.html", filters, listing=listing, names=names, kind=kind, category=category
     )
@@ -316,7 +324,7 @@ def ranking():
     shown = {place.id for place in services.visible_municipalities(current_user)}
     rows = services.ranking(everyone, filters.scope, shown)
     if fmt := _format():
-        return exports.download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
+        return _download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
     bars = ranking_bars(
         rows,
         lambda row: url_for(
@@ -389,7 +397,7 @@ def heatmap():
         ]
         for table, name in zip(tables, _heat_labels().values(), strict=True):
             table.title = f"{_('Heat map')} · {name}"
-        return exports.download(tables, _file_name("heatmap", filters), fmt)
+        return _download(tables, _file_name("heatmap", filters), fmt)
     return _render("reports/heatmap.html", filters, heat=heat, kind=kind, kinds=_heat_labels())
 
 
@@ -427,7 +435,7 @@ def operators():
     figures["total"]["name"] = _("Whole queue")
     if fmt := _format():
         table = exports.operators_table(figures)
-        return exports.download([table], _file_name("operators", filters), fmt)
+        return _download([table], _file_name("operators", filters), fmt)
     return _render("reports/operators.html", filters, figures=figures)
 
 
@@ -444,7 +452,7 @@ def staffing():
         week -= timedelta(days=week.weekday())
     plan = services.staffing_plan(week)
     if fmt := _format():
-        return exports.download([exports.staffing_table(plan)], f"staffing-{week}", fmt)
+        return _download([exports.staffing_table(plan)], f"staffing-{week}", fmt)
     days = [plan[day * 24 : day * 24 + 24] for day in range(7)]
     return render_template("reports/staffing.html", week=week, days=days, plan=plan)
 

@@ -13,6 +13,7 @@ from core.auth import EmptyForm, require_municipality_access, roles_required
 from core.downloads import csv_attachment
 from core.extensions import db
 from core.i18n import local_time
+from core.journal import record_access
 from core.logs import secret_url
 from core.parsing import parse_day
 from roster import rules
@@ -398,6 +399,12 @@ def shifts_csv(code: str):
     place = _place(code)
     now = clock.utcnow()
     body = export_shifts(place, now - timedelta(days=1), now + PLANNING_WINDOW)
+    record_access(
+        "export",
+        f"shifts-{place.code}",
+        None,
+        {"format": "csv", "filter": {"municipality": place.code}},
+    )
     return csv_attachment(body, f"shifts-{place.code}.csv")
 
 
@@ -405,6 +412,7 @@ def shifts_csv(code: str):
 @roles_required("admin")
 def officials_csv():
     """Download every official as CSV."""
+    record_access("export", "officials", None, {"format": "csv", "filter": {}})
     return csv_attachment(export_officials(list_municipalities()), "officials.csv")
 
 

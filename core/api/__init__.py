@@ -14,7 +14,7 @@ and the check of a value; `operations` `@operation` and the request parsing it d
 token routes.
 """
 
-from core.api import openapi, users  # noqa: F401  (register their routes on the blueprint)
+from core.api import audit, openapi, users  # noqa: F401  (register their routes on the blueprint)
 from core.api.blueprint import api, is_api_request, token_required
 from core.api.cursors import decode_cursor, encode_cursor
 from core.api.errors import HTTP_ERROR_CODES, ApiError, error_response, http_error_response

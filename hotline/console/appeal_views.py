@@ -18,6 +18,7 @@ from core.auth import roles_required
 from core.clock import utcnow
 from core.downloads import recording_audio
 from core.extensions import db
+from core.journal import record_access
 from core.telephony.messages import messages_of
 from hotline.console import services
 from hotline.console.forms import (
@@ -57,7 +58,9 @@ def _render_appeal(appeal: Appeal, form: ControlCallForm | None = None, status: 
 @roles_required(*CONSOLE_ROLES)
 def appeal(appeal_id: int):
     """Show an appeal with its timeline and the control call form."""
-    return _render_appeal(db.session.get(Appeal, appeal_id) or abort(404))
+    appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    record_access("appeal", appeal.number or appeal.id, appeal.caller_number)
+    return _render_appeal(appeal)
 
 
 @bp.get("/appeals/<int:appeal_id>/recording")
@@ -65,6 +68,7 @@ def appeal(appeal_id: int):
 def recording(appeal_id: int):
     """Play the caller's voice message of an appeal, with seeking."""
     appeal = db.session.get(Appeal, appeal_id) or abort(404)
+    record_access("recording", appeal.number or appeal.id, appeal.caller_number)
     return recording_audio(appeal.recording_url)
 
 
@@ -109,4 +113,6 @@ def search():
             since=_day_start(form.since.data),
             until=until + timedelta(days=1) if until else None,
         )
+        if form.phone.data:
+            record_access("search", None, form.phone.data.strip(), {"found": len(results)})
     return render_template("hotline/console/search.html", form=form, results=results)

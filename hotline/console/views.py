@@ -21,6 +21,7 @@ from wtforms import SelectChoice
 from core.auth import EmptyForm, roles_required
 from core.events import record_event
 from core.extensions import db
+from core.journal import record_access
 from core.logs import polled
 from core.models import User
 from core.parsing import parse_id
@@ -521,7 +522,9 @@ def _render_call(call: Call, form: AppealForm | None = None, status: int = 200):
 @roles_required(*CONSOLE_ROLES)
 def call(call_id: int):
     """Show the call: caller card, appeal form, who is responsible, the chain's progress."""
-    return _render_call(_load_call(call_id))
+    call = _load_call(call_id)
+    record_access("caller", call.call_sid, call.from_number)
+    return _render_call(call)
 
 
 @bp.get("/responsible")
