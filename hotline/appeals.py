@@ -102,7 +102,7 @@ def queue_registration_sms(appeal: Appeal) -> None:
 
 def store_recording(call: Call, url: str, duration: int | None) -> None:
     """Keep the caller's voice message with the appeal."""
-    appeal = call.appeal
+    appeal = call.served_appeal
     if appeal is None or appeal.recording_url:
         return
     appeal.recording_url = url

@@ -60,7 +60,7 @@ def whisper_subject(call_id: int) -> tuple[str, str | None] | None:
 def start_chain(call: Call, municipality: Municipality, category: Category | None) -> Appeal:
     """Resolve who is on duty now, keep that decision on the call and register the appeal."""
     if call.chain_started_at is not None:  # a retried webhook: the chain already started
-        return call.appeal
+        return call.served_appeal
     now = utcnow()
     with db.session.no_autoflush:  # the roster is read, nothing pending belongs to it
         on_duty = resolve_on_duty(municipality, category, now)
@@ -101,8 +101,8 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         },
         actor_label="system",
     )
-    if call.appeal is not None:  # registered by an operator before connecting the caller
-        return call.appeal
+    if call.served_appeal is not None:  # registered by an operator, or the one called about
+        return call.served_appeal
     return register_appeal(
         channel=Channel.PHONE,
         municipality=municipality,
@@ -110,6 +110,19 @@ def start_chain(call: Call, municipality: Municipality, category: Category | Non
         caller_number=callback_number(call.from_number),
         call=call,
     )
+
+
+def call_about_appeal(call: Call, appeal: Appeal) -> None:
+    """Link a known caller's call to their open appeal: its chain serves it, none is registered."""
+    if call.about_appeal_id == appeal.id:
+        return  # a retried webhook
+    call.about_appeal_id = appeal.id
+    set_committed_value(call, "about_appeal", appeal)
+    db.session.flush()
+    record_event(
+        "appeal", appeal.id, "appeal.called-about", {"call_id": call.id}, actor_label="carrier"
+    )
+    log.info("call %s: about appeal %s", call.call_sid, appeal.number)
 
 
 def chain_step(call: Call, position: int) -> dict | None:
@@ -261,7 +274,7 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
     """The official accepted: the appeal is in their hands."""
     if not set_call_outcome(call, CallOutcome.CONNECTED):
         return
-    appeal = call.appeal
+    appeal = call.served_appeal
     bind_log_context(appeal=appeal.number)
     write_row(
         appeal, _APPEAL_IN_HANDS, status=AppealStatus.IN_WORK, assignee_id=attempt.official_id
@@ -270,27 +283,31 @@ def connect_call(call: Call, attempt: DialAttempt) -> None:
         "appeal",
         appeal.id,
         "appeal.accepted",
-        {"role": attempt.role, "official_id": attempt.official_id},
+        {"role": attempt.role, "official_id": attempt.official_id, "call_id": call.id},
         actor_label="carrier",
     )
 
 
 def exhaust_chain(call: Call) -> Appeal | None:
-    """Nobody accepted: the appeal is missed and a card is opened (once per call)."""
+    """Nobody accepted: the appeal is missed and a card is opened (once per call).
+
+    An appeal called about again keeps its state and its number is not texted a second time.
+    """
     if not set_call_outcome(call, CallOutcome.MISSED):
         return None
-    appeal = call.appeal
+    appeal = call.served_appeal
     bind_log_context(appeal=appeal.number)
-    appeal.status = AppealStatus.MISSED
+    if call.appeal is not None or appeal.status == AppealStatus.ROUTING:
+        appeal.status = AppealStatus.MISSED
     record_event(
         "appeal",
         appeal.id,
         "appeal.missed",
-        {"attempts": [a.outcome for a in call.attempts]},
+        {"attempts": [a.outcome for a in call.attempts], "call_id": call.id},
         actor_label="system",
     )
     chain_exhausted.send(call, appeal=appeal)
-    if appeal.caller_number:
+    if appeal.caller_number and call.appeal is not None:
         queue_registration_sms(appeal)
     log.info("call %s: chain exhausted, appeal %s missed", call.call_sid, appeal.number)
     return appeal

@@ -40,11 +40,11 @@ def finalise_ended_call(call: Call) -> None:
     """Close what the caller's hang-up left open: a ringing attempt, or a call never routed."""
     if call.outcome is not None or call.callback_requested_at is not None:
         return  # a caller who asked to be rung back keeps their place in the queue
-    if call.appeal is None and call.operator_answered_at is not None:
+    if call.served_appeal is None and call.operator_answered_at is not None:
         if set_call_outcome(call, CallOutcome.HANDLED):
             record_event("call", call.id, "call.handled", actor_label="carrier")
         return
-    if call.appeal is None:
+    if call.served_appeal is None:
         if set_call_outcome(call, CallOutcome.ABANDONED):
             record_event("call", call.id, "call.abandoned", actor_label="carrier")
         return

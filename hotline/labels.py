@@ -36,6 +36,7 @@ def call_and_appeal_event_labels() -> dict[str, str]:
         "appeal.connect-requested": _("caller sent to the duty chain"),
         "appeal.sent-to-municipality": _("sent to the municipality"),
         "appeal.control-call": _("control call"),
+        "appeal.called-about": _("the caller phoned again about it"),
         "appeal.accepted": _("accepted by the official"),
         "appeal.missed": _("nobody accepted"),
         "appeal.status": _("appeal status changed"),

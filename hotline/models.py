@@ -107,11 +107,23 @@ class Call(db.Model):
     connect_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     #: When the next try is due, while the connection waits for one after a passing failure.
     connect_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A known caller's call about their open appeal (key 2): its chain serves that appeal.
+    about_appeal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appeals.id", use_alter=True, name="fk_calls_about_appeal_id"), index=True
+    )
 
     attempts: Mapped[list["DialAttempt"]] = relationship(
         back_populates="call", order_by="DialAttempt.position"
     )
-    appeal: Mapped["Appeal | None"] = relationship(back_populates="call", uselist=False)
+    appeal: Mapped["Appeal | None"] = relationship(
+        back_populates="call", uselist=False, foreign_keys="Appeal.call_id"
+    )
+    about_appeal: Mapped["Appeal | None"] = relationship(foreign_keys=[about_appeal_id])
+
+    @property
+    def served_appeal(self) -> "Appeal | None":
+        """Return the appeal this call's chain serves: its own, or the one it is about."""
+        return self.appeal or self.about_appeal
 
     def __repr__(self) -> str:
         return f"<Call {self.call_sid} {self.outcome or self.status}>"
@@ -198,7 +210,7 @@ class Appeal(db.Model):
     resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    call: Mapped[Call | None] = relationship(back_populates="appeal")
+    call: Mapped[Call | None] = relationship(back_populates="appeal", foreign_keys=[call_id])
     municipality = relationship("Municipality")
     category = relationship("Category")
     assignee = relationship("Official")

@@ -193,6 +193,7 @@ def known_appeal(appeal_id: int):
         heard = prompt("known_appeal_note", note=note) if note else prompt("known_appeal_no_note")
         document = _appeal_menu(call, appeal, [heard])
     elif digits == "2":
+        chain.call_about_appeal(call, appeal)
         document = _start_chain(call, appeal.municipality, appeal.category, prompt("connecting"))
     else:
         document = _municipality_menu(call)
@@ -365,7 +366,10 @@ def _render_step(call: Call, step: chain.NextStep, intro: str | None = None) -> 
         )
     if step.action == "voice-message":
         return twiml.offer_voice_message(
-            prompt("exhausted", number=spoken_number(call.appeal.number)),
+            prompt(
+                "exhausted" if call.appeal else "exhausted_known",
+                number=spoken_number(call.served_appeal.number),
+            ),
             absolute_url("voice.recording", call_id=call.id),
             prompt("recorded"),
         )

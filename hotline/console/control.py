@@ -16,6 +16,7 @@ from hotline.console.queue import OPEN_STATUSES, ConsoleError
 from hotline.models import (
     Appeal,
     AppealStatus,
+    Call,
     Channel,
 )
 from hotline.signals import next_checkins_wanted
@@ -102,10 +103,12 @@ def log_control_call(appeal: Appeal, result: str, user: User) -> int:
 
 
 def appeal_timeline(appeal: Appeal) -> list[Event]:
-    """Return the events of the appeal and its call, oldest first, with who acted."""
+    """Return the events of the appeal and its calls (later ones about it too), oldest first."""
     subjects = [("appeal", str(appeal.id))]
     if appeal.call_id:
         subjects.append(("call", str(appeal.call_id)))
+    later = select(Call.id).where(Call.about_appeal_id == appeal.id)
+    subjects += [("call", str(call_id)) for call_id in db.session.scalars(later)]
     return db.session.scalars(
         select(Event)
         .where(or_(*[(Event.subject_type == t) & (Event.subject_id == i) for t, i in subjects]))
