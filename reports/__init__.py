@@ -11,7 +11,7 @@ REPORT_ROLES = ("manager", "admin", "head")
 
 def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
-    from reports import api, cli, views, weekly  # noqa: F401  (api adds routes to the API)
+    from reports import api, cli, incident_views, views, weekly  # noqa: F401  (add routes)
 
     app.register_blueprint(views.bp)
     cli.init_app(app)

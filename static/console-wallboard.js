@@ -16,6 +16,26 @@
     if (node.hasAttribute('data-percent')) return Math.floor(value * 100) + ' %';
     return String(value);
   }
+  function incidents(lines) {
+    var list = document.getElementById('wallboard-incidents');
+    if (!list || !lines) return;
+    document.getElementById('wallboard-no-incidents').hidden = lines.length > 0;
+    list.replaceChildren.apply(list, lines.map(function (line) {
+      var item = document.createElement('li');
+      var place = document.createElement('strong');
+      var joined = document.createElement('span');
+      item.dataset.incident = line.id;
+      place.textContent = line.municipality;
+      joined.className = 'joined';
+      joined.textContent = line.joined;
+      var about = [line.category, line.area].filter(Boolean).map(function (part) {
+        return ' · ' + part;
+      }).join('');
+      item.append(place, about + ': ' + line.text + ' · ' + list.dataset.sinceLabel + ' ' +
+        line.declared + ' · ' + list.dataset.joinedLabel + ': ', joined);
+      return item;
+    }));
+  }
   function refresh() {
     fetch(board.dataset.url, {credentials: 'same-origin'})
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -25,6 +45,7 @@
           node.textContent = format(node, pick(data, node.dataset.figure));
         });
         document.getElementById('hour-chart').innerHTML = data.chart;
+        incidents(data.incidents);
       })
       .catch(function () {});
   }

@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import utcnow
 from core.extensions import db
 from hotline.console import floor
+from hotline.incidents.models import Incident, IncidentCaller
 from hotline.models import Call
+from roster.models import Category, Municipality
 
 #: Answered within this many seconds of queueing meets the service level.
 SERVICE_LEVEL_SECONDS = 20
@@ -79,6 +81,34 @@ def _waiting_now(now: datetime) -> tuple[int, int]:
     return len(queued), longest
 
 
+def open_incident_lines() -> list[dict]:
+    """Return the open incidents, newest first, with the calls joined to each."""
+    joined = (
+        select(func.count(IncidentCaller.id))
+        .where(IncidentCaller.incident_id == Incident.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Incident, Municipality.name, Municipality.timezone, Category.name, joined)
+        .join(Municipality, Municipality.id == Incident.municipality_id)
+        .outerjoin(Category, Category.id == Incident.category_id)
+        .where(Incident.closed_at.is_(None))
+        .order_by(Incident.declared_at.desc(), Incident.id)
+    ).all()
+    return [
+        {
+            "id": incident.id,
+            "municipality": place,
+            "category": category,
+            "area": incident.area,
+            "text": incident.text,
+            "declared": incident.declared_at.astimezone(ZoneInfo(zone)).strftime("%H:%M"),
+            "joined": count,
+        }
+        for incident, place, zone, category, count in rows
+    ]
+
+
 def wallboard(now: datetime | None = None) -> dict:
     """Return everything the wallboard shows, as plain data."""
     now = now or utcnow()
@@ -94,6 +124,7 @@ def wallboard(now: datetime | None = None) -> dict:
         "today": asdict(figures),
         "last_week_by_hour": before.by_hour,
         "target": SERVICE_LEVEL_TARGET,
+        "incidents": open_incident_lines(),
         "chart": str(hour_chart(figures.by_hour, before.by_hour)),
     }
 
