@@ -24,6 +24,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import User
 from core.users import issue_token
+from hotline.incidents.services import declare_incident
 from roster.models import DutyShift, Official
 from tests.api.conftest import make_card, world  # noqa: F401  (the fixture)
 from tests.factories import make_absence, make_user
@@ -150,6 +151,8 @@ EXPECTED = {
     "GET /reports/calls": "head manager admin",
     "GET /reports/cards": "head manager admin",
     "GET /reports/heatmap": "head manager admin",
+    "GET /reports/incidents": "head manager admin",
+    "GET /reports/incidents/<int:incident_id>": "head manager admin +own",
     "GET /reports/municipalities/<code>": "head manager admin +own",
     "GET /reports/operators": "manager admin",
     "GET /reports/ranking": "head manager admin",
@@ -313,8 +316,9 @@ def test_every_route_answers_each_role_as_written_down(matrix_app, world):  # no
     shift = db.session.scalars(db.select(DutyShift).order_by(DutyShift.id)).first()
     official = db.session.get(Official, shift.official_id)
     absence = make_absence(official, utcnow() + timedelta(days=30), utcnow() + timedelta(days=31))
+    incident = declare_incident(card.municipality, "Нет воды.", by=None)  # of the first one
     db.session.commit()
-    values = _values(card, victim, token_id, shift, absence)
+    values = _values(card, victim, token_id, shift, absence) | {"incident_id": incident.id}
     names = {"headb": "headb"} | {role: role for role in IDENTITIES[1:6]}
     tokens = {who: world.tokens[names[who]] for who in IDENTITIES[1:]}
 
