@@ -7,8 +7,11 @@ LEFT, RIGHT, TOP, BOTTOM = 40, 24, 10, 40
 SERIES = (("calls", "#1f5fa8"), ("missed", "#c0392b"), ("overdue", "#e69500"))
 
 
-def daily_chart(trend: list[dict], labels: dict) -> Markup:
-    """Return an SVG line chart of calls, missed calls and overdue cards per day."""
+def daily_chart(trend: list[dict], labels: dict, link=None) -> Markup:
+    """Return an SVG line chart of calls, missed calls and overdue cards per day.
+
+    With `link(day, name)` every point is a link to the rows behind it.
+    """
     peak = max([1] + [day[name] for day in trend for name, _ in SERIES])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(trend) - 1, 1)
@@ -42,10 +45,16 @@ def daily_chart(trend: list[dict], labels: dict) -> Markup:
             f'points="{points}"/>'
         )
         for i, day in enumerate(trend):
-            parts.append(
+            point = (
                 f'<circle cx="{x(i)}" cy="{y(day[name])}" r="2.5" fill="{colour}">'
                 f"<title>{day['day']:%d.%m}: {escape(labels[name])} {day[name]}</title></circle>"
             )
+            if link is not None:
+                point = (
+                    f'<a href="{escape(link(day["day"], name))}" class="day-point" '
+                    f'data-series="{name}" data-day="{day["day"].isoformat()}">{point}</a>'
+                )
+            parts.append(point)
     for index, (name, colour) in enumerate(SERIES):
         left = LEFT + index * 200
         parts.append(
@@ -221,13 +230,17 @@ def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
             period = week["week"]
             span = f"{period.first:%d.%m}–{period.last:%d.%m}"
             offset = 12 if shape == "triangle" else -8
+            value = (
+                f'<text x="{x(i)}" y="{y(week[name]) + offset}" text-anchor="middle" '
+                f'font-size="9" fill="#000">{week[name]}</text>'
+                if week[name]
+                else ""
+            )
             parts.append(
                 f'<a href="{escape(link(period, name))}" class="point" data-series="{name}" '
                 f'data-week="{period.first.isoformat()}" data-value="{week[name]}">'
                 f"<title>{span}: {escape(labels[name])} {week[name]}</title>"
-                f"{_marker(shape, x(i), y(week[name]), colour)}"
-                f'<text x="{x(i)}" y="{y(week[name]) + offset}" text-anchor="middle" '
-                f'font-size="9" fill="#000">{week[name]}</text></a>'
+                f"{_marker(shape, x(i), y(week[name]), colour)}{value}</a>"
             )
     for index, (name, colour, dash, shape) in enumerate(WEEKLY_SERIES):
         at = left + index * 220

@@ -244,10 +244,31 @@ def index():
         filters,
         report=report,
         trend=trend,
-        chart=daily_chart(trend, labels),
+        chart=daily_chart(trend, labels, _trend_link(filters)),
         weekly=_weekly_chart(filters),
         answers=_answer_histogram(filters),
     )
+
+
+#: The list behind each series of a trend: endpoint and metric.
+TREND_TARGETS = {
+    "calls": ("reports.calls", "routed"),
+    "missed": ("reports.cards", "missed"),
+    "overdue": ("reports.cards", "late"),
+}
+
+
+def _trend_link(filters: Filters, place: Municipality | None = None):
+    """Return link(first day, series[, last day]): the list behind a point of a trend."""
+
+    def link(first: date, name: str, last: date | None = None) -> str:
+        endpoint, metric = TREND_TARGETS[name]
+        args = {"from": first.isoformat(), "to": (last or first).isoformat()}
+        if filters.channel:
+            args["channel"] = filters.channel
+        return url_for(endpoint, metric=metric, **args, **_place_args(filters, place))
+
+    return link
 
 
 def _place_args(filters: Filters, place: Municipality | None) -> dict:
@@ -257,18 +278,10 @@ def _place_args(filters: Filters, place: Municipality | None) -> dict:
 def _weekly_chart(filters: Filters, place: Municipality | None = None):
     """Return the weekly trend chart of the filters' places, each point linked to its rows."""
     weeks = services.weekly_trend(filters.scope)
-    targets = {
-        "calls": ("reports.calls", "routed"),
-        "missed": ("reports.cards", "missed"),
-        "overdue": ("reports.cards", "late"),
-    }
+    to_list = _trend_link(filters, place)
 
     def link(period: Period, name: str) -> str:
-        endpoint, metric = targets[name]
-        args = {"from": period.first.isoformat(), "to": period.last.isoformat()}
-        if filters.channel:
-            args["channel"] = filters.channel
-        return url_for(endpoint, metric=metric, **args, **_place_args(filters, place))
+        return to_list(period.first, name, period.last)
 
     labels = {
         "title": _("Trend by week"),

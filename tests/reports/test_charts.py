@@ -59,6 +59,17 @@ def test_regions_weekly_trend_sums_the_municipalities(history, client):
     assert calls == 12  # alpha 6, beta 3, gamma 3, each in its own zone
     assert "municipality" not in _query(href)
     assert client.get(unescape(href)).text.count('class="call-row"') == 12
+    days = re.findall(
+        r'<a href="([^"]+)" class="day-point" data-series="(\w+)" data-day="([\d-]+)">'
+        r"<circle [^>]*><title>[^<]* (\d+)</title>",
+        page,
+    )
+    assert len(days) == 7 * 3
+    monday = {s: (href, int(n)) for href, s, day, n in days if day == WEEK["from"]}
+    assert monday["calls"][1] == 2  # alpha at midnight, beta at 00:30 its own time
+    assert _query(monday["calls"][0])["to"] == WEEK["from"]
+    for series, (href, value) in monday.items():
+        assert client.get(unescape(href)).text.count(ROWS[series]) == value
 
 
 def test_answer_times_histogram_bands_link_to_their_calls(history, client):
