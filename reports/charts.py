@@ -214,11 +214,13 @@ def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak}</text>',
         f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
     ]
+    every = max(1, -(-len(weeks) // 12))
     for index, week in enumerate(weeks):
-        parts.append(
-            f'<text x="{x(index)}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10">'
-            f"{week['week'].first:%d.%m}</text>"
-        )
+        if index % every == 0:
+            parts.append(
+                f'<text x="{x(index)}" y="{top + plot_h + 14}" text-anchor="middle" '
+                f'font-size="10">{week["week"].first:%d.%m}</text>'
+            )
     for name, colour, dash, shape in WEEKLY_SERIES:
         points = " ".join(f"{x(i)},{y(week[name])}" for i, week in enumerate(weeks))
         dashing = f' stroke-dasharray="{dash}"' if dash else ""
@@ -233,7 +235,7 @@ def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
             value = (
                 f'<text x="{x(i)}" y="{y(week[name]) + offset}" text-anchor="middle" '
                 f'font-size="9" fill="#000">{week[name]}</text>'
-                if week[name]
+                if week[name] and len(weeks) <= 16
                 else ""
             )
             parts.append(

@@ -370,7 +370,7 @@ def _wait_band() -> tuple[int | None, int | None] | None:
     edges = []
     for name in ("wait_from", "wait_to"):
         text = request.args.get(name, "").strip()
-        if text and not text.isdigit():
+        if text and not (text.isdigit() and len(text) <= 6):
             abort(404)
         edges.append(int(text) if text else None)
     return None if edges == [None, None] else (edges[0], edges[1])

@@ -87,7 +87,17 @@ def test_answer_times_histogram_bands_link_to_their_calls(history, client):
     alpha = client.get("/reports/municipalities/alpha", query_string=WEEK).text
     values = [int(value) for *_, value in BAND.findall(alpha)]
     assert values == [0, 1, 0, 1, 1, 0, 0, 0]  # 10 s, 30 s and 50 s
-    assert client.get("/reports/calls", query_string={"wait_from": "x"}).status_code == 404
+    for bad in ("x", "-5", "1" * 30):
+        assert client.get("/reports/calls", query_string={"wait_from": bad}).status_code == 404
+
+
+def test_a_long_period_charts_every_week_and_names_some(history, client):
+    login(client, "manager")
+    page = client.get("/reports/", query_string={"from": "2025-03-03", "to": "2026-03-08"}).text
+    weekly = page.split('class="trend weekly"', 1)[1].split("</svg>", 1)[0]
+    weeks = {week for _, _, week, _ in POINT.findall(page)}
+    assert len(weeks) == 53 and "2025-03-03" in weeks
+    assert 6 <= len(re.findall(r'font-size="10">\d\d\.\d\d</text>', weekly)) <= 14
 
 
 def test_brief_names_the_officials_with_most_missed_calls(history, client, tmp_path):
