@@ -206,7 +206,7 @@ def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
         return round(top + plot_h - value / peak * plot_h, 1)
 
     parts = [
-        f'<svg class="trend weekly" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
+        f'<svg class="weekly-trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
         f'{height}" role="img" aria-label="{escape(labels["title"])}">',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
         'stroke="#555"/>',

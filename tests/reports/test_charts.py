@@ -94,7 +94,7 @@ def test_answer_times_histogram_bands_link_to_their_calls(history, client):
 def test_a_long_period_charts_every_week_and_names_some(history, client):
     login(client, "manager")
     page = client.get("/reports/", query_string={"from": "2025-03-03", "to": "2026-03-08"}).text
-    weekly = page.split('class="trend weekly"', 1)[1].split("</svg>", 1)[0]
+    weekly = page.split('class="weekly-trend"', 1)[1].split("</svg>", 1)[0]
     weeks = {week for _, _, week, _ in POINT.findall(page)}
     assert len(weeks) == 53 and "2025-03-03" in weeks
     assert 6 <= len(re.findall(r'font-size="10">\d\d\.\d\d</text>', weekly)) <= 14

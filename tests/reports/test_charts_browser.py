@@ -29,7 +29,7 @@ def test_chart_pages_fit_the_viewport(demo, server, page, width):  # noqa: F811
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{name} is {scroll} px wide at {width} px"
     page.goto(f"{server}/reports/municipalities/tula")
-    assert page.locator("svg.weekly a.point").count() == 24
+    assert page.locator("svg.weekly-trend a.point").count() == 24
     assert page.locator("svg.histogram a.band").count() == 8
     page.goto(f"{server}/reports/heatmap")
     assert page.locator("svg.tile-map a.tile").count() == 26
