@@ -7,8 +7,11 @@ LEFT, RIGHT, TOP, BOTTOM = 40, 24, 10, 40
 SERIES = (("calls", "#1f5fa8"), ("missed", "#c0392b"), ("overdue", "#e69500"))
 
 
-def daily_chart(trend: list[dict], labels: dict) -> Markup:
-    """Return an SVG line chart of calls, missed calls and overdue cards per day."""
+def daily_chart(trend: list[dict], labels: dict, link=None) -> Markup:
+    """Return an SVG line chart of calls, missed calls and overdue cards per day.
+
+    With `link(day, name)` every point is a link to the rows behind it.
+    """
     peak = max([1] + [day[name] for day in trend for name, _ in SERIES])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(trend) - 1, 1)
@@ -42,10 +45,16 @@ def daily_chart(trend: list[dict], labels: dict) -> Markup:
             f'points="{points}"/>'
         )
         for i, day in enumerate(trend):
-            parts.append(
+            point = (
                 f'<circle cx="{x(i)}" cy="{y(day[name])}" r="2.5" fill="{colour}">'
                 f"<title>{day['day']:%d.%m}: {escape(labels[name])} {day[name]}</title></circle>"
             )
+            if link is not None:
+                point = (
+                    f'<a href="{escape(link(day["day"], name))}" class="day-point" '
+                    f'data-series="{name}" data-day="{day["day"].isoformat()}">{point}</a>'
+                )
+            parts.append(point)
     for index, (name, colour) in enumerate(SERIES):
         left = LEFT + index * 200
         parts.append(
@@ -160,4 +169,131 @@ def tile_map(tiles: list[dict], labels: dict) -> Markup:
             f"≥{low}</text>"
         )
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+#: Okabe–Ito colours, a line pattern and a marker per weekly series: told apart without colour.
+WEEKLY_SERIES = (
+    ("calls", "#0072B2", "", "circle"),
+    ("missed", "#D55E00", "6 3", "square"),
+    ("overdue", "#009E73", "2 3", "triangle"),
+)
+
+
+def _marker(shape: str, x: float, y: float, colour: str) -> str:
+    if shape == "square":
+        return f'<rect x="{x - 4}" y="{y - 4}" width="8" height="8" fill="{colour}"/>'
+    if shape == "triangle":
+        return f'<polygon points="{x},{y - 5} {x - 5},{y + 4} {x + 5},{y + 4}" fill="{colour}"/>'
+    return f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}"/>'
+
+
+def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
+    """Return an SVG line chart per week; every point is a link to the rows behind it.
+
+    `weeks`: dicts with `week` (a Period) and one count per series; `link(week, name)` gives
+    the address of the list behind a point.
+    """
+    width, height, left, right, top, bottom = 720, 260, 44, 24, 16, 56
+    peak = max([1] + [week[name] for week in weeks for name, *_ in WEEKLY_SERIES])
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(weeks) - 1, 1)
+
+    def x(index: int) -> float:
+        return round(left + index * step, 1)
+
+    def y(value: int) -> float:
+        return round(top + plot_h - value / peak * plot_h, 1)
+
+    parts = [
+        f'<svg class="weekly-trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
+        f'{height}" role="img" aria-label="{escape(labels["title"])}">',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+        'stroke="#555"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#555"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
+    ]
+    every = max(1, -(-len(weeks) // 12))
+    for index, week in enumerate(weeks):
+        if index % every == 0:
+            parts.append(
+                f'<text x="{x(index)}" y="{top + plot_h + 14}" text-anchor="middle" '
+                f'font-size="10">{week["week"].first:%d.%m}</text>'
+            )
+    for name, colour, dash, shape in WEEKLY_SERIES:
+        points = " ".join(f"{x(i)},{y(week[name])}" for i, week in enumerate(weeks))
+        dashing = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<polyline class="series-{name}" fill="none" stroke="{colour}" stroke-width="2"'
+            f'{dashing} points="{points}"/>'
+        )
+        for i, week in enumerate(weeks):
+            period = week["week"]
+            span = f"{period.first:%d.%m}–{period.last:%d.%m}"
+            offset = 12 if shape == "triangle" else -8
+            value = (
+                f'<text x="{x(i)}" y="{y(week[name]) + offset}" text-anchor="middle" '
+                f'font-size="9" fill="#000">{week[name]}</text>'
+                if week[name] and len(weeks) <= 16
+                else ""
+            )
+            parts.append(
+                f'<a href="{escape(link(period, name))}" class="point" data-series="{name}" '
+                f'data-week="{period.first.isoformat()}" data-value="{week[name]}">'
+                f"<title>{span}: {escape(labels[name])} {week[name]}</title>"
+                f"{_marker(shape, x(i), y(week[name]), colour)}{value}</a>"
+            )
+    for index, (name, colour, dash, shape) in enumerate(WEEKLY_SERIES):
+        at = left + index * 220
+        dashing = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<line x1="{at}" y1="{height - 14}" x2="{at + 24}" y2="{height - 14}" '
+            f'stroke="{colour}" stroke-width="2"{dashing}/>'
+            f"{_marker(shape, at + 12, height - 14, colour)}"
+            f'<text x="{at + 30}" y="{height - 10}" font-size="11">{escape(labels[name])}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def histogram(bands: list[dict], labels: dict, link) -> Markup:
+    """Return an SVG histogram of accepted calls per band of wait, each bar a link to its calls.
+
+    `bands`: dicts with `low`, `high` (None: no upper edge) and `calls`; `link(band)` gives the
+    address of the calls in a band.
+    """
+    width, height, left, top, bottom = 720, 230, 44, 18, 48
+    peak = max([1] + [band["calls"] for band in bands])
+    plot_w, plot_h = width - left - 16, height - top - bottom
+    slot = plot_w / max(len(bands), 1)
+    parts = [
+        f'<svg class="histogram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
+        f'{height}" role="img" aria-label="{escape(labels["title"])}">',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 16}" y2="{top + plot_h}" '
+        'stroke="#555"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
+    ]
+    for index, band in enumerate(bands):
+        name = f"{band['low']}–{band['high']}" if band["high"] is not None else f"≥{band['low']}"
+        tall = round(band["calls"] / peak * plot_h, 1)
+        at = round(left + index * slot + 3, 1)
+        middle = round(at + (slot - 6) / 2, 1)
+        parts.append(
+            f'<a href="{escape(link(band))}" class="band" data-low="{band["low"]}" '
+            f'data-high="{"" if band["high"] is None else band["high"]}" '
+            f'data-value="{band["calls"]}"><title>{name} {escape(labels["unit"])}: '
+            f"{band['calls']}</title>"
+            f'<rect x="{at}" y="{top + plot_h - tall}" width="{round(slot - 6, 1)}" '
+            f'height="{tall}" fill="{BAR_COLOUR}"/>'
+            f'<text x="{middle}" y="{top + plot_h - tall - 4}" text-anchor="middle" '
+            f'font-size="11">{band["calls"]}</text>'
+            f'<text x="{middle}" y="{top + plot_h + 14}" text-anchor="middle" font-size="11">'
+            f"{name}</text></a>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="11">'
+        f"{escape(labels['axis'])}</text></svg>"
+    )
     return Markup("".join(parts))

@@ -15,7 +15,14 @@ from core.journal import record_access
 from core.parsing import parse_day, parse_id
 from hotline.intake import centres
 from reports import REPORT_ROLES, exports, services
-from reports.charts import daily_chart, ranking_bars, tile_map, tile_positions
+from reports.charts import (
+    daily_chart,
+    histogram,
+    ranking_bars,
+    tile_map,
+    tile_positions,
+    weekly_chart,
+)
 from reports.queries import Period, Scope
 from roster.models import Municipality
 from roster.services import get_municipality, list_municipalities
@@ -188,6 +195,20 @@ DEFINITIONS = (
         ),
     ),
     (
+        _l("Officials with most missed calls"),
+        _l(
+            "The five officials who were rung for most of the period's calls and did not accept "
+            "them (any role), beside how many of those calls nobody of the chain accepted."
+        ),
+    ),
+    (
+        _l("Trend by week"),
+        _l(
+            "Calls routed to the chain, missed calls (cards) and overdue cards per week, Monday "
+            "to Sunday, for at least the eight weeks up to the period's end."
+        ),
+    ),
+    (
         _l("Heat map"),
         _l(
             "Appeals registered in the period per municipality and category: all of them, the "
@@ -219,8 +240,75 @@ def index():
         "overdue": _("Overdue cards"),
     }
     return _render(
-        "reports/index.html", filters, report=report, trend=trend, chart=daily_chart(trend, labels)
+        "reports/index.html",
+        filters,
+        report=report,
+        trend=trend,
+        chart=daily_chart(trend, labels, _trend_link(filters)),
+        weekly=_weekly_chart(filters),
+        answers=_answer_histogram(filters),
     )
+
+
+#: The list behind each series of a trend: endpoint and metric.
+TREND_TARGETS = {
+    "calls": ("reports.calls", "routed"),
+    "missed": ("reports.cards", "missed"),
+    "overdue": ("reports.cards", "late"),
+}
+
+
+def _trend_link(filters: Filters, place: Municipality | None = None):
+    """Return link(first day, series[, last day]): the list behind a point of a trend."""
+
+    def link(first: date, name: str, last: date | None = None) -> str:
+        endpoint, metric = TREND_TARGETS[name]
+        args = {"from": first.isoformat(), "to": (last or first).isoformat()}
+        if filters.channel:
+            args["channel"] = filters.channel
+        return url_for(endpoint, metric=metric, **args, **_place_args(filters, place))
+
+    return link
+
+
+def _place_args(filters: Filters, place: Municipality | None) -> dict:
+    return {"municipality": place.code} if place else {}
+
+
+def _weekly_chart(filters: Filters, place: Municipality | None = None):
+    """Return the weekly trend chart of the filters' places, each point linked to its rows."""
+    weeks = services.weekly_trend(filters.scope)
+    to_list = _trend_link(filters, place)
+
+    def link(period: Period, name: str) -> str:
+        return to_list(period.first, name, period.last)
+
+    labels = {
+        "title": _("Trend by week"),
+        "calls": _("Calls routed to the chain"),
+        "missed": _("Missed (cards)"),
+        "overdue": _("Overdue cards"),
+    }
+    return weekly_chart(weeks, labels, link)
+
+
+def _answer_histogram(filters: Filters, place: Municipality | None = None):
+    """Return the histogram of times to accept, each band linked to its calls."""
+    bands = services.answer_time_histogram(filters.scope)
+
+    def link(band: dict) -> str:
+        wait = {"wait_from": band["low"]}
+        if band["high"] is not None:
+            wait["wait_to"] = band["high"]
+        args = {**filters.args, **wait, **_place_args(filters, place)}
+        return url_for("reports.calls", metric="accepted", **args)
+
+    labels = {
+        "title": _("Time to accept: accepted calls per band"),
+        "unit": _("s"),
+        "axis": _("Seconds from the start of the chain to the accepting key press"),
+    }
+    return histogram(bands, labels, link)
 
 
 @bp.get("/municipalities/<code>")
@@ -243,6 +331,8 @@ def municipality(code: str):
         place=place,
         row=report["rows"][0],
         officials=officials,
+        weekly=_weekly_chart(filters, place),
+        answers=_answer_histogram(filters, place),
     )
 
 
@@ -254,8 +344,9 @@ def calls():
     official = parse_id(request.args.get("official"))
     role = request.args.get("role") if request.args.get("role") in services.ROLES else None
     metric = request.args.get("metric", "routed")
+    wait = _wait_band()
     try:
-        listing = services.list_calls(filters.scope, metric, official, role)
+        listing = services.list_calls(filters.scope, metric, official, role, wait)
     except services.ReportError:
         abort(404)
     names = _names(filters.places)
@@ -270,7 +361,19 @@ def calls():
         metric=metric,
         official=official,
         role=role,
+        wait=wait,
     )
+
+
+def _wait_band() -> tuple[int | None, int | None] | None:
+    """Read `wait_from` and `wait_to` (whole seconds) of a band of the answer-time histogram."""
+    edges = []
+    for name in ("wait_from", "wait_to"):
+        text = request.args.get(name, "").strip()
+        if text and not (text.isdigit() and len(text) <= 6):
+            abort(404)
+        edges.append(int(text) if text else None)
+    return None if edges == [None, None] else (edges[0], edges[1])
 
 
 @bp.get("/cards")
@@ -353,33 +456,52 @@ MAP_FIGURES = {"missed": _l("Missed (cards)"), "overdue_now": _l("Overdue cards"
 
 def _region_map(rows: list[dict], filters: Filters, figure: str):
     """Return the tile-grid map of the ranked municipalities, shaded by one figure."""
+    values = {row["municipality"]["code"]: row[figure] for row in rows}
+    names = {row["municipality"]["code"]: row["municipality"]["name"] for row in rows}
+    return _tile_map(
+        values,
+        names,
+        lambda code: url_for("reports.municipality", code=code, **filters.args),
+        str(MAP_FIGURES[figure]),
+    )
+
+
+def _tile_map(values: dict, names: dict, link, figure: str):
+    """Return the tile-grid map of municipalities (code → value), each tile linked."""
     known = centres()
     positions = tile_positions(
-        {
-            row["municipality"]["code"]: (
-                known[row["municipality"]["code"]].lat,
-                known[row["municipality"]["code"]].long,
-            )
-            for row in rows
-            if row["municipality"]["code"] in known
-        }
+        {code: (known[code].lat, known[code].long) for code in values if code in known}
     )
     tiles = [
         {
-            "code": row["municipality"]["code"],
-            "name": row["municipality"]["name"],
-            "short": known[row["municipality"]["code"]].name[:4],
-            "value": row[figure],
-            "cell": positions[row["municipality"]["code"]],
-            "link": url_for(
-                "reports.municipality", code=row["municipality"]["code"], **filters.args
-            ),
+            "code": code,
+            "name": names[code],
+            "short": known[code].name[:4],
+            "value": value,
+            "cell": positions[code],
+            "link": link(code),
         }
-        for row in rows
-        if row["municipality"]["code"] in positions
+        for code, value in values.items()
+        if code in positions
     ]
-    labels = {"title": _("Map of the region"), "figure": str(MAP_FIGURES[figure])}
-    return tile_map(tiles, labels)
+    return tile_map(tiles, {"title": _("Map of the region"), "figure": figure})
+
+
+def _heat_tiles(heat: dict, kind: str, filters: Filters, label: str):
+    """Return the map of the heat map's municipalities shaded by their appeals of one switch."""
+    values = {
+        place["code"]: sum(
+            cell[kind] for (where, _), cell in heat["cells"].items() if where == place["id"]
+        )
+        for place in heat["rows"]
+    }
+    names = {place["code"]: place["name"] for place in heat["rows"]}
+    return _tile_map(
+        values,
+        names,
+        lambda code: url_for("reports.appeals", municipality=code, kind=kind, **filters.args),
+        label,
+    )
 
 
 @bp.get("/heatmap")
@@ -398,7 +520,15 @@ def heatmap():
         for table, name in zip(tables, _heat_labels().values(), strict=True):
             table.title = f"{_('Heat map')} · {name}"
         return _download(tables, _file_name("heatmap", filters), fmt)
-    return _render("reports/heatmap.html", filters, heat=heat, kind=kind, kinds=_heat_labels())
+    kinds = _heat_labels()
+    return _render(
+        "reports/heatmap.html",
+        filters,
+        heat=heat,
+        kind=kind,
+        kinds=kinds,
+        region_map=_heat_tiles(heat, kind, filters, kinds[kind]),
+    )
 
 
 def _heat_labels() -> dict:
@@ -538,6 +668,7 @@ def brief():
         top_missed=sorted(report["rows"], key=lambda r: -r["missed"])[:5],
         top_overdue=sorted(report["rows"], key=lambda r: -r["overdue_now"])[:5],
         addresses=services.list_appeals(scope, "all")["addresses"][:5],
+        officials=services.top_missing_officials(scope),
         region_map=_region_map(rows, filters, "missed"),
         definitions=definitions(),
     )

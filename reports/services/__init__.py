@@ -7,11 +7,14 @@ What lives where:
 - `lists`: the drill-down lists of calls and cards behind a figure.
 - `ranking`: the municipalities ranked by a weighted score.
 - `heat`: the heat map territory × category, its appeal lists and repeated addresses.
-- `trends`: the daily trend.
+- `trends`: the daily and weekly trends.
+- `answers`: answer times as a distribution.
+- `officials`: the officials with most missed calls.
 - `operators`: the operators' figures.
 - `erlang`: Erlang C (pure functions); `staffing`: operators needed per hour of next week.
 """
 
+from reports.services.answers import WAIT_EDGES, answer_time_histogram
 from reports.services.common import (
     CHANNELS,
     LIST_LIMIT,
@@ -34,12 +37,19 @@ from reports.services.missed import (
     missed_call_report,
     official_report,
 )
+from reports.services.officials import top_missing_officials
 from reports.services.operators import SERVICE_LEVEL_SECONDS, operator_figures
 from reports.services.ranking import CALLBACK_NORM_SECONDS, SCORE_WEIGHTS, ranking, score
 from reports.services.staffing import StaffingHour, next_week_start, staffing_plan
-from reports.services.trends import daily_trend
+from reports.services.trends import TREND_WEEKS, daily_trend, trend_weeks, weekly_trend
 
 __all__ = [
+    "TREND_WEEKS",
+    "WAIT_EDGES",
+    "answer_time_histogram",
+    "top_missing_officials",
+    "trend_weeks",
+    "weekly_trend",
     "StaffingHour",
     "next_week_start",
     "staffing_plan",

@@ -14,6 +14,7 @@ from reports.queries import (
     overdue_now_condition,
     seconds_between,
 )
+from reports.services.answers import wait_condition
 from reports.services.common import (
     ReportError,
     calls_builder,
@@ -25,9 +26,13 @@ from roster.models import Category, Official
 
 
 def list_calls(
-    scope: Scope, metric: str, official_id: int | None = None, role: str | None = None
+    scope: Scope,
+    metric: str,
+    official_id: int | None = None,
+    role: str | None = None,
+    wait: tuple[float | None, float | None] | None = None,
 ) -> dict:
-    """Return the calls behind a call figure (of one official and role when given)."""
+    """Return the calls behind a call figure (of one official and role, of a wait band)."""
     accepted = aliased(DialAttempt)
     acceptor = aliased(Official)
     stmt = calls_builder(scope, accepted)(
@@ -59,6 +64,8 @@ def list_calls(
         if metric not in conditions:
             raise ReportError("metric", "metric")
         stmt = stmt.where(conditions[metric])
+    if wait is not None:
+        stmt = stmt.where(*wait_condition(accepted, *wait))
     return limited_listing(stmt.order_by(Call.chain_started_at, Call.id), _call_extra)
 
 
