@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.clock import utcnow
@@ -217,6 +217,23 @@ class AccessEntry(db.Model):
 @event.listens_for(AccessEntry, "before_delete")
 def _refuse_access_entry_change(mapper, connection, target):
     raise RuntimeError("the access journal is append-only")
+
+
+#: The execution option the retention purge sets on its one bulk delete of append-only rows.
+RETENTION_PURGE = "retention_purge"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change_of_append_only_rows(state: ORMExecuteState):
+    """Refuse bulk UPDATE and DELETE of events and journal entries, but the purge's delete."""
+    if not (state.is_update or state.is_delete):
+        return
+    guarded = {mapper.class_ for mapper in state.all_mappers} & {Event, AccessEntry}
+    if not guarded:
+        return
+    if state.is_delete and AccessEntry in guarded and state.execution_options.get(RETENTION_PURGE):
+        return
+    raise RuntimeError(f"{', '.join(sorted(c.__tablename__ for c in guarded))} are append-only")
 
 
 #: `OutboundMessage.status` of an SMS stored with its transaction, waiting for its sending job.

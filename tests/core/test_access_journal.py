@@ -203,6 +203,21 @@ def test_the_journal_cannot_be_edited_or_deleted_through_the_app(world):
     assert [e.username for e in _entries()] == ["head"]
 
 
+def test_a_bulk_update_or_delete_of_the_journal_is_refused_but_the_purges(app, world):
+    old_id = _seed(world, 4000, "head", CITIZEN).id
+    kept = _seed(world, 1, "head", CITIZEN)
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.update(AccessEntry).values(username="someone-else"))
+    db.session.rollback()
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.delete(AccessEntry).where(AccessEntry.id == kept.id))
+    db.session.rollback()
+    assert purge_expired()["access journal entries"] == 1
+    db.session.commit()
+    assert [(e.id, e.username) for e in _entries()] == [(kept.id, "head")]
+    assert old_id != kept.id
+
+
 def test_the_daily_purge_keeps_the_retention(app, world):
     app.config["ACCESS_JOURNAL_RETENTION_DAYS"] = 30
     _seed(world, 31, "head", CITIZEN)

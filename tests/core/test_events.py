@@ -26,3 +26,15 @@ def test_events_cannot_be_changed_or_deleted(app):
     with pytest.raises(RuntimeError, match="append-only"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_bulk_update_or_delete_of_events_is_refused(app):
+    record_event("appeal", 7, "appeal.registered")
+    db.session.commit()
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.update(Event).values(verb="appeal.closed"))
+    db.session.rollback()
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.execute(db.delete(Event).where(Event.subject_id == "7"))
+    db.session.rollback()
+    assert [e.verb for e in timeline("appeal", 7)] == ["appeal.registered"]
