@@ -27,7 +27,14 @@ from core.clock import utcnow
 from core.events import record_event
 from core.extensions import db, limiter, login_manager
 from core.i18n import LANGUAGES, local_time
-from core.logins import blocked_until, is_locked, note_failed_login, note_successful_login
+from core.logins import (
+    account_or_stand_in,
+    blocked_until,
+    is_locked,
+    note_failed_login,
+    note_successful_login,
+    save_stand_in,
+)
 from core.models import User, password_matches
 from core.parsing import parse_id
 from core.second_factor import (
@@ -131,17 +138,17 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(db.select(User).where(User.username == form.username.data))
+        found = db.session.scalar(db.select(User).where(User.username == form.username.data))
+        user = account_or_stand_in(form.username.data, found)
         if blocked_until(user) is not None:
             note_failed_login(user)  # a try while the account waits counts as a failure too
             _record_failure(form.username.data, "login.refused")
             form.password.errors.append(_wait_message(user))
-        elif not password_matches(user, form.password.data):
-            if user is not None:
-                note_failed_login(user)
+        elif not password_matches(found, form.password.data):
+            note_failed_login(user)
             _record_failure(form.username.data, "login.failed")
             form.password.errors.append(_("Wrong user name or password."))
-            if user is not None and is_locked(user):
+            if is_locked(user):
                 form.password.errors.append(_wait_message(user))
         elif second_factor_required(user):
             session[PENDING_LOGIN] = {"user": user.get_id(), "next": request.args.get("next")}
@@ -149,6 +156,8 @@ def login():
             return redirect(url_for("auth.second_factor"))
         else:
             return _sign_in(user, request.args.get("next"))
+        if found is None:
+            save_stand_in(user)
         db.session.commit()
     return render_template("core/login.html", form=form)
 

@@ -71,6 +71,41 @@ def note_successful_login(user: User) -> None:
     user.login_blocked_until = None
 
 
+#: The Redis key of the failures counted against a user name that names no account.
+STAND_IN_KEY = "login-stand-in:"
+
+
+def account_or_stand_in(username: str, user: User | None) -> User:
+    """Return the account, or an unsaved stand-in whose failures are counted in Redis.
+
+    An unknown name is refused, delayed and locked exactly like a real account, so the
+    answers of the sign-in page never tell whether an account exists.
+    """
+    if user is not None:
+        return user
+    from core.queue import redis_connection
+
+    saved = redis_connection().hgetall(STAND_IN_KEY + username.strip().lower()[:64])
+    stand_in = User(username=username, failed_logins=int(saved.get(b"failed", 0)))
+    if saved.get(b"until"):
+        stand_in.login_blocked_until = datetime.fromisoformat(saved[b"until"].decode())
+    return stand_in
+
+
+def save_stand_in(stand_in: User) -> None:
+    """Keep a stand-in's failures for as long as a real account's lock would last."""
+    from core.queue import redis_connection
+
+    key = STAND_IN_KEY + stand_in.username.strip().lower()[:64]
+    values = {"failed": stand_in.failed_logins or 0}
+    if stand_in.login_blocked_until is not None:
+        values["until"] = stand_in.login_blocked_until.isoformat()
+    pipe = redis_connection().pipeline()
+    pipe.hset(key, mapping=values)
+    pipe.expire(key, timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"]))
+    pipe.execute()
+
+
 def unlock_account(user: User) -> None:
     """Let a locked account sign in again at once (the administrator's action)."""
     note_successful_login(user)

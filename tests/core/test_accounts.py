@@ -46,6 +46,28 @@ def test_a_storm_on_one_account_from_50_addresses_locks_it_and_others_keep_worki
     assert olga.login_blocked_until - core.clock.utcnow() > timedelta(minutes=14)
 
 
+def test_an_unknown_name_is_answered_like_an_account_under_the_same_storm(app):
+    from core import create_app
+
+    proxied = create_app({**app.config, "PROXY_HOPS": 1})
+    make_user("olga", "manager")
+    with proxied.app_context():
+        client = proxied.test_client()
+        pages = {
+            name: [
+                _login_from(client, f"203.0.113.{n}", name, f"guess-{n}", via_proxy=True)
+                for n in range(1, 31)
+            ]
+            for name in ("olga", "nobody-here")
+        }
+    shown = {
+        name: [(page.status_code, LOCKED in page.text) for page in answers]
+        for name, answers in pages.items()
+    }
+    assert shown["olga"] == shown["nobody-here"]
+    assert (200, True) in shown["nobody-here"]  # the unknown name is "locked" too
+
+
 def test_failures_make_the_next_try_wait_longer_then_a_success_forgets_them(
     app, client, monkeypatch
 ):
