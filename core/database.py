@@ -1,4 +1,8 @@
-"""Pooled database connections: one the server closed is replaced before use, without a ping."""
+"""Pooled database connections: one the server closed is replaced before use, without a ping.
+
+On SQLite every connection also runs in WAL mode and waits for a lock instead of failing at once:
+the web app, the worker and the scheduler of `flask start` write to the same file.
+"""
 
 import select
 import time
@@ -12,6 +16,9 @@ from core.extensions import db
 #: A connection idle longer than this is also pinged before use: a network that dropped it
 #: silently leaves nothing on its socket to see.
 PING_AFTER_IDLE_SECONDS = 30.0
+
+#: Milliseconds a SQLite connection waits for another process's write lock before it fails.
+SQLITE_BUSY_TIMEOUT_MS = 30000
 
 
 def closed_by_server(dbapi_connection) -> bool:
@@ -51,7 +58,25 @@ def replace_closed_connections(
             raise exc.DisconnectionError("an idle connection is gone") from error
 
 
+def wait_for_sqlite_locks(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """Open each SQLite file connection in WAL mode, waiting up to busy_timeout for a lock."""
+    # In WAL mode readers never block the writer nor the writer them; only two writers wait
+    # for each other. pysqlite begins a transaction just before its first write, so that
+    # write waits for the lock (busy_timeout) instead of failing on a stale read snapshot.
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
+            wait_for_sqlite_locks(engine)
             replace_closed_connections(engine)

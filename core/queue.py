@@ -150,6 +150,10 @@ def _enqueue_all(jobs: list[tuple], due: bool = False) -> list[str]:
 
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint released: the transaction holding the rows (and, on SQLite, the write
+        # lock the outbox clean-up below would wait for) is still open; wait for its commit.
+        return
     pending = session.info.pop(PENDING_JOBS, [])
     if not pending:
         return

@@ -94,3 +94,81 @@ def test_a_connection_idle_longer_than_the_limit_is_pinged(app, monkeypatch):
     db.session.commit()
 
     assert len(pings) >= 1
+
+
+def _sqlite_engine(path, busy_timeout_ms: int):
+    engine = create_engine(f"sqlite:///{path}")
+    database.wait_for_sqlite_locks(engine, busy_timeout_ms=busy_timeout_ms)
+    return engine
+
+
+def test_every_sqlite_connection_of_the_app_runs_in_wal_mode_and_waits_for_locks(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the pragmas are SQLite's")
+    connection = db.session.connection()
+
+    assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    assert (
+        connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+        == database.SQLITE_BUSY_TIMEOUT_MS
+    )
+    db.session.rollback()
+
+
+def test_a_write_commits_while_another_process_is_reading(tmp_path):
+    # Without WAL an open read transaction keeps a writer from committing: "database is locked".
+    reader_engine = _sqlite_engine(tmp_path / "shared.db", busy_timeout_ms=300)
+    writer_engine = _sqlite_engine(tmp_path / "shared.db", busy_timeout_ms=300)
+    with writer_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.exec_driver_sql("INSERT INTO notes (body) VALUES ('first')")
+    reader = reader_engine.raw_connection()
+    cursor = reader.cursor()
+    cursor.execute("BEGIN")
+    cursor.execute("SELECT body FROM notes")
+    cursor.fetchone()  # the read transaction stays open, as a page being rendered
+
+    with writer_engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO notes (body) VALUES ('second')")
+
+    cursor.execute("SELECT count(*) FROM notes")
+    assert cursor.fetchone()[0] == 1  # the reader keeps its snapshot
+    reader.rollback()
+    reader.close()
+    with writer_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM notes").scalar_one() == 2
+    reader_engine.dispose()
+    writer_engine.dispose()
+
+
+def test_two_writers_at_once_wait_for_each_other_instead_of_failing(tmp_path):
+    import threading
+
+    path = tmp_path / "shared.db"
+    engines = [_sqlite_engine(path, busy_timeout_ms=10000) for _ in range(2)]
+    with engines[0].begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, writer INTEGER)")
+    errors = []
+
+    def write(number: int) -> None:
+        try:
+            for _ in range(30):
+                with engines[number].begin() as conn:
+                    conn.exec_driver_sql("SELECT count(*) FROM notes").scalar_one()
+                    conn.exec_driver_sql(f"INSERT INTO notes (writer) VALUES ({number})")
+                    time.sleep(0.002)  # the lock is held a while, as a job's transaction
+                    conn.exec_driver_sql(f"UPDATE notes SET writer = {number} WHERE id = 1")
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    with engines[0].connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM notes").scalar_one() == 60
+    for engine in engines:
+        engine.dispose()

@@ -27,6 +27,23 @@ def test_job_is_enqueued_only_after_commit(app):
     assert get_queue().job_ids == ["beat-a"]
 
 
+def test_a_savepoint_released_enqueues_nothing_until_the_transaction_commits(app):
+    # Enqueuing at a savepoint's release once cleared the outbox over another connection that
+    # waited, on SQLite, for this very transaction's write lock: "database is locked".
+    enqueue_after_commit(record_worker_heartbeat, "c", job_id="beat-c")
+    started = time.monotonic()
+    with db.session.begin_nested():
+        db.session.add(Event(actor_label="test", subject_type="t", subject_id="1", verb="v"))
+    assert time.monotonic() - started < 2
+    assert get_queue().count == 0
+    assert db.session.query(OutboxJob).count() == 1
+
+    db.session.commit()
+
+    assert get_queue().job_ids == ["beat-c"]
+    assert db.session.query(OutboxJob).count() == 0
+
+
 def test_job_is_dropped_on_rollback(app):
     enqueue_after_commit(record_worker_heartbeat, "b", job_id="beat-b")
     db.session.rollback()
