@@ -127,5 +127,9 @@ def consult(whisper: str, number: str, caller_id: str) -> str:
     """On the operator's leg: tell her the caller holds, then dial the side she consults."""
     response = VoiceResponse()
     _say(response, whisper)
-    response.dial(number, caller_id=caller_id, timeout=30)
+    dial = response.dial(caller_id=caller_id, timeout=30)
+    if number.startswith("client:"):  # another operator's softphone
+        dial.client(number.removeprefix("client:"))
+    else:
+        dial.number(number)
     return str(response)

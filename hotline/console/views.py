@@ -266,6 +266,7 @@ def warm_transfer(call_id: int):
         if target is None:
             return back
         if not warm.start_consultation(call, current_user, *target):
+            db.session.rollback()
             flash(_carrier_failed(), "error")
     except services.ConsoleError:
         db.session.rollback()
@@ -277,21 +278,29 @@ def _carrier_failed() -> str:
     return _("The telephone network did not move the caller: try again.")
 
 
-def _warm_target(call: Call, kind: str | None) -> tuple[str, str, str] | None:
-    """Return the kind, number and label of the side to consult (or flash why not)."""
+def _warm_target(call: Call, kind: str | None) -> tuple[str, str, str, int | None] | None:
+    """Return the kind, number, label and operator of the side to consult (or flash why not)."""
     if kind == "chain":
         official = warm.chain_official_number(call)
         if official is None:
             flash(_("Register the appeal first: the duty chain is the appeal's."), "error")
             return None
-        return "chain", official[0], official[1]
+        return "chain", official[0], official[1], None
     if kind == "number":
         try:
             number = normalise_phone(request.form.get("number", ""))
         except ValueError:
             flash(_("Enter a valid phone number, e.g. +7 916 123-45-67."), "error")
             return None
-        return "number", number, number
+        return "number", number, number, None
+    if kind == "operator":
+        target = db.session.get(User, parse_id(request.form.get("operator")) or 0)
+        endpoint = warm.reserve_operator(call, current_user, target)
+        if endpoint is None:
+            db.session.rollback()
+            flash(_("That operator is not ready for a call."), "error")
+            return None
+        return "operator", endpoint, target.username, target.id
     abort(400)
 
 

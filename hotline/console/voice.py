@@ -174,7 +174,7 @@ def transfer_number(call_id: int):
     """Put the caller through to the number the operator transferred them to."""
     call = _load_call(call_id)
     number = request.args.get("to", "")
-    if not re.fullmatch(r"\+\d{10,15}", number):
+    if not re.fullmatch(r"\+\d{10,15}|client:[\w.@-]{1,120}", number):
         abort(400)
     return twiml_response(
         twiml.transfer_to_number(
@@ -191,7 +191,7 @@ def consult(call_id: int):
     """The operator's consultation leg: she talks to the other side while the caller holds."""
     _load_call(call_id)
     number = request.args.get("to", "")
-    if not re.fullmatch(r"\+\d{10,15}", number):
+    if not re.fullmatch(r"\+\d{10,15}|client:[\w.@-]{1,120}", number):
         abort(400)
     return twiml_response(
         twiml.consult(prompt("transfer_consult"), number, current_app.config["TWILIO_NUMBER"])

@@ -11,7 +11,7 @@ from core.urls import absolute_url
 from hotline.console import floor
 from hotline.console.carrier import move_caller, note_carrier_error
 from hotline.console.queue import ConsoleError, operator_endpoint
-from hotline.models import Call
+from hotline.models import Call, OperatorShift
 from roster.services import resolve_on_duty
 
 CONSULTING = "call.transfer-consult"
@@ -45,12 +45,31 @@ def consultation(call: Call) -> Event | None:
     return last if last is not None and last.verb == CONSULTING else None
 
 
-def start_consultation(call: Call, user: User, kind: str, number: str, label: str) -> bool:
+def reserve_operator(call: Call, user: User, target: User | None) -> str | None:
+    """Hold a ready operator for the call's consultation (one atomic step); her endpoint."""
+    if target is None or target.id == user.id:
+        return None
+    endpoint = db.session.scalar(
+        select(OperatorShift.endpoint).where(
+            OperatorShift.user_id == target.id, OperatorShift.ended_at.is_(None)
+        )
+    )
+    if endpoint is None or not floor.change_state(
+        target.id, floor.OFFERED, call_id=call.id, expect=(floor.READY,), actor=user
+    ):
+        return None
+    return endpoint
+
+
+def start_consultation(
+    call: Call, user: User, kind: str, number: str, label: str, operator_id: int | None = None
+) -> bool:
     """Hold the caller and ring the operator, whose leg then dials the other side."""
     endpoint = operator_endpoint(call)
     if endpoint is None or call.operator_answered_at is None or consultation(call):
         raise ConsoleError("no-consultation")
     if not move_caller(call, "console_voice.hold_caller", "hold", user):
+        _release(call, operator_id)
         return False
     try:
         sid = get_gateway().place_call(
@@ -60,9 +79,12 @@ def start_consultation(call: Call, user: User, kind: str, number: str, label: st
         )
     except CarrierError as error:
         note_carrier_error(call, "consult", str(error), user)
+        _release(call, operator_id)
         move_caller(call, "console_voice.dial_operator", "resume", user)
         return False
     data = {"kind": kind, "to": label, "number": number, "mode": "warm", "sid": sid}
+    if operator_id is not None:
+        data["operator_id"] = operator_id
     record_event("call", call.id, CONSULTING, data, actor=user)
     db.session.commit()
     return True
@@ -80,14 +102,16 @@ def complete_consultation(call: Call, user: User) -> bool:
         actor=user,
     )
     floor.note_wrapping_up(call, user.id)
-    call.wrapped_up_at = call.wrapped_up_at or utcnow()
+    if data.get("operator_id"):  # the operator consulted takes the call: her phone rings again
+        call.operator_id = data["operator_id"]
+        target = absolute_url("console_voice.dial_operator", call_id=call.id)
+    else:
+        call.wrapped_up_at = call.wrapped_up_at or utcnow()
+        target = absolute_url("console_voice.transfer_number", call_id=call.id, to=data["number"])
     _end_leg(data.get("sid"))
     db.session.commit()
     try:
-        get_gateway().redirect_call(
-            call.call_sid,
-            absolute_url("console_voice.transfer_number", call_id=call.id, to=data["number"]),
-        )
+        get_gateway().redirect_call(call.call_sid, target)
     except CarrierError as error:
         note_carrier_error(call, "transfer", str(error), user)
         db.session.commit()
@@ -99,8 +123,16 @@ def cancel_consultation(call: Call, user: User) -> bool:
     """End the consultation and ring the operator again to go back to the caller."""
     consult = consultation(call) or _no_consultation()
     record_event("call", call.id, "call.transfer-cancelled", {"to": consult.data["to"]}, actor=user)
+    _release(call, consult.data.get("operator_id"))  # the operator consulted is free again
     _end_leg(consult.data.get("sid"))
     return move_caller(call, "console_voice.dial_operator", "resume", user)
+
+
+def _release(call: Call, operator_id: int | None) -> None:
+    """Make ready again the operator held for a consultation that did not go through."""
+    if operator_id is not None:
+        floor.change_state(operator_id, floor.READY, expect=(floor.OFFERED,), expect_call=call.id)
+        db.session.commit()
 
 
 def _no_consultation():

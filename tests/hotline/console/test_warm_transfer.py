@@ -3,7 +3,9 @@
 from core.events import timeline
 from core.telephony.sim import answers_and_presses
 from tests.hotline.console.conftest import OPERATOR_PHONE, call_in, post, stored
-from tests.hotline.console.test_distribution import on_shift, state_of
+from tests.hotline.console.test_distribution import SECOND_PHONE, on_shift, second, state_of
+
+__all__ = ["second"]  # the second operator's fixture
 
 DEPUTY = "+74951234567"
 
@@ -70,3 +72,46 @@ def test_a_warm_transfer_to_the_duty_chain_consults_its_first_official(
     page = f"/console/calls/{call.id}"
     post(olga, f"{page}/warm", {"target": "chain"}, page)
     assert verbs(stored(sim_call)) == []  # no appeal yet: refused
+
+
+def test_a_warm_transfer_to_a_ready_operator_consults_her_then_puts_the_caller_through(
+    app, carrier, operator, second
+):
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    call = stored(sim_call)
+    page = f"/console/calls/{call.id}"
+    on_shift(app, "petra", SECOND_PHONE, ready=True)
+    assert 'id="warm-operator"' in olga.get(page).text
+
+    post(olga, f"{page}/warm", {"target": "operator", "operator": second.id}, page)
+    carrier.run_pending()
+    assert carrier.queued("operator-hold") == [sim_call]
+    assert state_of(second)[0] == "offered"  # held for the consultation: no other offer
+    consult = [c for c in carrier.calls_to(OPERATOR_PHONE) if c.direction != "inbound"][-1]
+    assert [leg.number for leg in consult.transcript.dialled] == [SECOND_PHONE]
+
+    post(olga, f"{page}/warm", {"step": "complete"}, page)
+    carrier.run_pending()
+    assert [leg.number for leg in sim_call.transcript.dialled][-1] == SECOND_PHONE
+    assert stored(sim_call).operator_id == second.id
+    assert state_of(second) == ("on_call", None) and state_of(operator)[0] == "wrap_up"
+    moved = [e.data for e in timeline("call", call.id) if e.verb == "call.transferred"]
+    assert moved == [{"kind": "operator", "to": "petra", "mode": "warm"}]
+
+
+def test_a_cancelled_warm_transfer_to_an_operator_makes_her_ready_again(
+    app, carrier, operator, second
+):
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    page = f"/console/calls/{stored(sim_call).id}"
+    on_shift(app, "petra", SECOND_PHONE, ready=True)
+    post(olga, f"{page}/warm", {"target": "operator", "operator": second.id}, page)
+    carrier.run_pending()
+    post(olga, f"{page}/warm", {"step": "cancel"}, page)
+    carrier.run_pending()
+    assert state_of(second)[0] == "ready"
+    assert verbs(stored(sim_call)) == ["call.transfer-consult", "call.transfer-cancelled"]
