@@ -199,6 +199,62 @@ def main() -> None:
         print(f"weekly missed-call report  median {report_ms:7.1f} ms")
         print(f"heat map of the week       median {heat_ms:7.1f} ms")
         print(f"officials of one place     median {officials_ms:7.1f} ms")
+        brief_figures(app, places, period, options.repeat)
+
+
+def brief_figures(app, places, period, repeat: int) -> None:
+    """Time the weekly brief (its data, the HTML page, the PDF) and the map, against a PK lookup."""
+    from flask_login import login_user
+
+    from core.models import User
+    from hotline.models import Call
+    from reports import services, views
+
+    user = db.session.scalar(db.select(User).filter_by(username="bench-manager"))
+    if user is None:
+        user = User(username="bench-manager", password_hash="-", role="manager")
+        db.session.add(user)
+        db.session.commit()
+    user_id = user.id
+    base_ms, _ = measure(lambda: db.session.get(Call, 500_000).id, max(repeat, 25))
+    everyone = views.list_municipalities()
+    scope = services.make_scope(places, period)
+    region = services.make_scope(everyone, period)
+    shown = {place.id for place in places}
+
+    def brief_data():
+        services.missed_call_report(places, scope)
+        services.missed_call_report(places, scope.with_period(period.previous()))
+        services.ranking(everyone, region, shown)
+        return services.list_appeals(scope, "all")["addresses"][:5]
+
+    def page(query: str):
+        def run():
+            with app.test_request_context(f"/reports/brief?week={period.first}{query}"):
+                login_user(db.session.get(User, user_id))
+                return views.brief()
+
+        return run
+
+    def region_map():
+        with app.test_request_context("/reports/ranking"):
+            rows = services.ranking(everyone, region, shown)
+            filters = views.Filters(period, None, places, scope, None, None)
+            return views._region_map(rows, filters, "missed")
+
+    data_ms, _ = measure(brief_data, repeat)
+    html_ms, html = measure(page(""), repeat)
+    pdf_ms, pdf = measure(page("&format=pdf"), max(1, repeat // 3))
+    map_ms, tiles = measure(region_map, repeat)
+    print(f"primary-key lookup (baseline) median {base_ms:7.2f} ms")
+    for label, ms in (
+        ("weekly brief, data", data_ms),
+        ("weekly brief, HTML page", html_ms),
+        ("weekly brief, PDF (information)", pdf_ms),
+        ("tile-grid map of the region", map_ms),
+    ):
+        print(f"{label:<32} median {ms:7.1f} ms  = {ms / base_ms:8.0f} × baseline")
+    print(f"brief HTML {len(html):,} chars, PDF {len(pdf.get_data()):,} bytes, map {len(tiles):,}")
 
 
 if __name__ == "__main__":
