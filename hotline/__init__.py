@@ -28,6 +28,7 @@ def operator_on_shift(user) -> bool:
 def init_app(app: Flask) -> None:
     from core.schedule import add_periodic
     from hotline import api, api_appeals, open311, phone, voice  # noqa: F401  (api adds routes)
+    from hotline.console.jobs import expire_lapsed_offers
     from hotline.jobs import reconcile_calls
     from hotline.labels import caller_label
     from hotline.metrics import call_metrics
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     add_metrics(app, call_metrics)
     add_purger(app, "voice messages", purge_recordings, "RECORDING_RETENTION_DAYS")
     add_periodic(app, reconcile_calls, interval=60)
+    add_periodic(app, expire_lapsed_offers, interval=30)
     app.register_blueprint(phone.bp)
     from hotline import prompt_views
 

@@ -178,6 +178,30 @@ def end_finished_wrap_ups(now: datetime | None = None) -> int:
     return sum(change_state(user_id, READY, expect=(WRAP_UP,)) for user_id in due)
 
 
+#: How late past its ring time the carrier's word on an offer may come before the offer lapses.
+OFFER_GRACE = timedelta(seconds=30)
+
+
+def lapsed_offers(now: datetime | None = None) -> list[tuple[int, int]]:
+    """Return (call id, operator id) of offers unanswered well past their ring time.
+
+    Such an offer was never rung (a process died between the offer and the carrier) or the
+    carrier's answer was lost: without this sweep the operator and the caller would wait forever.
+    """
+    now = now or utcnow()
+    return db.session.execute(
+        select(Call.id, OperatorPresence.user_id)
+        .join(OperatorPresence, OperatorPresence.call_id == Call.id)
+        .where(
+            OperatorPresence.state == str(OFFERED),
+            OperatorPresence.until <= now - OFFER_GRACE,
+            Call.operator_id == OperatorPresence.user_id,
+            Call.operator_answered_at.is_(None),
+        )
+        .order_by(Call.queued_at, Call.id)
+    ).all()
+
+
 def _offer_end() -> datetime:
     return utcnow() + timedelta(seconds=offer_seconds())
 

@@ -1,9 +1,13 @@
-"""Console jobs: the next try of connecting a holding caller; the end of operators' wrap-ups."""
+"""Console jobs: connecting a holding caller again; the end of wrap-ups; lapsed offers."""
+
+import logging
 
 from core.extensions import db
 from core.telephony import CarrierError, get_gateway
 from hotline.console import floor, services
 from hotline.models import Call
+
+log = logging.getLogger(__name__)
 
 
 def retry_connection(call_id: int) -> None:
@@ -24,4 +28,14 @@ def end_wrap_ups() -> None:
     """Make ready the operators whose wrap-up is over and offer them the waiting callers."""
     floor.end_finished_wrap_ups()
     db.session.commit()
+    services.offer_waiting_calls()
+
+
+def expire_lapsed_offers() -> None:
+    """Every 30 s: a lapsed offer counts as missed; its caller is offered to the next operator."""
+    for call_id, user_id in floor.lapsed_offers():
+        call = db.session.get(Call, call_id)
+        services.return_to_queue(call, "lapsed")
+        db.session.commit()
+        log.info("call %s: the offer to operator %s lapsed", call.call_sid, user_id)
     services.offer_waiting_calls()

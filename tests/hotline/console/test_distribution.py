@@ -226,3 +226,43 @@ def test_transfers_to_an_operator_and_to_a_number_are_on_the_timeline(
         ("operator", "petra"),
         ("number", "+74951234567"),
     ]
+
+
+def test_an_offer_never_rung_lapses_and_the_caller_goes_to_the_next_operator(
+    app, carrier, operator, second, clock, monkeypatch
+):
+    from core.schedule import periodic_jobs
+    from core.telephony.sim_gateway import SimGateway
+
+    carrier.phone(SECOND_PHONE, answers_and_presses(None, talk_seconds=30))
+    on_shift(app, "olga", OPERATOR_PHONE)
+    clock.advance(seconds=5)
+    real_redirect = SimGateway.redirect_call
+
+    def dies_before_ringing(self, call_sid, url):
+        raise SystemExit("the worker was killed between the offer and the carrier")
+
+    monkeypatch.setattr(SimGateway, "redirect_call", dies_before_ringing)
+    with pytest.raises(SystemExit):
+        call_in(carrier)
+    monkeypatch.setattr(SimGateway, "redirect_call", real_redirect)
+    db.session.rollback()
+    sim_call = carrier.calls[-1]
+    call = stored(sim_call)
+    assert call.operator_id == operator.id and state_of(operator) == ("offered", None)
+    on_shift(app, "petra", SECOND_PHONE)
+
+    clock.advance(seconds=20)  # rung time (15 s) passed, but the carrier may still be late
+    jobs.expire_lapsed_offers()
+    carrier.run_pending()
+    assert stored(sim_call).operator_id == operator.id
+    clock.advance(seconds=30)
+    jobs.expire_lapsed_offers()
+    carrier.run_pending()
+    assert state_of(operator) == ("break", "missed-offer")
+    assert stored(sim_call).operator_id == second.id
+    assert [leg.number for leg in sim_call.transcript.dialled] == [SECOND_PHONE]
+    assert state_of(second) == ("on_call", None)
+    missed = [e.data for e in timeline("call", call.id) if e.verb == "call.operator-missed"]
+    assert missed == [{"operator_id": operator.id, "status": "lapsed"}]
+    assert "hotline.console.jobs.expire_lapsed_offers" in [j.name for j in periodic_jobs(app)]
