@@ -8,8 +8,14 @@ ends the operator's call is wrapped up (wrap-up 0 s) and she takes the next call
 are patient (no abandonment). Prints the measured service level (20 s), ASA and abandonment
 beside Erlang C's.
 
+Erlang C describes the steady state; an hour that starts from an empty floor is not one, and
+50 calls are few. `--warm-up` plays arrivals before the measured hour and leaves their calls
+out; `--runs` plays that many independent hours (seeds SEED, SEED+1, ...) and pools their calls,
+printing each run's service level too.
+
     .venv/bin/python bench/floor_bench.py --rate 50 --operators 4
-    .venv/bin/python bench/floor_bench.py --rate 300 --operators 14
+    .venv/bin/python bench/floor_bench.py --rate 50 --operators 4 --warm-up 1800 --runs 10
+    .venv/bin/python bench/floor_bench.py --rate 300 --operators 18
 """
 
 import argparse
@@ -49,8 +55,8 @@ class Clock:
         return self.now
 
 
-def run(rate: float, operators: int, aht: float, seconds: int, seed: int) -> dict:
-    """Play `seconds` of arrivals; return the measured figures of the calls that arrived."""
+def run(rate: float, operators: int, aht: float, seconds: int, seed: int, warm_up: int = 0) -> dict:
+    """Play `warm_up` + `seconds` of arrivals; return the waits of the last `seconds`' calls."""
     folder = Path(tempfile.mkdtemp(prefix="floor-bench-"))
     redis = start_embedded_redis(str(folder / "redis.db"))
     app = create_app(
@@ -85,7 +91,7 @@ def run(rate: float, operators: int, aht: float, seconds: int, seed: int) -> dic
         moment = 0.0
         while True:
             moment += random.expovariate(rate / 3600)
-            if moment > seconds:
+            if moment > warm_up + seconds:
                 break
             heapq.heappush(events, (moment, "arrive", None))
         start = clock.now
@@ -115,7 +121,8 @@ def run(rate: float, operators: int, aht: float, seconds: int, seed: int) -> dic
                     pending_end.add(call.id)
                     handle = random.expovariate(1 / aht)
                     heapq.heappush(events, (at + handle, "end", call.id))
-        calls = db.session.scalars(db.select(Call)).all()
+        measured_from = start + timedelta(seconds=warm_up)
+        calls = db.session.scalars(db.select(Call).where(Call.queued_at >= measured_from)).all()
         waits = [
             (c.operator_answered_at - c.queued_at).total_seconds()
             for c in calls
@@ -129,12 +136,38 @@ def run(rate: float, operators: int, aht: float, seconds: int, seed: int) -> dic
         abandoned = sum(1 for c in calls if c.outcome == "abandoned")
         db.engine.dispose()
     redis.shutdown(nosave=True)
+    return {"calls": len(calls), "waits": waits, "handles": handles, "abandoned": abandoned}
+
+
+def queue_alone(rate: float, operators: int, aht: float, seconds: int, seed: int, warm_up: int):
+    """Return the waits of the same random draws played by a bare M/M/c queue, without the app."""
+    random.seed(seed)
+    arrivals, moment = [], 0.0
+    while True:
+        moment += random.expovariate(rate / 3600)
+        if moment > warm_up + seconds:
+            break
+        arrivals.append(moment)
+    free_at = [0.0] * operators
+    waits = []
+    for arrival in arrivals:
+        start = max(arrival, heapq.heappop(free_at))
+        heapq.heappush(free_at, start + random.expovariate(1 / aht))
+        if arrival >= warm_up:
+            waits.append(start - arrival)
+    return waits
+
+
+def pooled(runs: list[dict]) -> dict:
+    """Return the figures of all the runs' measured calls together."""
+    calls = sum(r["calls"] for r in runs)
+    waits = [w for r in runs for w in r["waits"]]
+    handles = [h for r in runs for h in r["handles"]]
     return {
-        "calls": len(calls),
-        "answered": len(waits),
-        "service_level": sum(1 for w in waits if w <= 20) / max(1, len(calls)),
+        "calls": calls,
+        "service_level": sum(1 for w in waits if w <= 20) / max(1, calls),
         "asa": sum(waits) / max(1, len(waits)),
-        "abandoned": abandoned / max(1, len(calls)),
+        "abandoned": sum(r["abandoned"] for r in runs) / max(1, calls),
         "aht": sum(handles) / max(1, len(handles)),
     }
 
@@ -146,21 +179,48 @@ def main() -> None:
     parser.add_argument("--aht", type=float, default=180, help="mean handle time, s")
     parser.add_argument("--seconds", type=int, default=3600, help="simulated arrivals, s")
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--warm-up", type=int, default=0, help="unmeasured arrivals first, s")
+    parser.add_argument("--runs", type=int, default=1, help="independent hours pooled")
     args = parser.parse_args()
-    measured = run(args.rate, args.operators, args.aht, args.seconds, args.seed)
+    runs = []
+    for index in range(args.runs):
+        seed = args.seed + index
+        runs.append(run(args.rate, args.operators, args.aht, args.seconds, seed, args.warm_up))
+        if args.runs > 1:
+            alone = pooled(runs[-1:])
+            print(
+                f"run {index + 1} (seed {seed}): {alone['calls']} calls, "
+                f"SL {alone['service_level']:.3f}"
+            )
+    measured = pooled(runs)
+    bare = [
+        wait
+        for index in range(args.runs)
+        for wait in queue_alone(
+            args.rate, args.operators, args.aht, args.seconds, args.seed + index, args.warm_up
+        )
+    ]
     traffic = traffic_erlangs(args.rate, args.aht)
     print(
         f"load: {args.rate:g} calls/h x {args.aht:g} s = {traffic:.2f} erlangs, "
-        f"{args.operators} operators; {measured['calls']} calls played"
+        f"{args.operators} operators; {measured['calls']} measured calls in {args.runs} run(s) "
+        f"of {args.seconds} s after a {args.warm_up} s warm-up"
     )
-    print(f"{'':22}{'measured':>10}{'Erlang C':>10}")
+    # "bare queue": the same seeds' draws through a plain M/M/c queue, to tell the app's own
+    # effect on the waits from the luck of the draws
+    print(f"{'':22}{'measured':>10}{'bare queue':>11}{'Erlang C':>10}")
     predicted_sl = service_level(args.operators, traffic, args.aht, 20)
     predicted_asa = average_speed_of_answer(args.operators, traffic, args.aht)
-    print(f"{'service level (20 s)':22}{measured['service_level']:>10.3f}{predicted_sl:>10.3f}")
-    print(f"{'ASA, s':22}{measured['asa']:>10.1f}{predicted_asa:>10.1f}")
-    print(f"{'P(wait)':22}{'':>10}{erlang_c(args.operators, traffic):>10.3f}")
-    print(f"{'abandoned':22}{measured['abandoned']:>10.3f}{0:>10.3f}")
-    print(f"{'mean handle time, s':22}{measured['aht']:>10.1f}{args.aht:>10.1f}")
+    bare_sl = sum(1 for wait in bare if wait <= 20) / max(1, len(bare))
+    bare_asa = sum(bare) / max(1, len(bare))
+    print(
+        f"{'service level (20 s)':22}{measured['service_level']:>10.3f}{bare_sl:>11.3f}"
+        f"{predicted_sl:>10.3f}"
+    )
+    print(f"{'ASA, s':22}{measured['asa']:>10.1f}{bare_asa:>11.1f}{predicted_asa:>10.1f}")
+    print(f"{'P(wait)':22}{'':>10}{'':>11}{erlang_c(args.operators, traffic):>10.3f}")
+    print(f"{'abandoned':22}{measured['abandoned']:>10.3f}{0:>11.3f}{0:>10.3f}")
+    print(f"{'mean handle time, s':22}{measured['aht']:>10.1f}{'':>11}{args.aht:>10.1f}")
     gap = abs(measured["service_level"] - predicted_sl) * 100
     print(f"service level gap: {gap:.1f} percentage points")
 
