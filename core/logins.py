@@ -14,6 +14,7 @@ from flask import current_app
 from config import FREE_FAILURES
 from core.clock import utcnow
 from core.models import User
+from core.queue import redis_connection
 
 #: The longest wait between two tries before the account is locked.
 LONGEST_DELAY = timedelta(minutes=1)
@@ -75,6 +76,10 @@ def note_successful_login(user: User) -> None:
 STAND_IN_KEY = "login-stand-in:"
 
 
+def _stand_in_key(username: str) -> str:
+    return STAND_IN_KEY + username.strip().lower()[:64]
+
+
 def account_or_stand_in(username: str, user: User | None) -> User:
     """Return the account, or an unsaved stand-in whose failures are counted in Redis.
 
@@ -83,9 +88,7 @@ def account_or_stand_in(username: str, user: User | None) -> User:
     """
     if user is not None:
         return user
-    from core.queue import redis_connection
-
-    saved = redis_connection().hgetall(STAND_IN_KEY + username.strip().lower()[:64])
+    saved = redis_connection().hgetall(_stand_in_key(username))
     stand_in = User(username=username, failed_logins=int(saved.get(b"failed", 0)))
     if saved.get(b"until"):
         stand_in.login_blocked_until = datetime.fromisoformat(saved[b"until"].decode())
@@ -94,9 +97,7 @@ def account_or_stand_in(username: str, user: User | None) -> User:
 
 def save_stand_in(stand_in: User) -> None:
     """Keep a stand-in's failures for as long as a real account's lock would last."""
-    from core.queue import redis_connection
-
-    key = STAND_IN_KEY + stand_in.username.strip().lower()[:64]
+    key = _stand_in_key(stand_in.username)
     values = {"failed": stand_in.failed_logins or 0}
     if stand_in.login_blocked_until is not None:
         values["until"] = stand_in.login_blocked_until.isoformat()

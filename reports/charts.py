@@ -7,6 +7,21 @@ LEFT, RIGHT, TOP, BOTTOM = 40, 24, 10, 40
 SERIES = (("calls", "#1f5fa8"), ("missed", "#c0392b"), ("overdue", "#e69500"))
 
 
+def _plot_frame(svg_class, size, margins, plot_h, peak, title, stroke) -> list[str]:
+    """Return the opening of a line chart's SVG: its tag, both axes and the labels 0 and peak."""
+    (width, height), (left, right, top) = size, margins
+    bottom_y = top + plot_h
+    return [
+        f'<svg class="{svg_class}" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'<line x1="{left}" y1="{bottom_y}" x2="{width - right}" y2="{bottom_y}" '
+        f'stroke="{stroke}"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom_y}" stroke="{stroke}"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak}</text>',
+        f'<text x="{left - 6}" y="{bottom_y}" text-anchor="end" font-size="11">0</text>',
+    ]
+
+
 def daily_chart(trend: list[dict], labels: dict, link=None) -> Markup:
     """Return an SVG line chart of calls, missed calls and overdue cards per day.
 
@@ -22,15 +37,9 @@ def daily_chart(trend: list[dict], labels: dict, link=None) -> Markup:
     def y(value: int) -> float:
         return round(TOP + plot_h - value / peak * plot_h, 1)
 
-    parts = [
-        f'<svg class="trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-label="{escape(labels["title"])}">',
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
-        'stroke="#888"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#888"/>',
-        f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11">{peak}</text>',
-        f'<text x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end" font-size="11">0</text>',
-    ]
+    parts = _plot_frame(
+        "trend", (WIDTH, HEIGHT), (LEFT, RIGHT, TOP), plot_h, peak, labels["title"], "#888"
+    )
     every = max(1, len(trend) // 14)
     for index, day in enumerate(trend):
         if index % every == 0:
@@ -205,15 +214,9 @@ def weekly_chart(weeks: list[dict], labels: dict, link) -> Markup:
     def y(value: int) -> float:
         return round(top + plot_h - value / peak * plot_h, 1)
 
-    parts = [
-        f'<svg class="weekly-trend" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
-        f'{height}" role="img" aria-label="{escape(labels["title"])}">',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
-        'stroke="#555"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#555"/>',
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">{peak}</text>',
-        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
-    ]
+    parts = _plot_frame(
+        "weekly-trend", (width, height), (left, right, top), plot_h, peak, labels["title"], "#555"
+    )
     every = max(1, -(-len(weeks) // 12))
     for index, week in enumerate(weeks):
         if index % every == 0:

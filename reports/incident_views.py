@@ -9,7 +9,7 @@ from core.i18n import local_time
 from reports import REPORT_ROLES
 from reports.exports import Table
 from reports.services.incidents import incident_detail, incident_report
-from reports.views import _download, _file_name, _filters, _format, _render, bp
+from reports.views import bp, export_format, export_name, render_report, report_filters, send_export
 from roster.models import Municipality
 
 
@@ -49,11 +49,11 @@ def incidents_table(report: dict) -> Table:
 @roles_required(*REPORT_ROLES)
 def incidents():
     """Show the incidents declared in the period: calls joined and time to close."""
-    filters = _filters()
+    filters = report_filters()
     report = incident_report(filters.scope)
-    if fmt := _format():
-        return _download([incidents_table(report)], _file_name("incidents", filters), fmt)
-    return _render("reports/incidents.html", filters, report=report)
+    if fmt := export_format():
+        return send_export([incidents_table(report)], export_name("incidents", filters), fmt)
+    return render_report("reports/incidents.html", filters, report=report)
 
 
 @bp.get("/incidents/<int:incident_id>")

@@ -60,7 +60,8 @@ def _error_message(error: services.ReportError) -> str:
     return messages.get(error.code, error.code)
 
 
-def _filters(places: list[Municipality] | None = None) -> Filters:
+def report_filters(places: list[Municipality] | None = None) -> Filters:
+    """Read the request's period and channel filters over the user's municipalities."""
     error = field = None
     try:
         period, channel = services.parse_filters(request.args)
@@ -90,12 +91,13 @@ def _narrow(filters: Filters, place: Municipality | None) -> Filters:
     return Filters(filters.period, filters.channel, [place], scope, filters.error, filters.field)
 
 
-def _format() -> str | None:
+def export_format() -> str | None:
+    """Return the export asked for (`csv`, `xlsx`), or None for the page."""
     fmt = request.args.get("format")
     return fmt if fmt in ("csv", "xlsx") else None
 
 
-def _download(tables, name: str, fmt: str):
+def send_export(tables, name: str, fmt: str):
     """Journal the export with its filter, then answer with the file."""
     fields = {key: value for key, value in request.args.items() if key != "format"}
     record_access("export", name, None, {"format": fmt, "filter": fields})
@@ -106,7 +108,8 @@ def _names(places: list[Municipality]) -> dict:
     return {place.id: {"name": place.name, "timezone": place.timezone} for place in places}
 
 
-def _file_name(stem: str, filters: Filters) -> str:
+def export_name(stem: str, filters: Filters) -> str:
+    """Return an export's file name: the report's stem and its period."""
     return f"{stem}-{filters.period.first:%Y%m%d}-{filters.period.last:%Y%m%d}"
 
 
@@ -218,7 +221,8 @@ DEFINITIONS = (
 )
 
 
-def _render(template: str, filters: Filters, **context):
+def render_report(template: str, filters: Filters, **context):
+    """Render a report page with its filters and definitions; 400 when a filter was refused."""
     status = 400 if filters.error else 200
     return render_template(template, f=filters, definitions=definitions(), **context), status
 
@@ -227,19 +231,19 @@ def _render(template: str, filters: Filters, **context):
 @roles_required(*REPORT_ROLES)
 def index():
     """Show the missed-call report per municipality and the daily trend."""
-    filters = _filters()
+    filters = report_filters()
     report = services.missed_call_report(filters.places, filters.scope)
     trend = services.daily_trend(filters.scope)
-    if fmt := _format():
+    if fmt := export_format():
         tables = [exports.report_table(report), exports.trend_table(trend)]
-        return _download(tables, _file_name("missed-calls", filters), fmt)
+        return send_export(tables, export_name("missed-calls", filters), fmt)
     labels = {
         "title": _("Trend by day"),
         "calls": _("Calls routed to the chain"),
         "missed": _("Missed (cards)"),
         "overdue": _("Overdue cards"),
     }
-    return _render(
+    return render_report(
         "reports/index.html",
         filters,
         report=report,
@@ -316,16 +320,16 @@ def _answer_histogram(filters: Filters, place: Municipality | None = None):
 def municipality(code: str):
     """Show one municipality's figures per official and role."""
     place = _place(code)
-    filters = _narrow(_filters(), place)
+    filters = _narrow(report_filters(), place)
     report = services.missed_call_report([place], filters.scope)
     officials = services.official_report(place, filters.scope)
-    if fmt := _format():
+    if fmt := export_format():
         tables = [
             exports.report_table(report),
             exports.officials_table(place.name, officials, duty_role_labels()),
         ]
-        return _download(tables, _file_name(f"officials-{place.code}", filters), fmt)
-    return _render(
+        return send_export(tables, export_name(f"officials-{place.code}", filters), fmt)
+    return render_report(
         "reports/municipality.html",
         filters,
         place=place,
@@ -340,7 +344,7 @@ def municipality(code: str):
 @roles_required(*REPORT_ROLES)
 def calls():
     """List the calls behind a figure (of a municipality, of an official and role)."""
-    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    filters = _narrow(report_filters(), _place(request.args.get("municipality")))
     official = parse_id(request.args.get("official"))
     role = request.args.get("role") if request.args.get("role") in services.ROLES else None
     metric = request.args.get("metric", "routed")
@@ -350,10 +354,10 @@ def calls():
     except services.ReportError:
         abort(404)
     names = _names(filters.places)
-    if fmt := _format():
+    if fmt := export_format():
         table = exports.calls_table(listing, names, duty_role_labels())
-        return _download([table], _file_name("calls", filters), fmt)
-    return _render(
+        return send_export([table], export_name("calls", filters), fmt)
+    return render_report(
         "reports/calls.html",
         filters,
         listing=listing,
@@ -380,24 +384,24 @@ def _wait_band() -> tuple[int | None, int | None] | None:
 @roles_required(*REPORT_ROLES)
 def cards():
     """List the cards behind a figure."""
-    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    filters = _narrow(report_filters(), _place(request.args.get("municipality")))
     metric = request.args.get("metric", "missed")
     try:
         listing = services.list_cards(filters.scope, metric)
     except services.ReportError:
         abort(404)
     names = _names(filters.places)
-    if fmt := _format():
+    if fmt := export_format():
         table = exports.cards_table(listing, names, card_state_labels())
-        return _download([table], _file_name("cards", filters), fmt)
-    return _render("reports/cards.html", filters, listing=listing, names=names, metric=metric)
+        return send_export([table], export_name("cards", filters), fmt)
+    return render_report("reports/cards.html", filters, listing=listing, names=names, metric=metric)
 
 
 @bp.get("/appeals")
 @roles_required(*REPORT_ROLES)
 def appeals():
     """List the appeals behind a heat-map cell or the reopened figure, with repeated addresses."""
-    filters = _narrow(_filters(), _place(request.args.get("municipality")))
+    filters = _narrow(report_filters(), _place(request.args.get("municipality")))
     kind = request.args.get("kind", "all")
     category = request.args.get("category") or None
     if category not in (None, "none") and parse_id(category) is None:
@@ -407,13 +411,13 @@ def appeals():
     except services.ReportError:
         abort(404)
     names = _names(filters.places)
-    if fmt := _format():
+    if fmt := export_format():
         tables = [
             exports.appeals_table(listing, names),
             exports.addresses_table(listing["addresses"]),
         ]
-        return _download(tables, _file_name("appeals", filters), fmt)
-    return _render(
+        return send_export(tables, export_name("appeals", filters), fmt)
+    return render_report(
         "reports/appeals.html", filters, listing=listing, names=names, kind=kind, category=category
     )
 
@@ -423,11 +427,11 @@ def appeals():
 def ranking():
     """Rank the municipalities by score, with the change since the previous period."""
     everyone = list_municipalities()
-    filters = _filters(everyone)
+    filters = report_filters(everyone)
     shown = {place.id for place in services.visible_municipalities(current_user)}
     rows = services.ranking(everyone, filters.scope, shown)
-    if fmt := _format():
-        return _download([exports.ranking_table(rows)], _file_name("ranking", filters), fmt)
+    if fmt := export_format():
+        return send_export([exports.ranking_table(rows)], export_name("ranking", filters), fmt)
     bars = ranking_bars(
         rows,
         lambda row: url_for(
@@ -438,7 +442,7 @@ def ranking():
     figure = request.args.get("figure", "missed")
     if figure not in MAP_FIGURES:
         figure = "missed"
-    return _render(
+    return render_report(
         "reports/ranking.html",
         filters,
         rows=rows,
@@ -508,20 +512,20 @@ def _heat_tiles(heat: dict, kind: str, filters: Filters, label: str):
 @roles_required(*REPORT_ROLES)
 def heatmap():
     """Show appeals per municipality and category: all, missed or overdue."""
-    filters = _filters()
+    filters = report_filters()
     kind = request.args.get("kind", "all")
     if kind not in services.HEAT_KINDS:
         kind = "all"
     heat = services.heat_map(filters.places, filters.scope)
-    if fmt := _format():
+    if fmt := export_format():
         tables = [
             exports.heat_table(heat, name, _("general question")) for name in services.HEAT_KINDS
         ]
         for table, name in zip(tables, _heat_labels().values(), strict=True):
             table.title = f"{_('Heat map')} · {name}"
-        return _download(tables, _file_name("heatmap", filters), fmt)
+        return send_export(tables, export_name("heatmap", filters), fmt)
     kinds = _heat_labels()
-    return _render(
+    return render_report(
         "reports/heatmap.html",
         filters,
         heat=heat,
@@ -560,13 +564,13 @@ def report_duration(seconds) -> str:
 @roles_required("manager", "admin")
 def operators():
     """Show the operators' queue figures: offered, answered, abandoned, speed, handling time."""
-    filters = _filters()
+    filters = report_filters()
     figures = services.operator_figures(filters.period)
     figures["total"]["name"] = _("Whole queue")
-    if fmt := _format():
+    if fmt := export_format():
         table = exports.operators_table(figures)
-        return _download([table], _file_name("operators", filters), fmt)
-    return _render("reports/operators.html", filters, figures=figures)
+        return send_export([table], export_name("operators", filters), fmt)
+    return render_report("reports/operators.html", filters, figures=figures)
 
 
 @bp.get("/staffing")
@@ -581,8 +585,8 @@ def staffing():
             abort(400)
         week -= timedelta(days=week.weekday())
     plan = services.staffing_plan(week)
-    if fmt := _format():
-        return _download([exports.staffing_table(plan)], f"staffing-{week}", fmt)
+    if fmt := export_format():
+        return send_export([exports.staffing_table(plan)], f"staffing-{week}", fmt)
     days = [plan[day * 24 : day * 24 + 24] for day in range(7)]
     return render_template("reports/staffing.html", week=week, days=days, plan=plan)
 

@@ -10,8 +10,8 @@ from core.telephony import CarrierError, get_gateway
 from core.urls import absolute_url
 from hotline.console import floor
 from hotline.console.carrier import move_caller, note_carrier_error
-from hotline.console.queue import ConsoleError, operator_endpoint
-from hotline.models import Call, OperatorShift
+from hotline.console.queue import ConsoleError, current_shift, operator_endpoint
+from hotline.models import Call
 from roster.services import resolve_on_duty
 
 CONSULTING = "call.transfer-consult"
@@ -49,16 +49,12 @@ def reserve_operator(call: Call, user: User, target: User | None) -> str | None:
     """Hold a ready operator for the call's consultation (one atomic step); her endpoint."""
     if target is None or target.id == user.id:
         return None
-    endpoint = db.session.scalar(
-        select(OperatorShift.endpoint).where(
-            OperatorShift.user_id == target.id, OperatorShift.ended_at.is_(None)
-        )
-    )
-    if endpoint is None or not floor.change_state(
+    shift = current_shift(target)
+    if shift is None or not floor.change_state(
         target.id, floor.OFFERED, call_id=call.id, expect=(floor.READY,), actor=user
     ):
         return None
-    return endpoint
+    return shift.endpoint
 
 
 def start_consultation(

@@ -1,37 +1,22 @@
 """A known caller's key 2: connected about their open appeal, no new appeal registered."""
 
-import pytest
-
 from callbacks.models import Card
 from core.extensions import db
-from core.telephony.sim import CallerScript, SimCarrier, Speech, answers_and_presses
+from core.telephony.sim import CallerScript, Speech
 from core.telephony.sim.phones import no_answer
 from hotline.console.control import appeal_timeline
-from hotline.models import Appeal, Call
+from hotline.models import Appeal
 from hotline.prompts import spoken_number
-from roster.demo import MUNICIPALITIES, demo_phone, seed_demo
+from roster.demo import MUNICIPALITIES, demo_phone
 from roster.services import get_municipality
 from tests.conftest import login
 from tests.factories import make_user
 from tests.hotline.conftest import CITIZEN, GOVERNOR_LINE
+from tests.hotline.test_first_minute import UZLOVSKY, carrier, demo, stored
 
-UZLOVSKY = next(i for i, (code, _, _) in enumerate(MUNICIPALITIES, start=1) if code == "uzlovsky")
+__all__ = ["carrier", "demo"]  # the demo region's fixtures
+
 TULA = next(i for i, (code, _, _) in enumerate(MUNICIPALITIES, start=1) if code == "tula")
-
-
-@pytest.fixture
-def carrier(app):
-    seed_demo()
-    db.session.commit()
-    sim = SimCarrier.in_process(app)
-    for index in range(1, len(MUNICIPALITIES) + 1):
-        sim.phone(demo_phone(index, 1), answers_and_presses("1"))
-    return sim
-
-
-def stored(sim_call) -> Call:
-    db.session.expire_all()
-    return db.session.scalar(db.select(Call).where(Call.call_sid == sim_call.sid))
 
 
 def first_appeal(carrier) -> Appeal:

@@ -115,3 +115,26 @@ def test_a_cancelled_warm_transfer_to_an_operator_makes_her_ready_again(
     carrier.run_pending()
     assert state_of(second)[0] == "ready"
     assert verbs(stored(sim_call)) == ["call.transfer-consult", "call.transfer-cancelled"]
+
+
+def test_a_warm_transfer_to_an_operator_the_carrier_refuses_says_so_and_frees_her(
+    app, carrier, operator, second, monkeypatch
+):
+    from core.telephony.gateway import THROTTLED, CarrierError
+    from core.telephony.sim_gateway import SimGateway
+
+    olga = on_shift(app, "olga", OPERATOR_PHONE)
+    sim_call = call_in(carrier)
+    page = f"/console/calls/{stored(sim_call).id}"
+    on_shift(app, "petra", SECOND_PHONE, ready=True)
+
+    def busy_carrier(self, *args, **kwargs):
+        raise CarrierError("429 Too Many Requests", kind=THROTTLED, code=20429)
+
+    monkeypatch.setattr(SimGateway, "place_call", busy_carrier)
+    post(olga, f"{page}/warm", {"target": "operator", "operator": second.id}, page)
+    carrier.run_pending()
+    shown = olga.get(page).text
+    assert "Телефонная сеть не выполнила действие со звонящим" in shown
+    assert state_of(second)[0] == "ready"
+    assert "call.transfer-consult" not in verbs(stored(sim_call))
